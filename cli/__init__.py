@@ -1,0 +1,102 @@
+"""Command line: batch sub-commands over the same core functions the GUI calls. Never opens the GUI."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+import peewee as pw
+
+from core.database import DatabaseOpenError, close_database, open_database
+from core.errors import Cancelled, UserError
+
+# argparse speaks English; the messages a user meets most are translated here.
+_ARGPARSE_ZH = (
+    ("the following arguments are required: ", "缺少必需的参数："),
+    ("unrecognized arguments: ", "无法识别的参数："),
+    ("invalid choice: ", "无效的选项："),
+    ("choose from ", "可选："),
+    ("expected one argument", "需要一个参数值"),
+    ("argument ", "参数 "),
+    ("invalid int value: ", "不是有效的整数："),
+    ("invalid _date value: ", "不是有效的日期（应为 YYYY-MM-DD）："),
+)
+
+
+class ChineseHelpFormatter(argparse.RawDescriptionHelpFormatter):
+    def add_usage(self, usage, actions, groups, prefix=None):  # type: ignore[no-untyped-def]
+        super().add_usage(usage, actions, groups, prefix="用法：")
+
+
+class ChineseParser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        kwargs.setdefault("formatter_class", ChineseHelpFormatter)
+        kwargs.setdefault("add_help", False)
+        super().__init__(*args, **kwargs)
+        self._positionals.title = "位置参数"
+        self._optionals.title = "选项"
+        self.add_argument("-h", "--help", action="help", help="显示本帮助并退出")
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        for en, zh in _ARGPARSE_ZH:
+            message = message.replace(en, zh)
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}：参数错误：{message}\n")
+
+
+class CommandFailed(Exception):
+    def __init__(self, message: str, code: int = 2) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def build_parser() -> ChineseParser:
+    from cli import admin, roster
+
+    parser = ChineseParser(
+        prog="main.py",
+        description="居民养老保险征缴业务系统。不带子命令时启动图形界面；带子命令时执行批处理，不打开图形界面。",
+        epilog="数据库：--db 参数，否则环境变量 PENSION_DB_URL，否则用户数据目录下的 SQLite 文件。\n"
+        "示例：python main.py --db sqlite:///pension.db import-roster 花名册.xlsx --json",
+    )
+    parser.add_argument(
+        "--db", metavar="URL", help="数据库地址：sqlite:///文件路径 或 postgresql://用户@主机:端口/库名"
+    )
+    parser.add_argument(
+        "--user", metavar="用户名", help="执行操作的用户（记入审计日志），默认为操作系统登录名"
+    )
+    sub = parser.add_subparsers(dest="command", title="子命令", metavar="子命令", parser_class=ChineseParser)
+    admin.register(sub)
+    roster.register(sub)
+    return parser
+
+
+def run(argv: Sequence[str]) -> int:
+    parser = build_parser()
+    args = parser.parse_args(list(argv))
+    handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 2
+    try:
+        if getattr(args, "needs_db", True):
+            open_database(args.db)
+        return handler(args)
+    except DatabaseOpenError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 3
+    except UserError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
+    except CommandFailed as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return exc.code
+    except pw.DatabaseError as exc:
+        print(f"错误：数据库操作失败，本次操作已撤销：{str(exc).strip().splitlines()[0]}", file=sys.stderr)
+        return 3
+    except (KeyboardInterrupt, Cancelled):
+        print("\n已中断：本次操作未写入任何数据。", file=sys.stderr)
+        return 130
+    finally:
+        close_database()

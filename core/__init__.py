@@ -1,0 +1,1 @@
+"""Business rules and use cases: plain Python, no Qt, no SQL strings."""

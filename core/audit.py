@@ -1,0 +1,72 @@
+"""Append-only audit log: who changed what, before and after. Nothing here updates or deletes rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from dao.models import AuditLog, now
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return str(value)
+
+
+def _dump(data: dict[str, Any] | None) -> str:
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, default=_default) if data else ""
+
+
+def record(
+    username: str,
+    action: str,
+    entity: str,
+    entity_id: object = "",
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    AuditLog.insert(
+        at=now(),
+        username=username,
+        action=action,
+        entity=entity,
+        entity_id=str(entity_id),
+        before=_dump(before),
+        after=_dump(after),
+    ).execute()
+
+
+def record_many(username: str, action: str, entity: str, changes: Iterable[tuple[object, dict, dict]]) -> int:
+    """Many entries in bulk: ``changes`` yields (entity_id, before, after)."""
+    moment = now()
+    rows = [
+        {
+            "at": moment,
+            "username": username,
+            "action": action,
+            "entity": entity,
+            "entity_id": str(entity_id),
+            "before": _dump(before),
+            "after": _dump(after),
+        }
+        for entity_id, before, after in changes
+    ]
+    for start in range(0, len(rows), 2000):
+        AuditLog.insert_many(rows[start : start + 2000]).execute()
+    return len(rows)
+
+
+def entries(entity: str | None = None, entity_id: object | None = None, limit: int = 200) -> list[AuditLog]:
+    query = AuditLog.select().order_by(AuditLog.id.desc()).limit(limit)
+    if entity:
+        query = query.where(AuditLog.entity == entity)
+    if entity_id is not None:
+        query = query.where(AuditLog.entity_id == str(entity_id))
+    return list(query)

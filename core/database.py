@@ -1,0 +1,39 @@
+"""Opening the application's database: connect, check, migrate, seed reference data."""
+
+from __future__ import annotations
+
+import peewee as pw
+
+from core import policy, regions
+from dao import db as dao_db
+from dao import migrations
+from dao.db import DatabaseOpenError, DbInfo
+
+__all__ = ["DatabaseOpenError", "DbInfo", "open_database"]
+
+
+def open_database(url: str | None = None, *, create: bool = True) -> DbInfo:
+    """Resolve the URL (--db, $PENSION_DB_URL, default file), connect, upgrade, seed and bind.
+
+    Raises DatabaseOpenError with a Chinese message; a failure leaves the database as it was.
+    """
+    resolved = dao_db.resolve_url(url)
+    database, info = dao_db.connect(resolved, create=create)
+    try:
+        try:
+            migrations.upgrade(database, info.path)
+        except pw.DatabaseError as exc:
+            raise DatabaseOpenError(f"数据库无法读取或升级（{info.label}）：{exc}") from exc
+        dao_db.bind(database)
+        with database.atomic():
+            regions.seed_townships()
+            policy.seed_policy_years()
+    except BaseException:
+        database.close()
+        raise
+    return info
+
+
+def close_database() -> None:
+    if dao_db.db_proxy.obj is not None and not dao_db.db_proxy.obj.is_closed():
+        dao_db.db_proxy.obj.close()

@@ -1,0 +1,101 @@
+"""Townships and villages: seeded from resources/regions/county.json, matched by name or code."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from core import resources
+from dao.models import Township, Village
+
+_SUFFIXES = ("街道办事处", "街道", "镇", "乡")
+_SPACES = re.compile(r"[\s\u3000]+")
+
+
+def county() -> dict:
+    return resources.load_json("regions", "county.json")
+
+
+def county_code() -> str:
+    return county()["county_code"]
+
+
+def seed_townships() -> int:
+    """Insert the county's townships that are missing; returns how many were added."""
+    added = 0
+    for order, item in enumerate(county()["townships"]):
+        if not Township.select().where(Township.code == item["code"]).exists():
+            Township.create(code=item["code"], name=item["name"], sort_order=order)
+            added += 1
+    return added
+
+
+def short_name(name: str) -> str:
+    for suffix in _SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix) + 1:
+            return name[: -len(suffix)]
+    return name
+
+
+def normalise_text(value: str) -> str:
+    return _SPACES.sub("", value).replace("（", "(").replace("）", ")")
+
+
+@dataclass
+class TownshipMatcher:
+    """Finds a township by full name, name without suffix (上冶 = 上冶镇) or 9/12-digit code."""
+
+    by_key: dict[str, int]
+    names: dict[int, str]
+
+    @classmethod
+    def load(cls) -> TownshipMatcher:
+        by_key: dict[str, int] = {}
+        names: dict[int, str] = {}
+        for t in Township.select(Township.id, Township.code, Township.name):
+            names[t.id] = t.name
+            for key in (t.name, short_name(t.name), t.code, t.code[:9]):
+                by_key.setdefault(key, t.id)
+        return cls(by_key, names)
+
+    def match(self, value: object) -> int | None:
+        if value is None:
+            return None
+        text = normalise_text(str(value))
+        if text.endswith(".0") and text[:-2].isdigit():  # a code typed as a number
+            text = text[:-2]
+        if not text:
+            return None
+        found = self.by_key.get(text)
+        if found is None:
+            found = self.by_key.get(short_name(text))
+        return found
+
+
+class VillageCache:
+    """Village ids by (township, name); new villages are created on first sight unless ``dry_run``."""
+
+    def __init__(self, *, dry_run: bool = False) -> None:
+        self.dry_run = dry_run
+        self.ids: dict[tuple[int, str], int | None] = {
+            (v.township_id, v.name): v.id for v in Village.select(Village.id, Village.township, Village.name)
+        }
+        self.created = 0
+
+    def get(self, township_id: int, name: str) -> int | None:
+        name = normalise_text(name)
+        if not name:
+            return None
+        key = (township_id, name)
+        if key not in self.ids:
+            self.created += 1
+            self.ids[key] = None if self.dry_run else Village.create(township=township_id, name=name).id
+        return self.ids[key]
+
+
+def townships() -> list[Township]:
+    return list(Township.select().order_by(Township.sort_order, Township.code))
+
+
+def villages(township_id: int) -> list[Village]:
+    return list(Village.select().where(Village.township == township_id).order_by(Village.name))

@@ -1,0 +1,94 @@
+"""Row outcomes shared by every importer: stable codes, Chinese messages, one JSON summary shape."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# code -> (is_error, Chinese reason). Importers add their own codes with ``register``.
+CODES: dict[str, tuple[bool, str]] = {
+    "ID_MISSING": (True, "身份证号码为空"),
+    "ID_FORMAT": (True, "身份证号码格式不正确"),
+    "ID_CHECKSUM": (True, "身份证号码校验位错误"),
+    "ID_BIRTHDATE": (True, "身份证号码中的出生日期无效"),
+    "ID_PRECISION_LOST": (
+        True,
+        "身份证号码被 Excel 当作数字保存，后几位已丢失，无法恢复。请将该列设置为“文本”格式后重新录入号码",
+    ),
+    "NAME_MISSING": (True, "姓名为空"),
+    "AGE_UNDER_16": (True, "未满 16 周岁，不符合参保条件"),
+    "DUPLICATE_IN_FILE": (True, "与文件中前面的行身份证号码重复"),
+    "TOWNSHIP_UNKNOWN": (True, "乡镇（街道）不存在或为空"),
+    "TOWNSHIP_OUT_OF_SCOPE": (True, "不属于当前用户所辖乡镇，无权导入"),
+    "STUDENT": (True, "在校学生不属于居民养老保险参保范围"),
+    "OTHER_PENSION": (True, "已参加其他养老保险（如职工养老保险），不能重复参保"),
+    "ID_LEGACY_15": (False, "15 位旧身份证号码，已转换为 18 位"),
+    "SEX_MISMATCH": (False, "性别与身份证号码不符，以身份证号码为准"),
+    "BIRTHDATE_MISMATCH": (False, "出生日期与身份证号码不符，以身份证号码为准"),
+}
+
+
+def register(code: str, is_error: bool, reason: str) -> None:
+    CODES.setdefault(code, (is_error, reason))
+
+
+def is_error(code: str) -> bool:
+    return CODES[code][0]
+
+
+@dataclass(slots=True)
+class RowIssue:
+    row: int
+    column: str
+    code: str
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def issue(row: int, column: str, code: str, detail: str = "") -> RowIssue:
+    reason = CODES[code][1]
+    return RowIssue(row, column, code, f"{reason}（{detail}）" if detail else reason)
+
+
+@dataclass
+class ImportReport:
+    """The summary every importer returns; ``as_json`` is the CLI's --json contract."""
+
+    rows: int = 0
+    imported: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    errors: list[RowIssue] = field(default_factory=list)
+    warnings: list[RowIssue] = field(default_factory=list)
+    dry_run: bool = False
+    file_name: str = ""
+    sha256: str = ""
+    import_id: int | None = None
+    # Rejected rows as they were in the file, for the error workbook: (row number, cells)
+    rejected_rows: list[tuple[int, list]] = field(default_factory=list)
+    headers: list[str] = field(default_factory=list)
+    header_row: int = 0
+    text_columns: list[int] = field(default_factory=list)  # e.g. the ID column: kept as text on the way out
+
+    def add(self, found: RowIssue) -> None:
+        (self.errors if is_error(found.code) else self.warnings).append(found)
+
+    def counts_by_code(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for item in (*self.errors, *self.warnings):
+            counts[item.code] = counts.get(item.code, 0) + 1
+        return counts
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "imported": self.imported,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected,
+            "errors": [e.as_dict() for e in self.errors],
+            "warnings": [w.as_dict() for w in self.warnings],
+        }

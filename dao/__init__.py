@@ -1,0 +1,1 @@
+"""Data access: peewee models, the connection, migrations and queries."""

@@ -1,0 +1,157 @@
+"""Database connection: one deferred proxy, bound at start-up to SQLite or PostgreSQL by URL."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import peewee
+from playhouse.db_url import parse as parse_db_url
+
+db_proxy = peewee.DatabaseProxy()
+
+ENV_URL = "PENSION_DB_URL"
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+class DatabaseOpenError(Exception):
+    """The database cannot be used; the message is for the user, in Chinese."""
+
+
+@dataclass(frozen=True)
+class DbInfo:
+    url: str
+    backend: str  # "sqlite" | "postgresql"
+    label: str  # what the status bar shows: file path or host/db
+    path: Path | None = None  # SQLite file
+
+
+def default_data_dir() -> Path:
+    if sys.platform.startswith("win"):
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "pension-levy"
+
+
+def resolve_url(cli_url: str | None) -> str:
+    """--db URL, else $PENSION_DB_URL, else a SQLite file in the user's data directory."""
+    if cli_url:
+        return cli_url
+    if os.environ.get(ENV_URL):
+        return os.environ[ENV_URL]
+    return f"sqlite:///{default_data_dir() / 'pension.db'}"
+
+
+def describe(url: str) -> DbInfo:
+    parsed = urlparse(url)
+    scheme = parsed.scheme.lower()
+    if scheme in ("sqlite", "sqlite3"):
+        raw = unquote(parsed.path)
+        # sqlite:///relative.db -> "/relative.db" is absolute; sqlite:////abs keeps "//abs"
+        path = Path(raw[1:] if raw.startswith("//") else raw) if raw else None
+        if path is None or str(path) in ("", "/"):
+            raise DatabaseOpenError(f"数据库地址缺少文件路径：{url}")
+        return DbInfo(url, "sqlite", str(path), path)
+    if scheme in ("postgresql", "postgres", "postgresext", "postgresqlext"):
+        host = parsed.hostname or "localhost"
+        port = parsed.port or 5432
+        name = parsed.path.lstrip("/") or "(未指定数据库)"
+        return DbInfo(url, "postgresql", f"{host}:{port}/{name}")
+    raise DatabaseOpenError(
+        f"无法识别的数据库地址：{url}\n应为 sqlite:///文件路径 或 postgresql://用户@主机:端口/数据库"
+    )
+
+
+def _check_sqlite_file(path: Path, *, create: bool) -> None:
+    if path.exists():
+        if path.is_dir():
+            raise DatabaseOpenError(f"数据库路径是一个文件夹，不是数据库文件：{path}")
+        if not os.access(path, os.R_OK):
+            raise DatabaseOpenError(f"没有读取数据库文件的权限：{path}")
+        if not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK):
+            raise DatabaseOpenError(f"数据库文件或其所在文件夹是只读的，无法写入：{path}")
+        size = path.stat().st_size
+        if size:
+            with path.open("rb") as fh:
+                head = fh.read(len(SQLITE_MAGIC))
+            if head != SQLITE_MAGIC:
+                raise DatabaseOpenError(f"文件不是 SQLite 数据库或已损坏：{path}")
+        return
+    if not create:
+        raise DatabaseOpenError(f"数据库文件不存在：{path}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatabaseOpenError(f"无法创建数据库所在文件夹 {path.parent}：{exc.strerror}") from exc
+    if not os.access(path.parent, os.W_OK):
+        raise DatabaseOpenError(f"数据库所在文件夹是只读的，无法创建数据库：{path.parent}")
+
+
+def connect(url: str, *, create: bool = True) -> tuple[peewee.Database, DbInfo]:
+    """Open (not yet bind) a database for a URL; every failure is a DatabaseOpenError in Chinese."""
+    info = describe(url)
+    if info.backend == "sqlite":
+        assert info.path is not None
+        _check_sqlite_file(info.path, create=create)
+        db: peewee.Database = peewee.SqliteDatabase(
+            str(info.path),
+            pragmas={
+                "journal_mode": "wal",
+                "foreign_keys": 1,
+                "busy_timeout": 10000,
+                "synchronous": "normal",
+            },
+            check_same_thread=False,
+        )
+    else:
+        try:
+            params = parse_db_url(url.replace("postgres://", "postgresql://", 1))
+        except Exception as exc:  # malformed port and the like
+            raise DatabaseOpenError(f"数据库地址格式不正确：{url}（{exc}）") from exc
+        params.setdefault("connect_timeout", 5)
+        name = params.pop("database", None)
+        if not name:
+            raise DatabaseOpenError(f"数据库地址缺少数据库名：{url}")
+        db = peewee.PostgresqlDatabase(name, autorollback=True, **params)
+    try:
+        db.connect()
+        db.execute_sql("SELECT 1")
+    except peewee.DatabaseError as exc:
+        db.close() if not db.is_closed() else None
+        raise DatabaseOpenError(_explain_connect_error(info, exc)) from exc
+    return db, info
+
+
+def _explain_connect_error(info: DbInfo, exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if info.backend == "sqlite":
+        if "not a database" in text or "malformed" in text:
+            return f"文件不是 SQLite 数据库或已损坏：{info.label}"
+        if "readonly" in text or "read-only" in text:
+            return f"数据库文件是只读的，无法写入：{info.label}"
+        return f"无法打开数据库文件 {info.label}：{text}"
+    if "does not exist" in text:
+        return f"数据库服务器上没有这个数据库：{info.label}（{text}）"
+    if "authentication" in text or "password" in text:
+        return f"数据库用户名或密码不正确：{info.label}"
+    return f"无法连接数据库服务器 {info.label}：{text}"
+
+
+def bind(db: peewee.Database) -> None:
+    db_proxy.initialize(db)
+
+
+def current() -> peewee.Database:
+    if db_proxy.obj is None:
+        raise RuntimeError("database not bound")
+    return db_proxy.obj
+
+
+def is_postgres(db: peewee.Database | None = None) -> bool:
+    return isinstance(db or current(), peewee.PostgresqlDatabase)

@@ -1,0 +1,146 @@
+"""Schema versions.
+
+A fresh database is created from the models and stamped with ``LATEST``. An older database runs one step
+per version, each in its own transaction; a SQLite file is backed up first. Steps use the migrator and table
+names only, never the live model classes (which describe the newest schema and would add columns twice).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import peewee as pw
+from playhouse.migrate import SchemaMigrator, migrate
+
+from dao import models
+from dao.db import DatabaseOpenError
+
+LATEST = 2
+
+
+def _step_2(db: pw.Database) -> None:
+    """Import log (every file fed to an importer; rows point at the import that made them) and settings."""
+
+    class ImportLogV2(pw.Model):
+        kind = pw.CharField(max_length=20, index=True)
+        file_name = pw.CharField(max_length=255)
+        sha256 = pw.CharField(max_length=64, index=True)
+        username = pw.CharField(max_length=60)
+        started_at = pw.DateTimeField()
+        rows = pw.IntegerField(default=0)
+        imported = pw.IntegerField(default=0)
+        updated = pw.IntegerField(default=0)
+        unchanged = pw.IntegerField(default=0)
+        rejected = pw.IntegerField(default=0)
+        warnings = pw.IntegerField(default=0)
+        township_id = pw.IntegerField(null=True)
+
+        class Meta:
+            database = db
+            table_name = "import_log"
+
+    class AppSettingV2(pw.Model):
+        key = pw.CharField(max_length=60, primary_key=True)
+        value = pw.TextField(default="")
+
+        class Meta:
+            database = db
+            table_name = "app_setting"
+
+    db.create_tables([ImportLogV2, AppSettingV2])
+    migrator = SchemaMigrator.from_database(db)
+    migrate(
+        migrator.add_column("resident", "import_log_id", pw.IntegerField(null=True)),
+        migrator.add_column("contribution", "import_log_id", pw.IntegerField(null=True)),
+    )
+
+
+STEPS: dict[int, Callable[[pw.Database], None]] = {2: _step_2}
+
+
+def table_names(db: pw.Database) -> set[str]:
+    """Tables of the schema in use (PostgreSQL: the first schema on search_path, not always public)."""
+    if isinstance(db, pw.PostgresqlDatabase):
+        schema = db.execute_sql("SELECT current_schema()").fetchone()[0]
+        return set(db.get_tables(schema=schema))
+    return set(db.get_tables())
+
+
+def current_version(db: pw.Database) -> int:
+    if "schema_version" not in table_names(db):
+        return 0
+    row = db.execute_sql("SELECT MAX(version) FROM schema_version").fetchone()
+    return int(row[0] or 0)
+
+
+AUDIT_TRIGGERS_SQLITE = [
+    """CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log
+       BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END""",
+    """CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log
+       BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END""",
+]
+AUDIT_TRIGGERS_PG = [
+    """CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger AS $$
+       BEGIN RAISE EXCEPTION 'audit_log is append-only'; END; $$ LANGUAGE plpgsql""",
+    "DROP TRIGGER IF EXISTS audit_log_no_change ON audit_log",
+    """CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log
+       FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()""",
+]
+
+
+def _stamp(db: pw.Database, version: int) -> None:
+    p = db.param
+    db.execute_sql(
+        f"INSERT INTO schema_version (version, applied_at) VALUES ({p}, {p})", (version, dt.datetime.now())
+    )
+
+
+def _create_fresh(db: pw.Database) -> None:
+    with db.bind_ctx(models.ALL_MODELS):
+        db.create_tables(models.ALL_MODELS)
+    for sql in AUDIT_TRIGGERS_PG if isinstance(db, pw.PostgresqlDatabase) else AUDIT_TRIGGERS_SQLITE:
+        db.execute_sql(sql)
+    _stamp(db, LATEST)
+
+
+def backup_sqlite(path: Path, suffix: str) -> Path:
+    """Online, consistent copy through SQLite's backup API (safe while others use the file)."""
+    target = path.with_name(f"{path.name}.{suffix}.bak")
+    src = sqlite3.connect(str(path))
+    try:
+        dst = sqlite3.connect(str(target))
+        try:
+            src.backup(dst)
+        finally:
+            dst.close()
+    finally:
+        src.close()
+    return target
+
+
+def upgrade(db: pw.Database, sqlite_path: Path | None = None) -> int:
+    """Bring the database to ``LATEST``; returns the version it had before."""
+    version = current_version(db)
+    if version > LATEST:
+        raise DatabaseOpenError(
+            f"数据库的结构版本（{version}）比本程序支持的版本（{LATEST}）新，"
+            "请先升级本程序，再打开这个数据库。数据库未作任何改动。"
+        )
+    if version == LATEST:
+        return version
+    if version == 0:
+        if table_names(db) - {"schema_version"}:
+            raise DatabaseOpenError("这个数据库里已有其他程序的表，不是本系统的数据库。数据库未作任何改动。")
+        with db.atomic():
+            _create_fresh(db)
+        return 0
+    if sqlite_path is not None:
+        backup_sqlite(sqlite_path, f"v{version}-{dt.datetime.now():%Y%m%d%H%M%S}")
+    for target in range(version + 1, LATEST + 1):
+        with db.atomic():
+            STEPS[target](db)
+            _stamp(db, target)
+    return version

@@ -1,0 +1,170 @@
+"""peewee models. Money is integer fen (BigIntegerField), never float.
+
+These classes describe the newest schema. A fresh database is created from them; an existing one is
+brought here by the steps in ``dao.migrations``, which never use these classes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import peewee as pw
+
+from dao.db import db_proxy
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now().replace(microsecond=0)
+
+
+class BaseModel(pw.Model):
+    class Meta:
+        database = db_proxy
+        legacy_table_names = False
+
+
+class SchemaVersion(BaseModel):
+    version = pw.IntegerField()
+    applied_at = pw.DateTimeField(default=now)
+
+
+class Township(BaseModel):
+    code = pw.CharField(max_length=12, unique=True)
+    name = pw.CharField(max_length=40, unique=True)
+    sort_order = pw.IntegerField(default=0)
+
+
+class Village(BaseModel):
+    township = pw.ForeignKeyField(Township, backref="villages", on_delete="RESTRICT")
+    name = pw.CharField(max_length=60)
+    code = pw.CharField(max_length=15, null=True)
+
+    class Meta:
+        indexes = ((("township", "name"), True),)
+
+
+class ImportLog(BaseModel):
+    """One row per file fed to an importer (roster, special list, ledger ...)."""
+
+    kind = pw.CharField(max_length=20, index=True)
+    file_name = pw.CharField(max_length=255)
+    sha256 = pw.CharField(max_length=64, index=True)
+    username = pw.CharField(max_length=60)
+    started_at = pw.DateTimeField(default=now)
+    rows = pw.IntegerField(default=0)
+    imported = pw.IntegerField(default=0)
+    updated = pw.IntegerField(default=0)
+    unchanged = pw.IntegerField(default=0)
+    rejected = pw.IntegerField(default=0)
+    warnings = pw.IntegerField(default=0)
+    township = pw.ForeignKeyField(Township, null=True, on_delete="SET NULL")
+
+
+RESIDENT_STATUSES = ("未参保", "正常参保", "暂停", "终止")
+
+
+class Resident(BaseModel):
+    id_number = pw.CharField(max_length=18, unique=True)
+    name = pw.CharField(max_length=60, index=True)
+    sex = pw.CharField(max_length=1)  # 男 / 女, derived from the ID number
+    birth_date = pw.DateField()
+    township = pw.ForeignKeyField(Township, backref="residents", on_delete="RESTRICT", index=True)
+    village = pw.ForeignKeyField(Village, null=True, backref="residents", on_delete="RESTRICT", index=True)
+    phone = pw.CharField(max_length=30, default="")
+    household_type = pw.CharField(max_length=20, default="")  # 户籍类型: 农业 / 非农业 ...
+    status = pw.CharField(max_length=8, default="正常参保", index=True)
+    enrolled_on = pw.DateField(null=True)
+    import_log = pw.ForeignKeyField(ImportLog, null=True, on_delete="SET NULL")
+    created_at = pw.DateTimeField(default=now)
+    updated_at = pw.DateTimeField(default=now)
+    version = pw.IntegerField(default=1)  # optimistic locking for edits from several PCs
+
+    class Meta:
+        indexes = ((("township", "village", "id"), False),)
+
+
+class PolicyYear(BaseModel):
+    """Per-year rules: tiers change by year and province, so they are data, never code."""
+
+    year = pw.IntegerField(unique=True)
+    province = pw.CharField(max_length=20, default="山东省")
+    tiers_fen = pw.TextField()  # ascending, comma-separated fen: "10000,30000,..."
+    hardship_min_fen = pw.BigIntegerField()  # the tier the government pays for hardship groups
+    reselect_date = pw.DateField(null=True)  # a flagged person may pick another tier from this date
+    window_start = pw.DateField(null=True)
+    window_end = pw.DateField(null=True)
+    arrears_allowed = pw.BooleanField(default=True)  # may this year be made up later (补缴)
+    arrears_subsidy = pw.BooleanField(default=False)  # do arrears earn a government subsidy
+    note = pw.TextField(default="")
+
+    @property
+    def tiers(self) -> list[int]:
+        return [int(x) for x in self.tiers_fen.split(",") if x]
+
+
+class Contribution(BaseModel):
+    resident = pw.ForeignKeyField(Resident, backref="contributions", on_delete="RESTRICT", index=True)
+    year = pw.IntegerField(index=True)
+    amount_fen = pw.BigIntegerField()
+    tier_fen = pw.BigIntegerField(null=True)
+    payer = pw.CharField(max_length=8, default="个人")  # 个人 / 政府代缴
+    kind = pw.CharField(max_length=8, default="正常应缴")  # 正常应缴 / 补缴
+    channel = pw.CharField(max_length=40, default="")
+    paid_on = pw.DateField(null=True, index=True)
+    voucher = pw.CharField(max_length=40, unique=True)  # 税票号码: a payment is counted once
+    import_log = pw.ForeignKeyField(ImportLog, null=True, on_delete="SET NULL")
+    created_at = pw.DateTimeField(default=now)
+
+    class Meta:
+        indexes = ((("resident", "year"), False),)
+
+
+ROLES = ("乡镇经办", "县局审核", "财务", "管理员")
+
+
+class User(BaseModel):
+    username = pw.CharField(max_length=60, unique=True)
+    display_name = pw.CharField(max_length=60, default="")
+    role = pw.CharField(max_length=8)
+    township = pw.ForeignKeyField(Township, null=True, on_delete="RESTRICT")
+    password_hash = pw.CharField(max_length=255)
+    active = pw.BooleanField(default=True)
+    failed_attempts = pw.IntegerField(default=0)
+    locked_until = pw.DateTimeField(null=True)
+    created_at = pw.DateTimeField(default=now)
+
+    class Meta:
+        table_name = "app_user"  # "user" is reserved in PostgreSQL
+
+
+class AuditLog(BaseModel):
+    """Append-only: database triggers refuse UPDATE and DELETE (see dao.migrations)."""
+
+    at = pw.DateTimeField(default=now, index=True)
+    username = pw.CharField(max_length=60, index=True)
+    action = pw.CharField(max_length=40)
+    entity = pw.CharField(max_length=40, index=True)
+    entity_id = pw.CharField(max_length=40, default="")
+    before = pw.TextField(default="")  # JSON
+    after = pw.TextField(default="")  # JSON
+
+
+class AppSetting(BaseModel):
+    """Bureau-wide settings (key -> JSON text), e.g. which roles see ID numbers masked."""
+
+    key = pw.CharField(max_length=60, primary_key=True)
+    value = pw.TextField(default="")
+
+
+ALL_MODELS: list[type[BaseModel]] = [
+    SchemaVersion,
+    Township,
+    Village,
+    ImportLog,
+    Resident,
+    PolicyYear,
+    Contribution,
+    User,
+    AuditLog,
+    AppSetting,
+]

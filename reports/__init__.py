@@ -1,0 +1,1 @@
+"""Outputs (Excel, CSV, PDF) fed plain data; no business rules and no Qt."""

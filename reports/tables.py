@@ -1,0 +1,157 @@
+"""Plain tables out to .xlsx or .csv, safe to open in a spreadsheet.
+
+Text that a spreadsheet would run as a formula (starting with = + - @, or a tab/CR) is prefixed with an
+apostrophe; ID numbers and other code-like columns are written as text so Excel keeps every digit.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+HEADER_FONT = Font(bold=True)
+
+
+def neutralise(value: object) -> object:
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def _atomic_target(path: Path) -> Path:
+    """A temporary file beside ``path``; renamed over it once complete so no half file is left."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(fd)
+    return Path(tmp)
+
+
+def save_workbook(wb: Workbook, path: str | os.PathLike) -> None:
+    """Save under a temporary name, then rename: a crash never leaves a half-written workbook."""
+    tmp = _atomic_target(Path(path))
+    try:
+        wb.save(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+class _AtomicFile:
+    """Written under a temporary name beside the target; renamed over it only when complete."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        self.tmp = _atomic_target(self.path)
+        self.count = 0
+
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:  # type: ignore[no-untyped-def]
+        try:
+            if exc_type is None:
+                self._finish()
+                os.replace(self.tmp, self.path)
+        finally:
+            self.tmp.unlink(missing_ok=True)
+
+    def _finish(self) -> None:
+        raise NotImplementedError
+
+
+class CsvWriter(_AtomicFile):
+    """UTF-8 with BOM, so Excel opens the Chinese text with the right encoding."""
+
+    def __init__(self, path: str | os.PathLike, headers: Sequence[str], **_ignored: object) -> None:
+        super().__init__(path)
+        self._fh = self.tmp.open("w", encoding="utf-8-sig", newline="")
+        self._writer = csv.writer(self._fh)
+        self._writer.writerow(headers)
+
+    def append(self, row: Sequence[object]) -> None:
+        self._writer.writerow(["" if v is None else neutralise(str(v)) for v in row])
+        self.count += 1
+
+    def _finish(self) -> None:
+        self._fh.close()
+
+    def __exit__(self, exc_type, exc, tb) -> None:  # type: ignore[no-untyped-def]
+        self._fh.close()
+        super().__exit__(exc_type, exc, tb)
+
+
+class XlsxWriter(_AtomicFile):
+    """A streamed (write-only) workbook: bounded memory for 500,000 rows."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        headers: Sequence[str],
+        *,
+        sheet_title: str = "Sheet1",
+        text_columns: Iterable[int] = (),
+        widths: Sequence[int] | None = None,
+        title: str | None = None,
+    ) -> None:
+        super().__init__(path)
+        self._text_cols = set(text_columns)
+        self._wb = Workbook(write_only=True)
+        ws = self._ws = self._wb.create_sheet(sheet_title)
+        for idx, width in enumerate(widths or [max(10, len(h) * 2 + 2) for h in headers]):
+            ws.column_dimensions[get_column_letter(idx + 1)].width = width
+        ws.freeze_panes = "A3" if title else "A2"
+        if title:
+            cell = WriteOnlyCell(ws, value=title)
+            cell.font = Font(bold=True, size=14)
+            ws.append([cell])
+        header_cells = []
+        for h in headers:
+            cell = WriteOnlyCell(ws, value=h)
+            cell.fill, cell.font = HEADER_FILL, HEADER_FONT
+            cell.alignment = Alignment(horizontal="center")
+            header_cells.append(cell)
+        ws.append(header_cells)
+
+    def append(self, row: Sequence[object]) -> None:
+        out: list[object] = []
+        for idx, value in enumerate(row):
+            value = neutralise(value)
+            if idx in self._text_cols and value is not None:
+                cell = WriteOnlyCell(self._ws, value=str(value))
+                cell.number_format = "@"
+                out.append(cell)
+            else:
+                out.append(value)
+        self._ws.append(out)
+        self.count += 1
+
+    def _finish(self) -> None:
+        self._wb.save(self.tmp)
+
+
+def open_writer(path: str | os.PathLike, headers: Sequence[str], **xlsx: object) -> CsvWriter | XlsxWriter:
+    """By the file's extension: .csv or .xlsx."""
+    suffix = Path(path).suffix.lower()
+    if suffix == ".csv":
+        return CsvWriter(path, headers)
+    if suffix == ".xlsx":
+        return XlsxWriter(path, headers, **xlsx)  # type: ignore[arg-type]
+    raise ValueError(f"unsupported table format: {suffix}")
+
+
+def write_table(
+    path: str | os.PathLike, headers: Sequence[str], rows: Iterable[Sequence[object]], **xlsx: object
+) -> int:
+    with open_writer(path, headers, **xlsx) as writer:
+        for row in rows:
+            writer.append(row)
+    return writer.count
