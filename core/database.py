@@ -22,8 +22,12 @@ def open_database(url: str | None = None, *, create: bool = True) -> DbInfo:
     try:
         try:
             migrations.upgrade(database, info.path)
+        except DatabaseOpenError:
+            raise
         except pw.DatabaseError as exc:
             raise DatabaseOpenError(f"数据库无法读取或升级（{info.label}）：{exc}") from exc
+        except Exception as exc:  # a failed migration step: its transaction has been rolled back
+            raise DatabaseOpenError(f"数据库升级失败，已撤销本次升级（{info.label}）：{exc}") from exc
         dao_db.bind(database)
         with database.atomic():
             regions.seed_townships()

@@ -118,7 +118,7 @@ def connect(url: str, *, create: bool = True) -> tuple[peewee.Database, DbInfo]:
         name = params.pop("database", None)
         if not name:
             raise DatabaseOpenError(f"数据库地址缺少数据库名：{url}")
-        db = peewee.PostgresqlDatabase(name, autorollback=True, **params)
+        db = peewee.PostgresqlDatabase(name, **params)
     try:
         db.connect()
         db.execute_sql("SELECT 1")

@@ -1,0 +1,97 @@
+"""Every dao/core test runs on SQLite (a fresh file per test) and PostgreSQL (a fresh schema per test).
+
+PostgreSQL is 127.0.0.1:5432, trust auth, database ``test`` (override with PENSION_TEST_PG). An unreachable
+server is a failure, never a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import psycopg2
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from core.auth import ADMIN, CLERK, Actor
+from core.database import close_database, open_database
+from dao.models import Township
+
+PG_BASE = os.environ.get("PENSION_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _pg_admin():
+    try:
+        conn = psycopg2.connect(PG_BASE, connect_timeout=5)
+    except psycopg2.OperationalError as exc:
+        pytest.fail(f"PostgreSQL is required for the tests and is unreachable at {PG_BASE}: {exc}")
+    conn.autocommit = True
+    return conn
+
+
+class PgSchema:
+    """A throw-away schema; URLs that point at it carry search_path in the connection options."""
+
+    def __init__(self) -> None:
+        self.name = f"t_{uuid.uuid4().hex[:12]}"
+        with _pg_admin() as conn, conn.cursor() as cur:
+            cur.execute(f'CREATE SCHEMA "{self.name}"')
+
+    @property
+    def url(self) -> str:
+        return f"{PG_BASE}?options=-csearch_path%3D{self.name}"
+
+    def drop(self) -> None:
+        conn = _pg_admin()
+        try:
+            with conn.cursor() as cur:
+                cur.execute(f'DROP SCHEMA IF EXISTS "{self.name}" CASCADE')
+        finally:
+            conn.close()
+
+
+@pytest.fixture
+def pg_schema():
+    schema = PgSchema()
+    yield schema
+    close_database()
+    schema.drop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        close_database()
+    else:
+        schema = PgSchema()
+        yield schema.url
+        close_database()
+        schema.drop()
+
+
+@pytest.fixture
+def db(db_url):
+    """An opened, migrated, seeded database bound to the models."""
+    return open_database(db_url)
+
+
+@pytest.fixture
+def sqlite_db(tmp_path):
+    info = open_database(f"sqlite:///{tmp_path / 'test.db'}")
+    yield info
+    close_database()
+
+
+@pytest.fixture
+def admin() -> Actor:
+    return Actor("tester", ADMIN, None, "测试管理员")
+
+
+def township_id(name: str) -> int:
+    return Township.get(Township.name == name).id
+
+
+def clerk_of(name: str) -> Actor:
+    return Actor(f"clerk-{name}", CLERK, township_id(name), f"{name}经办")

@@ -1,0 +1,87 @@
+"""The command line: Chinese help, set-up commands, exit codes and messages on bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    full_env.pop("PENSION_DB_URL", None)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=120,
+    )
+
+
+def test_help_is_chinese():
+    result = cli("--help")
+    assert result.returncode == 0
+    assert "用法" in result.stdout and "import-roster" in result.stdout and "显示本帮助" in result.stdout
+    sub = cli("import-roster", "--help")
+    assert "--dry-run" in sub.stdout and "不写入数据库" in sub.stdout
+
+
+def test_unknown_argument_is_reported_in_chinese():
+    result = cli("import-roster")
+    assert result.returncode == 2 and "缺少必需的参数" in result.stderr
+
+
+def test_init_create_user_and_demo(tmp_path):
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    assert cli("--db", url, "init-db").returncode == 0
+    made = cli("--db", url, "create-user", "boss", "--role", "管理员", "--password", "password123")
+    assert made.returncode == 0, made.stderr
+    again = cli("--db", url, "--user", "nobody-special", "create-user", "x", "--role", "乡镇经办", "--password",
+                "password123")  # fmt: skip
+    assert again.returncode == 2 and "必须指定所属乡镇" in again.stderr
+    demo = cli("--db", url, "--user", "boss", "demo-data", "--residents", "400")
+    assert demo.returncode == 0, demo.stderr
+    counts = json.loads(demo.stdout.splitlines()[0])
+    assert counts["townships"] == 12 and counts["residents"] == 400 and counts["contributions"] > 400
+    assert "jingban01" in demo.stdout
+    second = cli("--db", url, "demo-data")
+    assert second.returncode == 2 and "已有居民数据" in second.stderr
+
+
+@pytest.mark.parametrize(
+    "url, fragment",
+    [
+        ("oracle://x/y", "无法识别的数据库地址"),
+        ("postgresql://postgres@127.0.0.1:1/test", "无法连接数据库服务器"),
+    ],
+)
+def test_bad_database_exits_nonzero_without_traceback(url, fragment):
+    result = cli("--db", url, "init-db")
+    assert result.returncode != 0
+    assert fragment in result.stderr and "Traceback" not in result.stderr
+
+
+def test_corrupt_file_untouched(tmp_path):
+    path = tmp_path / "bad.db"
+    path.write_bytes(b"garbage" * 50)
+    result = cli("--db", f"sqlite:///{path}", "init-db")
+    assert result.returncode == 3 and "已损坏" in result.stderr and "Traceback" not in result.stderr
+    assert path.read_bytes() == b"garbage" * 50
+
+
+def test_data_changes_record_the_acting_user(tmp_path):
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    cli("--db", url, "--user", "operator-li", "demo-data", "--residents", "50")
+    import sqlite3
+
+    con = sqlite3.connect(tmp_path / "a.db")
+    users = {r[0] for r in con.execute("SELECT username FROM audit_log WHERE action = 'demo_data'")}
+    con.close()
+    assert users == {"operator-li"}

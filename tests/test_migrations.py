@@ -1,0 +1,87 @@
+"""A database created at version N-1 upgrades to N with its data intact, to the same schema as a fresh one."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+
+import peewee as pw
+import pytest
+from playhouse.migrate import SchemaMigrator, migrate
+
+from core.database import DatabaseOpenError, close_database, open_database
+from dao import db as dao_db
+from dao import migrations
+from dao.models import Resident, Township
+
+
+def _columns(database) -> dict[str, set[str]]:
+    tables = migrations.table_names(database)
+    return {t: {c.name for c in database.get_columns(t)} for t in tables}
+
+
+def _downgrade_to_1(database) -> None:
+    """Undo step 2 by hand: this is what a version-1 database looks like."""
+    migrator = SchemaMigrator.from_database(database)
+    legacy = {} if isinstance(database, pw.PostgresqlDatabase) else {"legacy": True}  # rebuild: FK column
+    migrate(*(migrator.drop_column(t, "import_log_id", **legacy) for t in ("resident", "contribution")))
+    database.execute_sql('DROP TABLE "import_log"')
+    database.execute_sql('DROP TABLE "app_setting"')
+    database.execute_sql("DELETE FROM schema_version")
+    database.execute_sql("INSERT INTO schema_version (version, applied_at) VALUES (1, '2020-01-01 00:00:00')")
+
+
+def test_upgrade_from_previous_version_keeps_data(db_url, tmp_path):
+    open_database(db_url)
+    fresh_schema = _columns(dao_db.current())
+    database = dao_db.current()
+    _downgrade_to_1(database)
+    town = Township.get(Township.name == "上冶镇")
+    database.execute_sql(
+        "INSERT INTO resident (id_number, name, sex, birth_date, township_id, phone, household_type, status,"
+        f" created_at, updated_at, version) VALUES ('371325198001010011', '老数据', '男', '1980-01-01', {town.id},"
+        " '', '', '正常参保', '2020-01-01', '2020-01-01', 1)"
+    )
+    assert migrations.current_version(database) == 1
+    close_database()
+
+    open_database(db_url)  # runs step 2
+    database = dao_db.current()
+    assert migrations.current_version(database) == migrations.LATEST
+    assert _columns(database) == fresh_schema
+    old = Resident.get(Resident.id_number == "371325198001010011")
+    assert old.name == "老数据" and old.birth_date == dt.date(1980, 1, 1) and old.import_log_id is None
+
+
+def test_sqlite_is_backed_up_before_migrating(tmp_path):
+    path = tmp_path / "office.db"
+    open_database(f"sqlite:///{path}")
+    _downgrade_to_1(dao_db.current())
+    close_database()
+    open_database(f"sqlite:///{path}")
+    backups = list(tmp_path.glob("office.db.v1-*.bak"))
+    assert len(backups) == 1
+    con = sqlite3.connect(backups[0])
+    assert con.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == 1
+    con.close()
+
+
+def test_failed_step_rolls_back(tmp_path, monkeypatch):
+    path = tmp_path / "office.db"
+    open_database(f"sqlite:///{path}")
+    _downgrade_to_1(dao_db.current())
+    close_database()
+
+    def broken(database):
+        database.execute_sql('CREATE TABLE "half_done" (id INTEGER)')
+        raise RuntimeError("boom")
+
+    monkeypatch.setitem(migrations.STEPS, 2, broken)
+    with pytest.raises(DatabaseOpenError, match="升级失败"):
+        open_database(f"sqlite:///{path}")
+    close_database()
+    con = sqlite3.connect(path)
+    tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert "half_done" not in tables
+    assert con.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == 1
+    con.close()
