@@ -82,14 +82,19 @@ class VillageCache:
         }
         self.created = 0
 
-    def get(self, township_id: int, name: str) -> int | None:
-        name = normalise_text(name)
+    def get(self, township_id: int, raw_name: str) -> int | None:
+        try:
+            return self.ids[(township_id, raw_name)]
+        except KeyError:
+            pass
+        name = normalise_text(raw_name)
         if not name:
             return None
         key = (township_id, name)
         if key not in self.ids:
             self.created += 1
             self.ids[key] = None if self.dry_run else Village.create(township=township_id, name=name).id
+        self.ids[(township_id, raw_name)] = self.ids[key]
         return self.ids[key]
 
 

@@ -11,15 +11,15 @@ import datetime as dt
 import hashlib
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from core import audit, idcard
 from core.auth import Actor, require
 from core.progress import Job, Progress
 from core.regions import TownshipMatcher, VillageCache, normalise_text
 from core.rowcodes import ImportReport, RowIssue, issue
-from core.tabular import Column, Layout, is_blank, is_footer, open_table, text_of
+from core.tabular import Column, Layout, OpenedTable, is_blank, open_table, text_of
 from dao import bulk
 from dao.db import current
 from dao.models import ImportLog, Resident, now
@@ -59,11 +59,11 @@ COLUMNS: tuple[Column, ...] = (
 _YES = {"是", "Y", "YES", "1", "√", "✓", "TRUE", "在校", "已参加", "参加"}
 _DATE_TEXT = re.compile(r"^(\d{4})\D{0,2}(\d{1,2})(?:\D{0,2}(\d{1,2}))?\D{0,2}$")
 CHUNK = 5000
+MIN_AGE = 16  # 参保范围: at least 16 years old
 TICK = 1000
 
 
-@dataclass(frozen=True, slots=True)
-class _Valid:
+class _Valid(NamedTuple):
     row: int
     info: idcard.IdInfo
     name: str
@@ -71,6 +71,20 @@ class _Valid:
     village: str
     phone: str
     cells: list
+
+
+_FOOTER_STARTS = {"合计", "总计", "小计", "制表", "填表", "审核", "负责", "备注", "说明", "注：", "注:"}
+_INNER_SPACE = re.compile(r"[\s\u3000]+")
+
+
+def _squash(value: object) -> str:
+    """Cell text without any spaces (names typed as 张  三, phones as 138 0000 0000)."""
+    if value.__class__ is not str:
+        return normalise_text(text_of(value))
+    text = value.strip()
+    if " " in text or "\u3000" in text or "\t" in text or "\n" in text:
+        text = _INNER_SPACE.sub("", text)
+    return text
 
 
 def _yes(value: object) -> bool:
@@ -102,7 +116,7 @@ def _date_parts(value: object) -> tuple[int, int, int | None] | None:
     return int(year), int(month), int(day) if day else None
 
 
-def _check_birth(value: object, born: dt.date) -> bool:
+def _birth_matches(value: object, born: dt.date) -> bool:
     parts = _date_parts(value)
     if parts is None:
         return False
@@ -132,87 +146,106 @@ class _RowChecker:
         self.towns = TownshipMatcher.load()
         self.seen: dict[str, int] = {}
         self.width = max(i for i in self.idx.values() if i is not None) + 1
+        self._towns: dict[object, int | None] = {}
+        self.born_by = idcard.born_by(as_of, MIN_AGE)  # born on or before this day: old enough
+        self.scope = actor.township_id
+        self.positions = tuple(self.idx.values())
 
-    def _cell(self, cells: list, field: str) -> object:
-        i = self.idx[field]
-        return cells[i] if i is not None and i < len(cells) else None
+    def data_cells(self, cells: list) -> list | None:
+        """The row padded to the mapped width, or None for a blank, total or signature row (not data)."""
+        if len(cells) < self.width:
+            cells = [*cells, *[""] * (self.width - len(cells))]
+        for value in cells[: self.width]:
+            if value is None or value == "":
+                continue
+            if value.__class__ is str:
+                text = value.strip()
+                if not text:
+                    continue
+                return None if text[:2] in _FOOTER_STARTS else cells
+            return cells
+        return None
 
-    def is_data(self, cells: list) -> bool:
-        return any(not is_blank(c) for c in cells[: self.width]) and not is_footer(cells)
+    def _township(self, value: object) -> int | None:
+        try:
+            return self._towns[value]
+        except KeyError:
+            found = self._towns[value] = self.towns.match(value)
+            return found
+        except TypeError:  # unhashable cell value
+            return self.towns.match(value)
 
     def check(self, row: int, cells: list) -> _Valid | list[RowIssue]:
-        """A valid row, or the issues that reject it. Warnings go to the report directly."""
+        """A valid row, or the issues that reject it (``cells`` from ``data_cells``). Warnings go to the report.
+
+        Runs for every row of every import: locals over attribute look-ups, rare cases out of line.
+        """
+        i_id, i_name, i_sex, i_birth, i_town, i_village, i_phone, i_student, i_other = self.positions
         errors: list[RowIssue] = []
-        col = self.label
         info = None
         try:
-            info = idcard.parse(self._cell(cells, "id_number"), self.as_of)
+            info = idcard.parse(cells[i_id], self.as_of)
         except idcard.IdError as exc:
-            errors.append(issue(row, col["id_number"], exc.code, exc.detail))
-        name = normalise_text(text_of(self._cell(cells, "name")))
+            errors.append(issue(row, self.label["id_number"], exc.code, exc.detail))
+        name = _squash(cells[i_name])
         if not name:
-            errors.append(issue(row, col["name"], "NAME_MISSING"))
-        township_cell = self._cell(cells, "township")
-        township_id = self.towns.match(township_cell)
-        if township_id is None:
-            errors.append(issue(row, col["township"], "TOWNSHIP_UNKNOWN", text_of(township_cell) or "空"))
-        elif self.actor.township_id is not None and township_id != self.actor.township_id:
-            errors.append(issue(row, col["township"], "TOWNSHIP_OUT_OF_SCOPE", text_of(township_cell)))
-        if self.idx["student"] is not None and _yes(self._cell(cells, "student")):
-            errors.append(issue(row, col["student"], "STUDENT"))
-        if self.idx["other_pension"] is not None and _yes(self._cell(cells, "other_pension")):
-            errors.append(issue(row, col["other_pension"], "OTHER_PENSION"))
+            errors.append(issue(row, self.label["name"], "NAME_MISSING"))
+        town_cell = cells[i_town]
+        town_id = self._towns.get(town_cell, -1) if town_cell.__class__ is str else -1
+        if town_id == -1:
+            town_id = self._township(town_cell)
+        if town_id is None or (self.scope is not None and town_id != self.scope):
+            code = "TOWNSHIP_UNKNOWN" if town_id is None else "TOWNSHIP_OUT_OF_SCOPE"
+            errors.append(issue(row, self.label["township"], code, text_of(town_cell) or "空"))
+        if i_student is not None and _yes(cells[i_student]):
+            errors.append(issue(row, self.label["student"], "STUDENT"))
+        if i_other is not None and _yes(cells[i_other]):
+            errors.append(issue(row, self.label["other_pension"], "OTHER_PENSION"))
         if info is not None:
-            first = self.seen.get(info.number)
-            if first is not None:
-                errors.append(issue(row, col["id_number"], "DUPLICATE_IN_FILE", f"与第 {first} 行相同"))
-            else:
-                self.seen[info.number] = row
-            age = idcard.age_on(info.birth_date, self.as_of)
-            if age < 16:
+            number = info.number
+            first = self.seen.setdefault(number, row)
+            if first != row:
                 errors.append(
-                    issue(row, col["id_number"], "AGE_UNDER_16", f"{self.as_of:%Y-%m-%d} 时 {age} 岁")
+                    issue(row, self.label["id_number"], "DUPLICATE_IN_FILE", f"与第 {first} 行相同")
+                )
+            if info.birth_date > self.born_by:
+                age = idcard.age_on(info.birth_date, self.as_of)
+                errors.append(
+                    issue(row, self.label["id_number"], "AGE_UNDER_16", f"{self.as_of:%Y-%m-%d} 时 {age} 岁")
                 )
         if errors:
             return errors
-        assert info is not None and township_id is not None
-        self._warnings(row, cells, info)
+        assert info is not None and town_id is not None
+        if info.legacy15:
+            self.report.add(issue(row, self.label["id_number"], "ID_LEGACY_15", info.number))
+        if i_sex is not None and cells[i_sex] != info.sex:  # the common case costs one comparison
+            self._check_sex(row, cells[i_sex], info)
+        if i_birth is not None and cells[i_birth] != info.birth_date.isoformat():
+            self._check_birth(row, cells[i_birth], info)
+        village = cells[i_village] if i_village is not None else ""
         return _Valid(
             row,
             info,
             name,
-            township_id,
-            text_of(self._cell(cells, "village")),
-            normalise_text(text_of(self._cell(cells, "phone"))),
+            town_id,
+            village if village.__class__ is str else text_of(village),
+            _squash(cells[i_phone]) if i_phone is not None else "",
             cells,
         )
 
-    def _warnings(self, row: int, cells: list, info: idcard.IdInfo) -> None:
-        add = self.report.add
-        if info.legacy15:
-            add(issue(row, self.label["id_number"], "ID_LEGACY_15", info.number))
-        if self.idx["sex"] is not None:
-            sex = _sex_of(self._cell(cells, "sex"))
-            if sex is not None and sex != info.sex:
-                add(issue(row, self.label["sex"], "SEX_MISMATCH", f"身份证号码为{info.sex}"))
-        if self.idx["birth"] is not None:
-            value = self._cell(cells, "birth")
-            if not is_blank(value) and not _check_birth(value, info.birth_date):
-                add(
-                    issue(
-                        row,
-                        self.label["birth"],
-                        "BIRTHDATE_MISMATCH",
-                        f"身份证号码为 {info.birth_date:%Y-%m-%d}",
-                    )
-                )
+    def _check_sex(self, row: int, value: object, info: idcard.IdInfo) -> None:
+        sex = _sex_of(value)
+        if sex is not None and sex != info.sex:
+            self.report.add(issue(row, self.label["sex"], "SEX_MISMATCH", f"身份证号码为{info.sex}"))
+
+    def _check_birth(self, row: int, value: object, info: idcard.IdInfo) -> None:
+        if not is_blank(value) and not _birth_matches(value, info.birth_date):
+            born = f"{info.birth_date:%Y-%m-%d}"
+            self.report.add(issue(row, self.label["birth"], "BIRTHDATE_MISMATCH", f"身份证号码为 {born}"))
 
 
-_EXISTING_FIELDS = (Resident.id, Resident.name, Resident.phone, Resident.township, Resident.village)
-_INSERT_COLUMNS = (
-    "id_number", "name", "sex", "birth_date", "township_id", "village_id", "phone", "household_type",
-    "status", "enrolled_on", "import_log_id", "created_at", "updated_at", "version",
-)  # fmt: skip
+_EXISTING_COLUMNS = ("id", "name", "phone", "township_id", "village_id")
+_INSERT_COLUMNS = ("id_number", "name", "sex", "birth_date", "township_id", "village_id", "phone")
 _UPDATE_COLUMNS = ("name", "phone", "township_id", "village_id", "updated_at")
 
 
@@ -226,12 +259,14 @@ class _Writer:
         self.log_id = log_id
         self.dry_run = log_id is None
         self.villages = VillageCache(dry_run=self.dry_run)
+        # On an empty roster nothing can match (repeats within the file are rejected): skip the look-ups.
+        self.roster_was_empty = not Resident.select().exists()
 
     def flush(self, chunk: Sequence[_Valid]) -> None:
         if not chunk:
             return
         existing = bulk.fetch_by_keys(
-            Resident, Resident.id_number, _EXISTING_FIELDS, (v.info.number for v in chunk)
+            Resident, "id_number", _EXISTING_COLUMNS, (v.info.number for v in chunk)
         )
         moment = now()
         inserts: list[tuple] = []
@@ -242,10 +277,10 @@ class _Writer:
             village_id = self.villages.get(v.township_id, v.village) if v.village else None
             old = existing.get(v.info.number)
             if old is None:
-                inserts.append((
-                    v.info.number, v.name, v.info.sex, v.info.birth_date, v.township_id, village_id, v.phone, "",
-                    "正常参保", self.as_of, self.log_id, moment, moment, 1,
-                ))  # fmt: skip
+                info = v.info
+                inserts.append(
+                    (info.number, v.name, info.sex, info.birth_date, v.township_id, village_id, v.phone)
+                )
                 continue
             pk, old_name, old_phone, old_town, old_village = old
             if scope is not None and old_town != scope:
@@ -275,10 +310,38 @@ class _Writer:
         self.report.imported += len(inserts)
         self.report.updated += len(updates)
         if not self.dry_run:
-            bulk.insert_rows(Resident, _INSERT_COLUMNS, inserts)
+            constants = {"household_type": "", "status": "正常参保", "enrolled_on": self.as_of,
+                         "import_log_id": self.log_id, "created_at": moment, "updated_at": moment, "version": 1}  # fmt: skip
+            bulk.insert_rows(Resident, _INSERT_COLUMNS, inserts, constants)
             bulk.update_rows(Resident, _UPDATE_COLUMNS, updates, bump_version=True)
             if changes:
                 audit.record_many(self.actor.username, "import_update", "resident", changes)
+
+
+def _process(table: OpenedTable, checker: _RowChecker, writer: _Writer, report: ImportReport) -> Job[None]:
+    """The hot loop: classify each row, write valid ones in chunks."""
+    chunk: list[_Valid] = []
+    total = table.source.estimated_rows
+    data_cells, check = checker.data_cells, checker.check
+    for row, raw in table.rows:
+        cells = data_cells(raw)
+        if cells is None:
+            continue
+        report.rows += 1
+        result = check(row, cells)
+        if isinstance(result, _Valid):
+            chunk.append(result)
+            if len(chunk) >= CHUNK:
+                writer.flush(chunk)
+                chunk = []
+        else:
+            report.rejected += 1
+            for found in result:
+                report.add(found)
+            report.rejected_rows.append((row, list(cells)))
+        if report.rows % TICK == 0:
+            yield Progress(row, max(total, row), "导入中")
+    writer.flush(chunk)
 
 
 def import_roster(
@@ -319,26 +382,8 @@ def import_roster(
                     township=actor.township_id,
                 ).id
             writer = _Writer(actor, report, as_of, log_id)
-            chunk: list[_Valid] = []
+            yield from _process(table, checker, writer, report)
             total = table.source.estimated_rows
-            for row, cells in table.rows:
-                if not checker.is_data(cells):
-                    continue
-                report.rows += 1
-                result = checker.check(row, cells)
-                if isinstance(result, _Valid):
-                    chunk.append(result)
-                    if len(chunk) >= CHUNK:
-                        writer.flush(chunk)
-                        chunk = []
-                else:
-                    report.rejected += 1
-                    for found in result:
-                        report.add(found)
-                    report.rejected_rows.append((row, list(cells)))
-                if report.rows % TICK == 0:
-                    yield Progress(row, max(total, row), "导入中")
-            writer.flush(chunk)
             yield Progress(total, total, "写入数据库")
             report.errors.sort(key=lambda e: e.row)
             report.warnings.sort(key=lambda w: w.row)

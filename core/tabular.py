@@ -136,9 +136,12 @@ class TableSource:
             rows = ws.iter_rows()
         except Exception as exc:
             raise FileUnusable(_explain_excel_error(self.path, exc)) from exc
+        if not start_col:
+            yield from zip(itertools.count(start_row + 1), rows)  # runs in C: no Python frame per row
+            return
         pad = [""] * start_col
         for offset, cells in enumerate(rows):
-            yield start_row + offset + 1, (pad + cells) if start_col else cells
+            yield start_row + offset + 1, pad + cells
 
     # -- CSV ----------------------------------------------------------------------------------------------
     def _open_csv(self) -> None:

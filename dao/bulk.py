@@ -6,7 +6,8 @@ path goes one level down, still inside the caller's peewee transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
 
 import peewee as pw
 
@@ -19,21 +20,50 @@ def _quote(name: str) -> str:
     return f'"{name}"'
 
 
-def insert_rows(model: type[pw.Model], columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
-    """Insert plain tuples into ``model``'s table (column names as in the table)."""
+def _literal(value: object) -> str:
+    """A constant written into the statement once instead of bound for every row."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, (dt.date, dt.datetime)):
+        value = value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value.isoformat()
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    raise TypeError(f"no literal for {type(value).__name__}")
+
+
+def insert_rows(
+    model: type[pw.Model],
+    columns: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    constants: Mapping[str, object] | None = None,
+) -> None:
+    """Insert plain tuples into ``model``'s table (column names as in the table).
+
+    ``constants`` are columns with the same value in every row (timestamps, status): written once into the
+    statement, so the driver converts them once, not 100,000 times.
+    """
     if not rows:
         return
     db = current()
+    constants = dict(constants or {})
     table = _quote(model._meta.table_name)
-    cols = ", ".join(_quote(c) for c in columns)
+    cols = ", ".join(_quote(c) for c in (*columns, *constants))
+    fixed = "".join(f", {_literal(v)}" for v in constants.values())
     cursor = db.cursor()
     if is_postgres(db):
         from psycopg2.extras import execute_values
 
-        execute_values(cursor, f"INSERT INTO {table} ({cols}) VALUES %s", rows, page_size=1000)
+        template = "(" + ", ".join("%s" for _ in columns) + fixed + ")"
+        execute_values(
+            cursor, f"INSERT INTO {table} ({cols}) VALUES %s", rows, template=template, page_size=1000
+        )
     else:
         marks = ", ".join("?" for _ in columns)
-        cursor.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", rows)
+        cursor.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks}{fixed})", rows)
 
 
 def update_rows(
@@ -58,14 +88,22 @@ def update_rows(
 
 
 def fetch_by_keys(
-    model: type[pw.Model], key: pw.Field, fields: Sequence[pw.Field], keys: Iterable[object]
+    model: type[pw.Model], key: str, columns: Sequence[str], keys: Iterable[object]
 ) -> dict[object, tuple]:
-    """key value -> tuple of ``fields`` for the rows whose ``key`` is in ``keys`` (chunked IN lists)."""
+    """key value -> tuple of ``columns`` for the rows whose ``key`` column is in ``keys`` (chunked IN lists).
+
+    Plain column values, no peewee conversion: fine for text and integer columns.
+    """
     keys = list(keys)
+    db = current()
+    table = _quote(model._meta.table_name)
+    select = ", ".join(_quote(c) for c in (key, *columns))
     found: dict[object, tuple] = {}
+    cursor = db.cursor()
     for start in range(0, len(keys), 900):
         part = keys[start : start + 900]
-        query = model.select(key, *fields).where(key.in_(part)).tuples()
-        for row in query:
+        marks = ", ".join(db.param for _ in part)
+        cursor.execute(f"SELECT {select} FROM {table} WHERE {_quote(key)} IN ({marks})", part)
+        for row in cursor.fetchall():
             found[row[0]] = row[1:]
     return found

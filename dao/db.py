@@ -106,6 +106,7 @@ def connect(url: str, *, create: bool = True) -> tuple[peewee.Database, DbInfo]:
                 "foreign_keys": 1,
                 "busy_timeout": 10000,
                 "synchronous": "normal",
+                "cache_size": -65536,  # 64 MB: index pages of a 500,000-resident roster stay in memory
             },
             check_same_thread=False,
         )

@@ -65,16 +65,17 @@ RESIDENT_STATUSES = ("未参保", "正常参保", "暂停", "终止")
 
 class Resident(BaseModel):
     id_number = pw.CharField(max_length=18, unique=True)
-    name = pw.CharField(max_length=60, index=True)
+    name = pw.CharField(max_length=60)  # no index: searches are prefix LIKEs, which SQLite scans anyway
     sex = pw.CharField(max_length=1)  # 男 / 女, derived from the ID number
     birth_date = pw.DateField()
-    township = pw.ForeignKeyField(Township, backref="residents", on_delete="RESTRICT", index=True)
-    village = pw.ForeignKeyField(Village, null=True, backref="residents", on_delete="RESTRICT", index=True)
+    # (township, village, id) below serves township and village filters; fewer indexes, faster imports
+    township = pw.ForeignKeyField(Township, backref="residents", on_delete="RESTRICT", index=False)
+    village = pw.ForeignKeyField(Village, null=True, backref="residents", on_delete="RESTRICT", index=False)
     phone = pw.CharField(max_length=30, default="")
     household_type = pw.CharField(max_length=20, default="")  # 户籍类型: 农业 / 非农业 ...
-    status = pw.CharField(max_length=8, default="正常参保", index=True)
+    status = pw.CharField(max_length=8, default="正常参保")
     enrolled_on = pw.DateField(null=True)
-    import_log = pw.ForeignKeyField(ImportLog, null=True, on_delete="SET NULL")
+    import_log = pw.ForeignKeyField(ImportLog, null=True, on_delete="SET NULL", index=False)
     created_at = pw.DateTimeField(default=now)
     updated_at = pw.DateTimeField(default=now)
     version = pw.IntegerField(default=1)  # optimistic locking for edits from several PCs
