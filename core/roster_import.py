@@ -74,6 +74,7 @@ class _Valid(NamedTuple):
 
 
 _FOOTER_STARTS = {"合计", "总计", "小计", "制表", "填表", "审核", "负责", "备注", "说明", "注：", "注:"}
+_SPACE_CHARS = " \t\r\n\u3000\u00a0"
 _INNER_SPACE = re.compile(r"[\s\u3000]+")
 
 
@@ -322,11 +323,21 @@ def _process(table: OpenedTable, checker: _RowChecker, writer: _Writer, report: 
     """The hot loop: classify each row, write valid ones in chunks."""
     chunk: list[_Valid] = []
     total = table.source.estimated_rows
-    data_cells, check = checker.data_cells, checker.check
+    data_cells, check, width = checker.data_cells, checker.check, checker.width
     for row, raw in table.rows:
-        cells = data_cells(raw)
-        if cells is None:
-            continue
+        first = raw[0] if raw else None
+        if (
+            first.__class__ is str
+            and first
+            and first[0] not in _SPACE_CHARS
+            and first[:2] not in _FOOTER_STARTS
+            and len(raw) >= width
+        ):
+            cells = raw  # the common row: a name (or ID) in the first column
+        else:
+            cells = data_cells(raw)
+            if cells is None:
+                continue
         report.rows += 1
         result = check(row, cells)
         if isinstance(result, _Valid):

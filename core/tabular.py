@@ -130,18 +130,15 @@ class TableSource:
     def _excel_rows(self) -> Iterator[tuple[int, list]]:
         try:
             ws = self._excel.get_sheet_by_name(self.sheet)
-            start_row = ws.start[0] if ws.start else 0
-            start_col = ws.start[1] if ws.start else 0
+            start_row, start_col = ws.start if ws.start else (0, 0)
             self.estimated_rows = ws.height
             rows = ws.iter_rows()
         except Exception as exc:
             raise FileUnusable(_explain_excel_error(self.path, exc)) from exc
-        if not start_col:
-            yield from zip(itertools.count(start_row + 1), rows)  # runs in C: no Python frame per row
-            return
-        pad = [""] * start_col
-        for offset, cells in enumerate(rows):
-            yield start_row + offset + 1, pad + cells
+        if start_col:
+            pad = [""] * start_col
+            rows = (pad + cells for cells in rows)
+        return zip(itertools.count(start_row + 1), rows)  # an iterator in C: no Python frame per row
 
     # -- CSV ----------------------------------------------------------------------------------------------
     def _open_csv(self) -> None:
