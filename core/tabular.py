@@ -29,7 +29,20 @@ _NOTE_PREFIXES = ("制表", "填表", "审核人", "负责人", "备注", "说�
 
 
 class FileUnusable(UserError):
-    """The whole file cannot be used (format, corruption, encoding, missing columns)."""
+    """The whole file cannot be used (format, corruption, encoding, missing columns).
+
+    When the header was found but a required column is missing, ``layout`` holds what was found, so the
+    import wizard can let the user map the column by hand.
+    """
+
+    def __init__(
+        self, message: str, *, layout: Layout | None = None, sheet_names: list[str] | None = None,
+        sheet: str | None = None,
+    ) -> None:  # fmt: skip
+        super().__init__(message)
+        self.layout = layout
+        self.sheet_names = sheet_names or []
+        self.sheet = sheet
 
 
 def normalise_header(text: object) -> str:
@@ -299,7 +312,10 @@ def open_table(
         source.close()
         names = "、".join(f"“{c.label}”" for c in missing)
         raise FileUnusable(
-            f"第 {row_no} 行的表头缺少必需的列 {names}（可用列名：{'、'.join(missing[0].aliases)}）。"
+            f"第 {row_no} 行的表头缺少必需的列 {names}（可用列名：{'、'.join(missing[0].aliases)}）。",
+            layout=layout,
+            sheet_names=source.sheet_names,
+            sheet=source.sheet,
         )
     return OpenedTable(source, layout, itertools.chain(head[index + 1 :], stream))
 

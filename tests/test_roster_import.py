@@ -162,7 +162,15 @@ def test_title_rows_blank_rows_and_total_row(db, admin, tmp_path):
         ["费县2020年度城乡居民基本养老保险参保登记花名册"],
         ["填报单位：（盖章）", "", "", "", "填报日期：2020年1月10日"],
     ]
-    rows = [HEADER, person(1), [], person(3), ["", "", "", "", "", "", ""], ["  合计", "2人"], ["制表人：张三"]]
+    rows = [
+        HEADER,
+        person(1),
+        [],
+        person(3),
+        ["", "", "", "", "", "", ""],
+        ["  合计", "2人"],
+        ["制表人：张三"],
+    ]
     report = do_import(write_xlsx(tmp_path / "t.xlsx", rows, title_rows=title), admin)
     assert report.rows == 2 and report.imported == 2 and report.rejected == 0
     bad = [HEADER, person(1), ["", "123", "", "", "费城街道"]]

@@ -1,0 +1,129 @@
+"""A resident's details, contribution history, and the fields a clerk may edit (audited in core)."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core import regions, roster
+from core.auth import Actor
+from core.errors import UserError
+from core.money import format_yuan
+from dao.models import RESIDENT_STATUSES
+
+
+class ResidentDialog(QDialog):
+    def __init__(self, actor: Actor, resident_id: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.actor = actor
+        self.resident_id = resident_id
+        self.saved = False
+        self.detail = roster.detail(actor, resident_id)
+        r = self.detail.resident
+        self.setWindowTitle(f"居民信息 — {r.name}")
+        self.resize(760, 560)
+        layout = QVBoxLayout(self)
+
+        top = QHBoxLayout()
+        info = QGroupBox("基本信息")
+        form = QFormLayout(info)
+        for label, value in (
+            ("身份证号码", self.detail.id_shown),
+            ("姓名", r.name),
+            ("性别", r.sex),
+            ("出生日期", r.birth_date.isoformat()),
+            ("乡镇（街道）", self.detail.township),
+            ("参保登记日期", r.enrolled_on.isoformat() if r.enrolled_on else ""),
+            ("最后修改", f"{r.updated_at:%Y-%m-%d %H:%M}（第 {r.version} 版）"),
+        ):
+            form.addRow(label + "：", QLabel(str(value)))
+        top.addWidget(info, 1)
+
+        edit = QGroupBox("可修改")
+        edit_form = QFormLayout(edit)
+        self.phone = QLineEdit(r.phone)
+        self.phone.setMaxLength(30)
+        self.village = QComboBox()
+        self.village.addItem("（未指定）", None)
+        for v in regions.villages(r.township_id):
+            self.village.addItem(v.name, v.id)
+        self.village.setCurrentIndex(max(0, self.village.findData(r.village_id)))
+        self.status = QComboBox()
+        self.status.addItems(list(RESIDENT_STATUSES))
+        self.status.setCurrentText(r.status)
+        edit_form.addRow("联系电话：", self.phone)
+        edit_form.addRow("村居：", self.village)
+        edit_form.addRow("参保状态：", self.status)
+        can_edit = actor.can("roster.edit")
+        for widget in (self.phone, self.village, self.status):
+            widget.setEnabled(can_edit)
+        top.addWidget(edit, 1)
+        layout.addLayout(top)
+
+        history = QGroupBox("缴费记录（按年度）")
+        history_layout = QVBoxLayout(history)
+        table = QTableWidget(len(self.detail.contributions), 7)
+        table.setHorizontalHeaderLabels(
+            ["年度", "金额（元）", "档次（元）", "缴费人", "类型", "渠道", "缴费日期"]
+        )
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.verticalHeader().setVisible(False)
+        table.horizontalHeader().setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
+        for row, c in enumerate(self.detail.contributions):
+            values = (
+                c.year,
+                format_yuan(c.amount_fen),
+                format_yuan(c.tier_fen) if c.tier_fen is not None else "",
+                c.payer,
+                c.kind,
+                c.channel,
+                c.paid_on.isoformat() if c.paid_on else "",
+            )
+            for col, value in enumerate(values):
+                table.setItem(row, col, QTableWidgetItem(str(value)))
+        if not self.detail.contributions:
+            history_layout.addWidget(QLabel("没有缴费记录。"))
+        history_layout.addWidget(table)
+        layout.addWidget(history, 1)
+
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Close
+        )
+        buttons.button(QDialogButtonBox.StandardButton.Save).setText("保存修改")
+        buttons.button(QDialogButtonBox.StandardButton.Close).setText("关闭")
+        buttons.button(QDialogButtonBox.StandardButton.Save).setEnabled(can_edit)
+        buttons.accepted.connect(self.save)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+    def save(self) -> None:
+        r = self.detail.resident
+        try:
+            roster.update(
+                self.actor,
+                self.resident_id,
+                version=r.version,
+                phone=self.phone.text(),
+                village_id=self.village.currentData(),
+                status=self.status.currentText(),
+            )
+        except UserError as exc:
+            QMessageBox.warning(self, "无法保存", str(exc))
+            return
+        self.saved = True
+        self.accept()

@@ -1,0 +1,192 @@
+"""花名册: the roster browser — filters pushed into the database, paged table, details, export."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core import regions, roster
+from core.auth import Actor
+from dao.models import RESIDENT_STATUSES
+from dao.queries import ResidentFilter
+from gui.resident_dialog import ResidentDialog
+from gui.resident_model import ResidentTableModel
+from gui.workers import JobRunner
+
+ALL = "（全部）"
+
+
+class RosterBrowser(QWidget):
+    changed = Signal()
+
+    def __init__(self, actor: Actor, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.actor = actor
+        self.model = ResidentTableModel(actor, self)
+        self.runner = JobRunner(self)
+        self.runner.succeeded.connect(self._exported)
+        self.runner.failed.connect(lambda m: QMessageBox.warning(self, "导出失败", m))
+        self.runner.progress.connect(self._export_progress)
+        self.runner.finished.connect(lambda: self.export_button.setEnabled(True))
+        self._build()
+        self._load_townships()
+
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        filters = QHBoxLayout()
+        self.township = QComboBox()
+        self.township.setMinimumWidth(120)
+        self.township.currentIndexChanged.connect(self._township_changed)
+        self.village = QComboBox()
+        self.village.setMinimumWidth(120)
+        self.status = QComboBox()
+        self.status.addItems([ALL, *RESIDENT_STATUSES])
+        self.id_search = QLineEdit()
+        self.id_search.setPlaceholderText("身份证号（全号或尾号）")
+        self.id_search.setClearButtonEnabled(True)
+        self.name_search = QLineEdit()
+        self.name_search.setPlaceholderText("姓名")
+        self.name_search.setClearButtonEnabled(True)
+        for edit in (self.id_search, self.name_search):
+            edit.returnPressed.connect(self.search)
+        self.search_button = QPushButton("查询")
+        self.search_button.clicked.connect(self.search)
+        self.export_button = QPushButton("导出当前结果…")
+        self.export_button.clicked.connect(self.export)
+        for text, widget in (("乡镇：", self.township), ("村居：", self.village), ("状态：", self.status)):
+            label = QLabel(text)
+            label.setBuddy(widget)
+            filters.addWidget(label)
+            filters.addWidget(widget)
+        filters.addWidget(self.id_search, 2)
+        filters.addWidget(self.name_search, 1)
+        filters.addWidget(self.search_button)
+        filters.addWidget(self.export_button)
+        layout.addLayout(filters)
+        QShortcut(QKeySequence.StandardKey.Find, self, activated=self.id_search.setFocus)
+        QShortcut(QKeySequence.StandardKey.Refresh, self, activated=self.search)
+
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSortingEnabled(True)
+        self.table.horizontalHeader().setSortIndicatorShown(True)
+        self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().setDefaultSectionSize(24)
+        header = self.table.horizontalHeader()
+        for col, width in enumerate((180, 90, 50, 100, 100, 120, 120, 80)):
+            self.table.setColumnWidth(col, width)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        self.table.doubleClicked.connect(lambda index: self.open_resident(index.row()))
+        self.table.activated.connect(lambda index: self.open_resident(index.row()))
+        layout.addWidget(self.table, 1)
+
+        bottom = QHBoxLayout()
+        self.count_label = QLabel("")
+        bottom.addWidget(self.count_label)
+        bottom.addStretch(1)
+        bottom.addWidget(QLabel("双击一行查看详情、缴费记录并修改联系电话、村居、参保状态"))
+        layout.addLayout(bottom)
+
+    def _load_townships(self) -> None:
+        self.township.blockSignals(True)
+        self.township.clear()
+        towns = regions.townships()
+        if self.actor.township_id is None:
+            self.township.addItem(ALL, None)
+        for t in towns:
+            if self.actor.township_id in (None, t.id):
+                self.township.addItem(t.name, t.id)
+        self.township.setEnabled(self.actor.township_id is None)
+        self.township.blockSignals(False)
+        self._township_changed()
+
+    def _township_changed(self) -> None:
+        self.village.clear()
+        self.village.addItem(ALL, None)
+        town_id = self.township.currentData()
+        if town_id is not None:
+            for v in regions.villages(town_id):
+                self.village.addItem(v.name, v.id)
+        self.village.setEnabled(town_id is not None)
+
+    def current_filter(self) -> ResidentFilter:
+        status = self.status.currentText()
+        return ResidentFilter(
+            township_id=self.township.currentData(),
+            village_id=self.village.currentData(),
+            id_query=self.id_search.text().strip(),
+            name_query=self.name_search.text().strip(),
+            status="" if status == ALL else status,
+        )
+
+    def search(self) -> None:
+        started = time.perf_counter()
+        self.model.set_filter(self.current_filter())
+        elapsed = time.perf_counter() - started
+        self.count_label.setText(f"共 {self.model.total:,} 人（查询用时 {elapsed * 1000:.0f} 毫秒）")
+
+    def refresh(self) -> None:
+        self._township_changed_keep()
+        self.search()
+
+    def _township_changed_keep(self) -> None:
+        village = self.village.currentData()
+        self._township_changed()
+        index = self.village.findData(village)
+        if index >= 0:
+            self.village.setCurrentIndex(index)
+
+    def open_resident(self, row: int) -> None:
+        if row < 0 or row >= len(self.model.rows):
+            return
+        dialog = ResidentDialog(self.actor, self.model.resident_id(row), self)
+        if dialog.exec() and dialog.saved:
+            self.model.reload()
+            self.changed.emit()
+
+    def export(self) -> None:
+        if self.runner.running:
+            return
+        name, chosen = QFileDialog.getSaveFileName(
+            self, "导出花名册", "花名册.xlsx", "Excel 工作簿 (*.xlsx);;CSV 文件 (*.csv)"
+        )
+        if not name:
+            return
+        if Path(name).suffix.lower() not in (".xlsx", ".csv"):
+            name += ".csv" if "csv" in chosen.lower() else ".xlsx"
+        flt = self.current_filter()
+        self.export_button.setEnabled(False)
+        self._export_path = name
+        self.runner.start(lambda: roster.export(self.actor, name, flt))
+
+    def _export_progress(self, done: int, total: int, stage: str) -> None:
+        self.count_label.setText(f"正在导出：{done:,} / {total:,} 人")
+
+    def _exported(self, count: int) -> None:
+        self.count_label.setText(f"已导出 {count:,} 人到 {self._export_path}")
+        QTimer.singleShot(4000, self, self._show_count)  # bound to self: no timer outlives the widget
+
+    def _show_count(self) -> None:
+        self.count_label.setText(f"共 {self.model.total:,} 人")
