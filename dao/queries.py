@@ -60,40 +60,45 @@ ROW_FIELDS = (
     Resident.name,
     Resident.sex,
     Resident.birth_date,
-    Township.name,
-    Village.name,
+    Resident.township,
+    Resident.village,
     Resident.phone,
     Resident.status,
 )
 
 
-def _joined(flt: ResidentFilter) -> pw.ModelSelect:
-    query = (
-        Resident.select(*ROW_FIELDS)
-        .join(Township, on=(Resident.township == Township.id))
-        .switch(Resident)
-        .join(Village, pw.JOIN.LEFT_OUTER, on=(Resident.village == Village.id))
+def _with_names(rows: list[tuple]) -> list[tuple]:
+    """Township and village ids -> names. Looked up per page: a join would let the planner sort the
+    whole roster before applying LIMIT."""
+    towns = dict(Township.select(Township.id, Township.name).tuples())
+    village_ids = {r[6] for r in rows if r[6] is not None}
+    villages = (
+        dict(Village.select(Village.id, Village.name).where(Village.id.in_(village_ids)).tuples())
+        if village_ids
+        else {}
     )
-    return _where(query, flt)
+    return [(*r[:5], towns.get(r[5], ""), villages.get(r[6], ""), *r[7:]) for r in rows]
 
 
 def resident_page(
     flt: ResidentFilter, *, order: str = "id", descending: bool = False, offset: int = 0, limit: int = 200
 ) -> list[tuple]:
-    """One page of rows shaped like ROW_FIELDS."""
+    """One page of rows: (id, 身份证号码, 姓名, 性别, 出生日期, 乡镇名, 村居名, 电话, 状态)."""
     column = SORTABLE.get(order, Resident.id)
     keys = [column.desc() if descending else column.asc()]
     if column is not Resident.id:
         keys.append(Resident.id.desc() if descending else Resident.id.asc())  # stable pages
-    return list(_joined(flt).order_by(*keys).offset(offset).limit(limit).tuples())
+    query = _where(Resident.select(*ROW_FIELDS), flt).order_by(*keys).offset(offset).limit(limit)
+    return _with_names(list(query.tuples()))
 
 
 def iter_residents(flt: ResidentFilter, batch: int = 5000) -> Iterator[tuple]:
     """Every matching row in id order, read in keyset batches (bounded memory for exports)."""
     last = 0
     while True:
-        rows = list(_joined(flt).where(Resident.id > last).order_by(Resident.id).limit(batch).tuples())
+        query = _where(Resident.select(*ROW_FIELDS), flt).where(Resident.id > last).order_by(Resident.id)
+        rows = list(query.limit(batch).tuples())
         if not rows:
             return
-        yield from rows
+        yield from _with_names(rows)
         last = rows[-1][0]

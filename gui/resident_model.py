@@ -66,7 +66,7 @@ class ResidentTableModel(QAbstractTableModel):
         self.endInsertRows()
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        self.order = COLUMNS[column][1]
+        self.order = COLUMNS[column][1] if 0 <= column < len(COLUMNS) else "id"  # -1: no sort column
         self.descending = order == Qt.SortOrder.DescendingOrder
         self.reload()
 
