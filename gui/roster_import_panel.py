@@ -165,6 +165,7 @@ class RosterImportPanel(QWidget):
 
     def _on_preview(self, preview: roster_import.FilePreview) -> None:
         self.preview = preview
+        self._idle_progress()
         self.sheet_combo.clear()
         self.sheet_combo.addItems(preview.sheet_names)
         self.sheet_combo.setCurrentText(preview.sheet)
@@ -220,6 +221,8 @@ class RosterImportPanel(QWidget):
         self._update_buttons()
 
     def _on_progress(self, done: int, total: int, stage: str) -> None:
+        if total <= 0:
+            return  # a job without a count yet: the bar stays busy
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(min(done, max(total, 1)))
         rate = done / max(time.monotonic() - self._started, 1e-3)
@@ -262,17 +265,18 @@ class RosterImportPanel(QWidget):
                 self.summary.text() + f"（表中只列出前 {MAX_ISSUES_SHOWN} 条，全部请导出错误清单）"
             )
 
-    def _on_failed(self, message: str) -> None:
+    def _idle_progress(self) -> None:
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.progress_label.setText("")
+
+    def _on_failed(self, message: str) -> None:
+        self._idle_progress()
         self.summary.setText(f"<span style='color:#b00'>{message}</span>")
         QMessageBox.warning(self, "无法导入", message)
 
     def _on_cancelled(self) -> None:
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
-        self.progress_label.setText("")
+        self._idle_progress()
         self.summary.setText("已取消：数据库保持导入前的状态，没有写入任何数据。")
 
     def save_error_report(self) -> None:
