@@ -11,7 +11,6 @@ import datetime as dt
 import hashlib
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
@@ -20,7 +19,7 @@ from core.auth import Actor, require
 from core.progress import Job, Progress
 from core.regions import TownshipMatcher, VillageCache, normalise_text
 from core.rowcodes import ImportReport, RowIssue, issue
-from core.tabular import Column, FileUnusable, Layout, OpenedTable, is_blank, open_table, text_of
+from core.tabular import Column, Layout, OpenedTable, is_blank, open_table, text_of
 from dao import bulk
 from dao.db import current
 from dao.models import ImportLog, Resident, now
@@ -416,29 +415,6 @@ def import_roster(
     finally:
         table.source.close()
     return report
-
-
-@dataclass
-class FilePreview:
-    """What the import wizard shows before anything runs: sheets, the header row, the column mapping."""
-
-    sheet_names: list[str]
-    sheet: str
-    layout: Layout
-
-
-def inspect_file(path: str | Path, actor: Actor, *, sheet: str | None = None) -> FilePreview:
-    """Open a file, find its header and map its columns. Raises FileUnusable."""
-    require(actor, "roster.import")
-    try:
-        table = open_table(path, COLUMNS, sheet=sheet)
-    except FileUnusable as exc:
-        if exc.layout is None:
-            raise
-        # A missing column can be mapped by hand in the wizard: hand back what was found.
-        return FilePreview(exc.sheet_names, exc.sheet or "", exc.layout)
-    table.source.close()
-    return FilePreview(table.source.sheet_names, table.source.sheet or "", table.layout)
 
 
 def history(actor: Actor, limit: int = 200) -> list[ImportLog]:

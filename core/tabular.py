@@ -320,11 +320,26 @@ def open_table(
     return OpenedTable(source, layout, itertools.chain(head[index + 1 :], stream))
 
 
-def read_sample(path: str | os.PathLike, columns: Sequence[Column], *, sheet: str | None = None) -> Layout:
-    """Only the layout (for a preview of the mapping)."""
-    table = open_table(path, columns, sheet=sheet)
+@dataclass
+class FilePreview:
+    """What an import wizard shows before anything runs: sheets, the header row, the column mapping."""
+
+    sheet_names: list[str]
+    sheet: str
+    layout: Layout
+
+
+def inspect(path: str | os.PathLike, columns: Sequence[Column], *, sheet: str | None = None) -> FilePreview:
+    """Open a file, find its header and map its columns. A missing required column is not an error
+    here (the user can map it by hand); anything else that makes the file unusable raises FileUnusable."""
+    try:
+        table = open_table(path, columns, sheet=sheet)
+    except FileUnusable as exc:
+        if exc.layout is None:
+            raise
+        return FilePreview(exc.sheet_names, exc.sheet or "", exc.layout)
     table.source.close()
-    return table.layout
+    return FilePreview(table.source.sheet_names, table.source.sheet or "", table.layout)
 
 
 def text_of(value: object) -> str:

@@ -18,7 +18,7 @@ from playhouse.migrate import SchemaMigrator, migrate
 from dao import models
 from dao.db import DatabaseOpenError
 
-LATEST = 2
+LATEST = 3
 
 
 def _step_2(db: pw.Database) -> None:
@@ -58,7 +58,69 @@ def _step_2(db: pw.Database) -> None:
     )
 
 
-STEPS: dict[int, Callable[[pw.Database], None]] = {2: _step_2}
+def _step_3(db: pw.Database) -> None:
+    """Special groups: departments' lists, their entries, and the 政府代缴 list."""
+
+    class Base(pw.Model):
+        class Meta:
+            database = db
+
+    class SpecialListV3(Base):
+        year = pw.IntegerField(index=True)
+        department = pw.CharField(max_length=8)
+        group = pw.CharField(max_length=20)
+        file_name = pw.CharField(max_length=255)
+        sha256 = pw.CharField(max_length=64, index=True)
+        username = pw.CharField(max_length=60)
+        imported_at = pw.DateTimeField()
+        current = pw.BooleanField(default=True)
+        replaced_by = pw.ForeignKeyField("self", null=True, on_delete="SET NULL")
+        people = pw.IntegerField(default=0)
+        added = pw.IntegerField(default=0)
+        removed = pw.IntegerField(default=0)
+        unchanged = pw.IntegerField(default=0)
+
+        class Meta:
+            table_name = "special_list"
+            indexes = ((("year", "department", "group", "current"), False),)
+
+    class ResidentRef(Base):
+        class Meta:
+            table_name = "resident"
+
+    class SpecialListEntryV3(Base):
+        special_list = pw.ForeignKeyField(SpecialListV3, on_delete="CASCADE")
+        row = pw.IntegerField()
+        id_number = pw.CharField(max_length=18, index=True)
+        name = pw.CharField(max_length=60)
+        township_text = pw.CharField(max_length=40, default="")
+        village_text = pw.CharField(max_length=60, default="")
+        resident = pw.ForeignKeyField(ResidentRef, null=True, on_delete="RESTRICT", index=True)
+        status = pw.CharField(max_length=8)
+
+        class Meta:
+            table_name = "special_list_entry"
+            indexes = ((("special_list", "id_number"), True),)
+
+    class GovernmentPaymentV3(Base):
+        resident = pw.ForeignKeyField(ResidentRef, on_delete="RESTRICT")
+        year = pw.IntegerField(index=True)
+        amount_fen = pw.BigIntegerField()
+        groups = pw.CharField(max_length=80)
+        state = pw.CharField(max_length=8, index=True)
+        handoff_batch_id = pw.IntegerField(null=True)
+        created_at = pw.DateTimeField()
+        updated_at = pw.DateTimeField()
+        version = pw.IntegerField(default=1)
+
+        class Meta:
+            table_name = "government_payment"
+            indexes = ((("resident", "year"), True),)
+
+    db.create_tables([SpecialListV3, SpecialListEntryV3, GovernmentPaymentV3])
+
+
+STEPS: dict[int, Callable[[pw.Database], None]] = {2: _step_2, 3: _step_3}
 
 
 def table_names(db: pw.Database) -> set[str]:

@@ -157,6 +157,84 @@ class AppSetting(BaseModel):
     value = pw.TextField(default="")
 
 
+# 特殊群体: which department confirms which groups. The government pays the minimum tier for them (政府代缴).
+SPECIAL_GROUPS: dict[str, tuple[str, ...]] = {
+    "残联": ("重度残疾人",),
+    "民政": ("低保对象", "特困人员"),
+    "扶贫": ("建档立卡贫困人员",),
+}
+
+
+class SpecialList(BaseModel):
+    """One department's list of one group for one year, as imported from a file. A corrected list for the
+    same department, group and year replaces the current one (``current`` False, ``replaced_by`` set)."""
+
+    year = pw.IntegerField(index=True)
+    department = pw.CharField(max_length=8)
+    group = pw.CharField(max_length=20)
+    file_name = pw.CharField(max_length=255)
+    sha256 = pw.CharField(max_length=64, index=True)
+    username = pw.CharField(max_length=60)
+    imported_at = pw.DateTimeField(default=now)
+    current = pw.BooleanField(default=True)
+    replaced_by = pw.ForeignKeyField("self", null=True, on_delete="SET NULL")
+    people = pw.IntegerField(default=0)
+    added = pw.IntegerField(default=0)
+    removed = pw.IntegerField(default=0)
+    unchanged = pw.IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("year", "department", "group", "current"), False),)
+
+
+ENTRY_MATCHED = "已匹配"  # in the roster with the same name: flagged
+ENTRY_NAME_MISMATCH = "姓名待核"  # same ID, other name: not flagged until a person confirms
+ENTRY_CONFIRMED = "已确认"  # name mismatch reviewed and accepted: flagged
+ENTRY_REJECTED = "已驳回"  # name mismatch reviewed and refused: not flagged
+ENTRY_NOT_IN_ROSTER = "未参保待处理"  # not in the roster yet: pending enrolment, never dropped
+ENTRY_ENROLLED = "已登记"  # enrolled from the list: flagged
+FLAGGING_STATES = (ENTRY_MATCHED, ENTRY_CONFIRMED, ENTRY_ENROLLED)
+
+
+class SpecialListEntry(BaseModel):
+    special_list = pw.ForeignKeyField(SpecialList, backref="entries", on_delete="CASCADE")
+    row = pw.IntegerField()
+    id_number = pw.CharField(max_length=18, index=True)
+    name = pw.CharField(max_length=60)
+    township_text = pw.CharField(max_length=40, default="")  # as the department wrote it (for enrolment)
+    village_text = pw.CharField(max_length=60, default="")
+    resident = pw.ForeignKeyField(Resident, null=True, on_delete="RESTRICT", index=True)
+    status = pw.CharField(max_length=8)
+
+    class Meta:
+        indexes = ((("special_list", "id_number"), True),)
+
+
+PAYMENT_PENDING = "待传递"  # on the 代缴 list, not yet handed to the tax side
+PAYMENT_SENT = "已传递"
+PAYMENT_CANCELLED = "已取消"  # stopped qualifying before handoff
+PAYMENT_CORRECTION = "待更正"  # stopped qualifying after handoff: a correction must be sent
+PAYMENT_CORRECTED = "已更正"
+ACTIVE_PAYMENT_STATES = (PAYMENT_PENDING, PAYMENT_SENT)
+
+
+class GovernmentPayment(BaseModel):
+    """政府代缴: the minimum contribution the government pays for a flagged person, once per year."""
+
+    resident = pw.ForeignKeyField(Resident, on_delete="RESTRICT")
+    year = pw.IntegerField(index=True)
+    amount_fen = pw.BigIntegerField()
+    groups = pw.CharField(max_length=80)  # every group that qualifies the person, e.g. 低保对象、重度残疾人
+    state = pw.CharField(max_length=8, default=PAYMENT_PENDING, index=True)
+    handoff_batch_id = pw.IntegerField(null=True)
+    created_at = pw.DateTimeField(default=now)
+    updated_at = pw.DateTimeField(default=now)
+    version = pw.IntegerField(default=1)
+
+    class Meta:
+        indexes = ((("resident", "year"), True),)
+
+
 ALL_MODELS: list[type[BaseModel]] = [
     SchemaVersion,
     Township,
@@ -168,4 +246,7 @@ ALL_MODELS: list[type[BaseModel]] = [
     User,
     AuditLog,
     AppSetting,
+    SpecialList,
+    SpecialListEntry,
+    GovernmentPayment,
 ]

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core import roster, roster_import
+from core import roster, roster_import, tabular
 from core.auth import Actor
 from core.rowcodes import CODES, ImportReport
 from gui.workers import JobRunner, as_job
@@ -42,7 +42,7 @@ class RosterImportPanel(QWidget):
         super().__init__(parent)
         self.actor = actor
         self.path: Path | None = None
-        self.preview: roster_import.FilePreview | None = None
+        self.preview: tabular.FilePreview | None = None
         self.report: ImportReport | None = None
         self.runner = JobRunner(self)
         self.runner.progress.connect(self._on_progress)
@@ -157,13 +157,13 @@ class RosterImportPanel(QWidget):
         self.file_label.setText(str(self.path))
         self.summary.setText("正在读取表头…")
         self.issues.setRowCount(0)
-        self._start(as_job(roster_import.inspect_file, self.path, self.actor, sheet=sheet), self._on_preview)
+        self._start(as_job(tabular.inspect, self.path, roster_import.COLUMNS, sheet=sheet), self._on_preview)
 
     def _sheet_changed(self) -> None:
         if self.path is not None and self.preview and self.sheet_combo.currentText() != self.preview.sheet:
             self.open_file(self.path, self.sheet_combo.currentText())
 
-    def _on_preview(self, preview: roster_import.FilePreview) -> None:
+    def _on_preview(self, preview: tabular.FilePreview) -> None:
         self.preview = preview
         self._idle_progress()
         self.sheet_combo.clear()

@@ -20,29 +20,46 @@ def _columns(database) -> dict[str, set[str]]:
     return {t: {c.name for c in database.get_columns(t)} for t in tables}
 
 
-def _downgrade_to_1(database) -> None:
-    """Undo step 2 by hand: this is what a version-1 database looks like."""
+def _undo_3(database) -> None:
+    for table in ("government_payment", "special_list_entry", "special_list"):
+        database.execute_sql(f'DROP TABLE "{table}"')
+
+
+def _undo_2(database) -> None:
     migrator = SchemaMigrator.from_database(database)
     legacy = {} if isinstance(database, pw.PostgresqlDatabase) else {"legacy": True}  # rebuild: FK column
     migrate(*(migrator.drop_column(t, "import_log_id", **legacy) for t in ("resident", "contribution")))
     database.execute_sql('DROP TABLE "import_log"')
     database.execute_sql('DROP TABLE "app_setting"')
+
+
+UNDO = {3: _undo_3, 2: _undo_2}  # what each step added, taken away by hand: an older database
+
+
+def _downgrade(database, version: int) -> None:
+    for step in range(migrations.LATEST, version, -1):
+        UNDO[step](database)
     database.execute_sql("DELETE FROM schema_version")
-    database.execute_sql("INSERT INTO schema_version (version, applied_at) VALUES (1, '2020-01-01 00:00:00')")
+    database.execute_sql(f"INSERT INTO schema_version (version, applied_at) VALUES ({version}, '2020-01-01')")
 
 
-def test_upgrade_from_previous_version_keeps_data(db_url, tmp_path):
+def test_every_step_has_an_undo_for_this_test():
+    assert set(UNDO) == set(migrations.STEPS) == set(range(2, migrations.LATEST + 1))
+
+
+@pytest.mark.parametrize("old_version", [migrations.LATEST - 1, 1])
+def test_upgrade_from_previous_version_keeps_data(db_url, tmp_path, old_version):
     open_database(db_url)
     fresh_schema = _columns(dao_db.current())
     database = dao_db.current()
-    _downgrade_to_1(database)
+    _downgrade(database, old_version)
     town = Township.get(Township.name == "上冶镇")
     database.execute_sql(
         "INSERT INTO resident (id_number, name, sex, birth_date, township_id, phone, household_type, status,"
         f" created_at, updated_at, version) VALUES ('371325198001010011', '老数据', '男', '1980-01-01', {town.id},"
         " '', '', '正常参保', '2020-01-01', '2020-01-01', 1)"
     )
-    assert migrations.current_version(database) == 1
+    assert migrations.current_version(database) == old_version
     close_database()
 
     open_database(db_url)  # runs step 2
@@ -56,7 +73,7 @@ def test_upgrade_from_previous_version_keeps_data(db_url, tmp_path):
 def test_sqlite_is_backed_up_before_migrating(tmp_path):
     path = tmp_path / "office.db"
     open_database(f"sqlite:///{path}")
-    _downgrade_to_1(dao_db.current())
+    _downgrade(dao_db.current(), 1)
     close_database()
     open_database(f"sqlite:///{path}")
     backups = list(tmp_path.glob("office.db.v1-*.bak"))
@@ -69,7 +86,7 @@ def test_sqlite_is_backed_up_before_migrating(tmp_path):
 def test_failed_step_rolls_back(tmp_path, monkeypatch):
     path = tmp_path / "office.db"
     open_database(f"sqlite:///{path}")
-    _downgrade_to_1(dao_db.current())
+    _downgrade(dao_db.current(), 1)
     close_database()
 
     def broken(database):
