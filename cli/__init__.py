@@ -26,7 +26,7 @@ _ARGPARSE_ZH = (
 
 class ChineseHelpFormatter(argparse.RawDescriptionHelpFormatter):
     def add_usage(self, usage, actions, groups, prefix=None):  # type: ignore[no-untyped-def]
-        super().add_usage(usage, actions, groups, prefix="用法：")
+        super().add_usage(usage, actions, groups, prefix="用法：" if prefix is None else prefix)
 
 
 class ChineseParser(argparse.ArgumentParser):
@@ -52,7 +52,7 @@ class CommandFailed(Exception):
 
 
 def build_parser() -> ChineseParser:
-    from cli import admin, roster
+    from cli import admin, roster, special
 
     parser = ChineseParser(
         prog="main.py",
@@ -69,6 +69,7 @@ def build_parser() -> ChineseParser:
     sub = parser.add_subparsers(dest="command", title="子命令", metavar="子命令", parser_class=ChineseParser)
     admin.register(sub)
     roster.register(sub)
+    special.register(sub)
     return parser
 
 

@@ -43,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=import_history_cmd)
 
 
-def _summary(report: ImportReport) -> str:
+def summary_text(report: ImportReport) -> str:
     head = "（试运行，未写入数据库）" if report.dry_run else ""
     lines = [
         f"{report.file_name}{head}",
@@ -72,7 +72,7 @@ def import_roster_cmd(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report.as_json(), ensure_ascii=False))
     else:
-        print(_summary(report))
+        print(summary_text(report))
     return 0
 
 

@@ -20,12 +20,13 @@ LOCKOUT = dt.timedelta(minutes=15)
 MIN_PASSWORD_LEN = 8
 
 # What each role may do. Township clerks act on their own township only (see ``check_township``).
+_ROSTER = {"roster.view", "roster.import", "roster.edit", "roster.export"}
 PERMISSIONS: dict[str, frozenset[str]] = {
-    CLERK: frozenset({"roster.view", "roster.import", "roster.edit", "roster.export"}),
-    REVIEWER: frozenset({"roster.view", "roster.import", "roster.edit", "roster.export"}),
-    FINANCE: frozenset({"roster.view", "roster.export"}),
+    CLERK: frozenset(_ROSTER | {"special.view", "special.enrol"}),
+    REVIEWER: frozenset(_ROSTER | {"special.view", "special.enrol", "special.import"}),
+    FINANCE: frozenset({"roster.view", "roster.export", "special.view"}),
     ADMIN: frozenset(
-        {"roster.view", "roster.import", "roster.edit", "roster.export", "user.manage", "system.manage"}
+        _ROSTER | {"special.view", "special.enrol", "special.import", "user.manage", "system.manage"}
     ),
 }
 

@@ -320,6 +320,15 @@ def open_table(
     return OpenedTable(source, layout, itertools.chain(head[index + 1 :], stream))
 
 
+def data_rows(table: OpenedTable) -> Iterator[tuple[int, list]]:
+    """The data rows of an opened table: blank rows and total/signature rows under the data are skipped."""
+    width = max(table.layout.mapping.values()) + 1
+    for row, cells in table.rows:
+        if all(is_blank(c) for c in cells[:width]) or is_footer(cells):
+            continue
+        yield row, cells
+
+
 @dataclass
 class FilePreview:
     """What an import wizard shows before anything runs: sheets, the header row, the column mapping."""

@@ -1,0 +1,653 @@
+"""特殊群体标识: departments' lists in, flags per person and year, the 政府代缴 list out.
+
+Rule (county notice): for 重度残疾人 (县残联), 低保对象 and 特困人员 (县民政局) and 建档立卡贫困人员 (县扶贫办),
+the government pays the year's minimum tier on their behalf — once per person per year, however many lists
+name them. A flagged person may also pay personally, choosing a tier other than the minimum, from the
+year's re-selection date (1 March in 2020).
+
+A person is flagged for a year while an entry of a *current* list of that year names them and is matched
+(or confirmed, or enrolled). The 代缴 list (GovernmentPayment) follows the flags through ``sync_payments``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from peewee import JOIN
+
+from core import audit, idcard, policy, regions
+from core.auth import Actor, check_township, require
+from core.errors import UserError
+from core.money import format_yuan
+from core.progress import Job, Progress
+from core.regions import TownshipMatcher, VillageCache, normalise_text
+from core.roster_import import ID_ALIASES, NAME_ALIASES, TOWNSHIP_ALIASES, VILLAGE_ALIASES, file_sha256
+from core.rowcodes import ImportReport, issue, register
+from core.tabular import Column, FileUnusable, data_rows, open_table, text_of
+from dao import bulk
+from dao.db import current
+from dao.models import (
+    ACTIVE_PAYMENT_STATES,
+    ENTRY_CONFIRMED,
+    ENTRY_ENROLLED,
+    ENTRY_MATCHED,
+    ENTRY_NAME_MISMATCH,
+    ENTRY_NOT_IN_ROSTER,
+    ENTRY_REJECTED,
+    FLAGGING_STATES,
+    PAYMENT_CANCELLED,
+    PAYMENT_CORRECTED,
+    PAYMENT_CORRECTION,
+    PAYMENT_PENDING,
+    PAYMENT_SENT,
+    SPECIAL_GROUPS,
+    GovernmentPayment,
+    ImportLog,
+    Resident,
+    SpecialList,
+    SpecialListEntry,
+    Township,
+    Village,
+    now,
+)
+from reports import subsidy_list
+
+register("NOT_IN_ROSTER", False, "不在参保花名册中：已列为待处理，可登记参保后标识")
+register("NAME_MISMATCH", False, "身份证号码相同但姓名与花名册不一致：待人工核对，核对前不标识")
+register("GROUP_UNKNOWN", True, "人员类别无法识别或不属于该部门")
+
+GROUP_ALIASES = (
+    "人员类别",
+    "类别",
+    "群体类别",
+    "困难类别",
+    "困难群体类别",
+    "救助类别",
+    "对象类别",
+    "特殊群体类别",
+    "类型",
+)
+COLUMNS: tuple[Column, ...] = (
+    Column("id_number", "身份证号码", ID_ALIASES, required=True),
+    Column("name", "姓名", NAME_ALIASES, required=True),
+    Column("group", "人员类别", GROUP_ALIASES),
+    Column("township", "乡镇", TOWNSHIP_ALIASES),
+    Column("village", "村居", VILLAGE_ALIASES),
+)
+# How departments write their groups -> the group names of the notice.
+GROUP_SYNONYMS = {
+    "重度残疾": "重度残疾人", "重度残疾人": "重度残疾人", "重残": "重度残疾人",
+    "低保": "低保对象", "低保户": "低保对象", "低保对象": "低保对象", "最低生活保障": "低保对象",
+    "特困": "特困人员", "特困人员": "特困人员", "特困供养": "特困人员", "特困供养人员": "特困人员",
+    "建档立卡": "建档立卡贫困人员", "建档立卡贫困户": "建档立卡贫困人员", "建档立卡贫困人员": "建档立卡贫困人员",
+    "贫困人员": "建档立卡贫困人员", "贫困户": "建档立卡贫困人员",
+}  # fmt: skip
+DEPARTMENT_NAMES = {"残联": "县残联", "民政": "县民政局", "扶贫": "县扶贫办"}
+
+
+def normalise_group(value: object) -> str | None:
+    return GROUP_SYNONYMS.get(normalise_text(text_of(value)))
+
+
+@dataclass
+class ListChange:
+    """What a list changed against the one it replaced: people added, removed, unchanged."""
+
+    group: str
+    added: list[tuple[str, str]] = field(default_factory=list)  # (ID number, name)
+    removed: list[tuple[str, str]] = field(default_factory=list)
+    unchanged: int = 0
+    renamed: int = 0
+
+
+@dataclass
+class SpecialImportReport(ImportReport):
+    year: int = 0
+    department: str = ""
+    no_op: bool = False  # the same file as the current list: nothing written
+    changes: dict[str, ListChange] = field(default_factory=dict)
+    payments: dict[str, int] = field(default_factory=dict)  # what sync_payments did
+
+
+@dataclass
+class _Row:
+    row: int
+    number: str
+    name: str
+    group: str
+    township: str
+    village: str
+
+
+def _check_request(actor: Actor, year: int, department: str, group: str | None) -> None:
+    require(actor, "special.import")
+    if department not in SPECIAL_GROUPS:
+        raise UserError(f"部门应为：{'、'.join(SPECIAL_GROUPS)}（收到“{department}”）。")
+    if group is not None and group not in SPECIAL_GROUPS[department]:
+        raise UserError(
+            f"{department}的名单只能是：{'、'.join(SPECIAL_GROUPS[department])}（收到“{group}”）。"
+        )
+    if policy.get(year) is None:
+        raise UserError(f"没有 {year} 年度的缴费政策，无法确定政府代缴金额：请先在系统管理中录入该年度政策。")
+
+
+def import_special_list(
+    path: str | Path,
+    actor: Actor,
+    *,
+    year: int,
+    department: str,
+    group: str | None = None,
+    sheet: str | None = None,
+    dry_run: bool = False,
+    overrides: dict[str, int] | None = None,
+) -> Job[SpecialImportReport]:
+    """Import one department's list for a year. Same row codes and summary as the roster importer."""
+    if group is not None:
+        group = GROUP_SYNONYMS.get(group, group)
+    _check_request(actor, year, department, group)
+    path = Path(path)
+    table = open_table(path, COLUMNS, sheet=sheet, overrides=overrides)
+    layout = table.layout
+    if group is None and "group" not in layout.mapping:
+        table.source.close()
+        raise FileUnusable(
+            f"文件中没有“人员类别”列：请指定人员类别（{'、'.join(SPECIAL_GROUPS[department])}）。"
+        )
+    report = SpecialImportReport(dry_run=dry_run, file_name=path.name, sha256=file_sha256(path), year=year,
+                                 department=department, headers=layout.headers, header_row=layout.header_row,
+                                 text_columns=[layout.mapping["id_number"]])  # fmt: skip
+    label = {f: layout.label(f) for f in ("id_number", "name", "group")}
+    rows: list[_Row] = []
+    seen: dict[tuple[str, str], int] = {}
+    today = dt.date.today()
+    try:
+        for n, (row, cells) in enumerate(data_rows(table)):
+            if n % 1000 == 0:
+                yield Progress(n, table.source.estimated_rows, "读取名单")
+            report.rows += 1
+            value = {f: (cells[i] if i < len(cells) else None) for f, i in layout.mapping.items()}
+            problems = []
+            number = ""
+            try:
+                number = idcard.parse(value.get("id_number"), today).number
+            except idcard.IdError as exc:
+                problems.append(issue(row, label["id_number"], exc.code, exc.detail))
+            name = normalise_text(text_of(value.get("name")))
+            if not name:
+                problems.append(issue(row, label["name"], "NAME_MISSING"))
+            row_group = normalise_group(value.get("group")) if text_of(value.get("group")) else group
+            if row_group is None or row_group not in SPECIAL_GROUPS[department]:
+                written = text_of(value.get("group")) or "空"
+                allowed = "、".join(SPECIAL_GROUPS[department])
+                problems.append(
+                    issue(
+                        row, label["group"], "GROUP_UNKNOWN", f"“{written}”；{department}名单应为：{allowed}"
+                    )
+                )
+            elif number:
+                first = seen.setdefault((number, row_group), row)
+                if first != row:
+                    problems.append(
+                        issue(row, label["id_number"], "DUPLICATE_IN_FILE", f"与第 {first} 行相同")
+                    )
+            if problems:
+                report.rejected += 1
+                for found in problems:
+                    report.add(found)
+                report.rejected_rows.append((row, list(cells)))
+                continue
+            rows.append(
+                _Row(
+                    row,
+                    number,
+                    name,
+                    row_group,
+                    text_of(value.get("township")),
+                    text_of(value.get("village")),
+                )
+            )
+    finally:
+        table.source.close()
+    yield Progress(report.rows, report.rows, "核对花名册")
+    with current().atomic() as transaction:
+        _apply(report, rows, actor, year, department, group)
+        if dry_run:
+            transaction.rollback()  # a dry run computes everything and keeps nothing
+    report.errors.sort(key=lambda e: e.row)
+    report.warnings.sort(key=lambda w: w.row)
+    return report
+
+
+def _apply(report: SpecialImportReport, rows: list[_Row], actor: Actor, year: int, department: str,
+           group: str | None) -> None:  # fmt: skip
+    residents = bulk.fetch_by_keys(Resident, "id_number", ("id", "name"), {r.number for r in rows})
+    for r in rows:
+        found = residents.get(r.number)
+        if found is None:
+            report.add(issue(r.row, "身份证号码", "NOT_IN_ROSTER", r.name))
+        elif found[1] != r.name:
+            report.add(issue(r.row, "姓名", "NAME_MISMATCH", f"名单为“{r.name}”，花名册为“{found[1]}”"))
+    covered = {r.group for r in rows} | ({group} if group else set())
+    previous = {
+        lst.group: lst
+        for lst in SpecialList.select().where(
+            (SpecialList.year == year) & (SpecialList.department == department) & SpecialList.current
+        )
+    }
+    if covered and all(g in previous and previous[g].sha256 == report.sha256 for g in covered):
+        report.no_op = True
+        report.unchanged = len(rows)
+        return
+    by_group: dict[str, list[_Row]] = defaultdict(list)
+    for r in rows:
+        by_group[r.group].append(r)
+    log_id = ImportLog.create(kind="special", file_name=report.file_name, sha256=report.sha256,
+                              username=actor.username).id  # fmt: skip
+    for g in sorted(covered):
+        old = previous.get(g)
+        old_entries = {e.id_number: e for e in old.entries} if old else {}
+        new_rows = by_group.get(g, [])
+        change = ListChange(g)
+        new_ids = {r.number for r in new_rows}
+        lst = SpecialList.create(year=year, department=department, group=g, file_name=report.file_name,
+                                 sha256=report.sha256, username=actor.username, people=len(new_rows))  # fmt: skip
+        entries = []
+        for r in new_rows:
+            before = old_entries.get(r.number)
+            if before is None:
+                change.added.append((r.number, r.name))
+            elif before.name != r.name:
+                change.renamed += 1
+            else:
+                change.unchanged += 1
+            resident = residents.get(r.number)
+            status = _status(resident, r.name, before)
+            entries.append((lst.id, r.row, r.number, r.name, r.township, r.village,
+                            resident[0] if resident else None, status))  # fmt: skip
+        change.removed = [(e.id_number, e.name) for n, e in old_entries.items() if n not in new_ids]
+        bulk.insert_rows(SpecialListEntry, ("special_list_id", "row", "id_number", "name", "township_text",
+                                            "village_text", "resident_id", "status"), entries)  # fmt: skip
+        SpecialList.update(
+            added=len(change.added), removed=len(change.removed), unchanged=change.unchanged
+        ).where(SpecialList.id == lst.id).execute()
+        if old is not None:
+            SpecialList.update(current=False, replaced_by=lst.id).where(SpecialList.id == old.id).execute()
+        report.changes[g] = change
+        report.imported += len(change.added)
+        report.updated += change.renamed
+        report.unchanged += change.unchanged
+        audit.record(actor.username, "import", "special_list", lst.id, before={"replaces": old.id} if old else None,
+                     after={"year": year, "department": department, "group": g, "file": report.file_name,
+                            "people": len(new_rows), "added": len(change.added), "removed": len(change.removed)})  # fmt: skip
+    ImportLog.update(rows=report.rows, imported=report.imported, updated=report.updated, unchanged=report.unchanged,
+                     rejected=report.rejected, warnings=len(report.warnings)).where(ImportLog.id == log_id).execute()  # fmt: skip
+    report.import_id = log_id
+    report.payments = sync_payments(actor, year)
+
+
+def _status(resident: tuple | None, name: str, before: SpecialListEntry | None) -> str:
+    if resident is None:
+        return ENTRY_NOT_IN_ROSTER
+    if resident[1] == name:
+        return ENTRY_MATCHED
+    # A mismatch a person already reviewed for this same spelling stays reviewed.
+    if before is not None and before.name == name and before.status in (ENTRY_CONFIRMED, ENTRY_REJECTED):
+        return before.status
+    return ENTRY_NAME_MISMATCH
+
+
+# --- flags and the 代缴 list ---------------------------------------------------------------------------
+
+
+def _current_entries(year: int):  # type: ignore[no-untyped-def]
+    return (
+        SpecialListEntry.select(SpecialListEntry, SpecialList.group)
+        .join(SpecialList)
+        .where((SpecialList.year == year) & SpecialList.current)
+    )
+
+
+def flagged_groups(year: int, resident_ids: Iterable[int] | None = None) -> dict[int, set[str]]:
+    """resident id -> the groups that qualify them in ``year``."""
+    query = _current_entries(year).where(SpecialListEntry.status.in_(FLAGGING_STATES))
+    if resident_ids is not None:
+        query = query.where(SpecialListEntry.resident.in_(list(resident_ids)))
+    groups: dict[int, set[str]] = defaultdict(set)
+    for entry in query:
+        groups[entry.resident_id].add(entry.special_list.group)
+    return dict(groups)
+
+
+def is_flagged(resident_id: int, year: int) -> bool:
+    return bool(flagged_groups(year, [resident_id]))
+
+
+def _rematch_pending(year: int) -> int:
+    """Entries waiting for enrolment whose person has since been registered by a roster import."""
+    pending = list(_current_entries(year).where(SpecialListEntry.status == ENTRY_NOT_IN_ROSTER))
+    found = bulk.fetch_by_keys(Resident, "id_number", ("id", "name"), {e.id_number for e in pending})
+    for e in pending:
+        if e.id_number in found:
+            rid, name = found[e.id_number]
+            status = ENTRY_MATCHED if name == e.name else ENTRY_NAME_MISMATCH
+            SpecialListEntry.update(resident=rid, status=status).where(SpecialListEntry.id == e.id).execute()
+    return sum(1 for e in pending if e.id_number in found)
+
+
+def sync_payments(actor: Actor, year: int) -> dict[str, int]:
+    """Bring the year's 代缴 list in line with the flags. Before handoff a person who no longer qualifies is
+    cancelled; after handoff the payment is marked for a correction — history is never deleted."""
+    rules = policy.get(year)
+    if rules is None:
+        raise UserError(f"没有 {year} 年度的缴费政策。")
+    amount = rules.hardship_min_fen
+    _rematch_pending(year)
+    flags = flagged_groups(year)
+    existing = {p.resident_id: p for p in GovernmentPayment.select().where(GovernmentPayment.year == year)}
+    counts = {"created": 0, "restored": 0, "cancelled": 0, "corrections": 0, "regrouped": 0}
+    moment = now()
+    changes: list[tuple[object, dict, dict]] = []
+
+    def change(p: GovernmentPayment, **new: object) -> None:
+        before = {k: getattr(p, k) for k in new}
+        GovernmentPayment.update(**new, updated_at=moment, version=GovernmentPayment.version + 1).where(
+            GovernmentPayment.id == p.id
+        ).execute()
+        changes.append((p.id, before, dict(new)))
+
+    new_rows = []
+    for rid, groups in flags.items():
+        text = "、".join(sorted(groups))
+        p = existing.get(rid)
+        if p is None:
+            new_rows.append((rid, year, amount, text, PAYMENT_PENDING, moment, moment, 1))
+            counts["created"] += 1
+        elif p.state in (PAYMENT_CANCELLED, PAYMENT_CORRECTED):
+            change(p, state=PAYMENT_PENDING, groups=text, amount_fen=amount)
+            counts["restored"] += 1
+        elif p.state == PAYMENT_CORRECTION:  # qualifies again before the correction went out
+            change(p, state=PAYMENT_SENT, groups=text)
+            counts["restored"] += 1
+        elif p.groups != text:
+            change(p, groups=text)
+            counts["regrouped"] += 1
+    for rid, p in existing.items():
+        if rid in flags:
+            continue
+        if p.state == PAYMENT_PENDING:
+            change(p, state=PAYMENT_CANCELLED)
+            counts["cancelled"] += 1
+        elif p.state == PAYMENT_SENT:
+            change(p, state=PAYMENT_CORRECTION)
+            counts["corrections"] += 1
+    bulk.insert_rows(GovernmentPayment, ("resident_id", "year", "amount_fen", "groups", "state", "created_at",
+                                         "updated_at", "version"), new_rows)  # fmt: skip
+    if new_rows:
+        created = GovernmentPayment.select(GovernmentPayment.id, GovernmentPayment.resident).where(
+            (GovernmentPayment.year == year) & (GovernmentPayment.created_at == moment)
+        )
+        changes += [
+            (p.id, {}, {"state": PAYMENT_PENDING, "year": year, "resident_id": p.resident_id})
+            for p in created
+        ]
+    if changes:
+        audit.record_many(actor.username, "sync", "government_payment", changes)
+    return counts
+
+
+# --- pending entries: enrol, review ---------------------------------------------------------------------
+
+
+@dataclass
+class PendingEntry:
+    entry_id: int
+    year: int
+    department: str
+    group: str
+    id_number: str
+    name: str
+    status: str
+    township_text: str
+    village_text: str
+    roster_name: str
+
+
+def pending(actor: Actor, year: int) -> list[PendingEntry]:
+    """Entries that need a person: not in the roster, or a name to check. Clerks see their township."""
+    require(actor, "special.view")
+    query = (
+        SpecialListEntry.select(SpecialListEntry, SpecialList, Resident)
+        .join(SpecialList)
+        .switch(SpecialListEntry)
+        .join(Resident, join_type=JOIN.LEFT_OUTER)
+        .where((SpecialList.year == year) & SpecialList.current
+               & SpecialListEntry.status.in_([ENTRY_NOT_IN_ROSTER, ENTRY_NAME_MISMATCH]))
+        .order_by(SpecialListEntry.status, SpecialListEntry.id)
+    )  # fmt: skip
+    towns = TownshipMatcher.load()
+    out = []
+    for e in query:
+        resident = e.resident if e.resident_id else None
+        town = resident.township_id if resident else towns.match(e.township_text)
+        if actor.township_id is not None and town != actor.township_id:
+            continue
+        out.append(PendingEntry(e.id, year, e.special_list.department, e.special_list.group, e.id_number, e.name,
+                                e.status, e.township_text, e.village_text, resident.name if resident else ""))  # fmt: skip
+    return out
+
+
+def enrol(actor: Actor, entry_ids: Iterable[int], township_id: int | None = None) -> int:
+    """Register people from the lists who are not in the roster yet (eligible by definition when 16+ and
+    registered in the county), then flag them. Returns how many were enrolled."""
+    require(actor, "special.enrol")
+    towns = TownshipMatcher.load()
+    today = dt.date.today()
+    years: set[int] = set()
+    enrolled = 0
+    with current().atomic():
+        villages = VillageCache()
+        for entry in SpecialListEntry.select().where(SpecialListEntry.id.in_(list(entry_ids))):
+            if entry.status != ENTRY_NOT_IN_ROSTER:
+                continue
+            info = idcard.parse(entry.id_number, today)
+            who = f"{entry.name}（{idcard.mask(entry.id_number)}）"
+            if idcard.age_on(info.birth_date, today) < 16:
+                raise UserError(f"{who}未满 16 周岁，不能登记参保。")
+            town = township_id or towns.match(entry.township_text)
+            if town is None:
+                raise UserError(f"{who}的乡镇“{entry.township_text or '空'}”无法识别：请选择乡镇后再登记。")
+            check_township(actor, town)
+            resident = Resident.get_or_none(Resident.id_number == info.number)
+            if resident is None:
+                village = villages.get(town, entry.village_text) if entry.village_text else None
+                resident = Resident.create(id_number=info.number, name=entry.name, sex=info.sex,
+                                           birth_date=info.birth_date, township=town, village=village,
+                                           status="正常参保", enrolled_on=today)  # fmt: skip
+                audit.record(actor.username, "enrol", "resident", resident.id,
+                             after={"id_number": info.number, "name": entry.name, "from_entry": entry.id})  # fmt: skip
+                enrolled += 1
+            SpecialListEntry.update(resident=resident.id, status=ENTRY_ENROLLED).where(
+                (SpecialListEntry.id_number == info.number) & (SpecialListEntry.status == ENTRY_NOT_IN_ROSTER)
+            ).execute()
+            years.add(entry.special_list.year)
+        for year in sorted(years):
+            sync_payments(actor, year)
+    return enrolled
+
+
+def review_name(actor: Actor, entry_id: int, *, accept: bool) -> None:
+    """Decide a name mismatch: accept (the person is flagged) or reject (not flagged)."""
+    require(actor, "special.enrol")
+    entry = SpecialListEntry.get_or_none(SpecialListEntry.id == entry_id)
+    if entry is None or entry.status != ENTRY_NAME_MISMATCH:
+        raise UserError("该记录不需要核对（可能已被其他用户处理）。")
+    check_township(actor, entry.resident.township_id)
+    status = ENTRY_CONFIRMED if accept else ENTRY_REJECTED
+    with current().atomic():
+        SpecialListEntry.update(status=status).where(SpecialListEntry.id == entry_id).execute()
+        audit.record(actor.username, "review", "special_list_entry", entry_id,
+                     before={"status": ENTRY_NAME_MISMATCH}, after={"status": status})  # fmt: skip
+        sync_payments(actor, entry.special_list.year)
+
+
+# --- the personal-payment rule ---------------------------------------------------------------------------
+
+
+def personal_payment_problem(
+    resident_id: int, year: int, tier_fen: int, paid_on: dt.date | None
+) -> str | None:
+    """For a flagged person's own payment: None when allowed, else a Chinese reason.
+
+    The minimum tier is already paid by the government; another tier only from the re-selection date."""
+    if not is_flagged(resident_id, year):
+        return None
+    rules = policy.get(year)
+    if rules is None:
+        return None
+    if tier_fen == rules.hardship_min_fen:
+        return f"{year} 年已由政府代缴最低档次 {rules.hardship_min_fen // 100} 元，个人不能再选该档次"
+    if rules.reselect_date and (paid_on is None or paid_on < rules.reselect_date):
+        return f"政府代缴对象须在 {rules.reselect_date:%Y-%m-%d} 及以后重新选择其他档次缴费"
+    return None
+
+
+# --- the 代缴 list and statistics -----------------------------------------------------------------------
+
+
+@dataclass
+class SubsidyRow:
+    township: str
+    village: str
+    id_number: str
+    name: str
+    sex: str
+    groups: str
+    amount_fen: int
+    state: str
+
+
+def subsidy_rows(actor: Actor, year: int, township_id: int | None = None) -> list[SubsidyRow]:
+    """The year's 代缴 list (pending and handed off), by township and village."""
+    require(actor, "special.view")
+    if actor.township_id is not None:
+        check_township(actor, township_id if township_id is not None else actor.township_id)
+        township_id = actor.township_id
+    query = (
+        GovernmentPayment.select(GovernmentPayment, Resident, Township, Village)
+        .join(Resident)
+        .join(Township, on=(Resident.township == Township.id))
+        .switch(Resident)
+        .join(Village, join_type=JOIN.LEFT_OUTER, on=(Resident.village == Village.id))
+        .where((GovernmentPayment.year == year) & GovernmentPayment.state.in_(ACTIVE_PAYMENT_STATES))
+        .order_by(Township.sort_order, Village.name, Resident.id_number)
+    )
+    if township_id is not None:
+        query = query.where(Resident.township == township_id)
+    rows = []
+    for p in query:
+        r = p.resident
+        village = r.village.name if r.village_id else ""
+        rows.append(
+            SubsidyRow(r.township.name, village, r.id_number, r.name, r.sex, p.groups, p.amount_fen, p.state)
+        )
+    return rows
+
+
+@dataclass
+class GroupStats:
+    by_township: dict[str, dict[str, int]]  # township -> group -> people
+    by_group: dict[str, int]
+    overlaps: dict[tuple[str, str], int]  # pairs of groups -> people in both
+    multi: int  # people in two or more groups
+    people: int
+    payments: int
+    amount_fen: int
+    pending: int  # entries waiting for a person
+
+
+def statistics(actor: Actor, year: int) -> GroupStats:
+    require(actor, "special.view")
+    flags = flagged_groups(year)
+    towns = (
+        dict(Resident.select(Resident.id, Resident.township).where(Resident.id.in_(list(flags))).tuples())
+        if flags
+        else {}
+    )
+    if actor.township_id is not None:
+        flags = {rid: g for rid, g in flags.items() if towns.get(rid) == actor.township_id}
+    names = {t.id: t.name for t in regions.townships()}
+    by_township: dict[str, dict[str, int]] = {n: defaultdict(int) for n in names.values()}
+    by_group: dict[str, int] = defaultdict(int)
+    overlaps: dict[tuple[str, str], int] = defaultdict(int)
+    for rid, groups in flags.items():
+        for g in groups:
+            by_township[names[towns[rid]]][g] += 1
+            by_group[g] += 1
+        ordered = sorted(groups)
+        for i, a in enumerate(ordered):
+            for b in ordered[i + 1 :]:
+                overlaps[(a, b)] += 1
+    rows = subsidy_rows(actor, year)
+    return GroupStats(
+        {t: dict(g) for t, g in by_township.items() if g},
+        dict(by_group),
+        dict(overlaps),
+        sum(1 for g in flags.values() if len(g) > 1),
+        len(flags),
+        len(rows),
+        sum(r.amount_fen for r in rows),
+        len(pending(actor, year)),
+    )
+
+
+def lists(actor: Actor, year: int) -> list[SpecialList]:
+    """Every list of the year, newest first (current and replaced): the tab's history."""
+    require(actor, "special.view")
+    return list(SpecialList.select().where(SpecialList.year == year).order_by(SpecialList.id.desc()))
+
+
+def export_subsidy_list(actor: Actor, year: int, out: str | Path, township_id: int | None = None) -> int:
+    """Write the year's 代缴 list as .xlsx (detail and summary) or .pdf (a printed 花名册). Returns people."""
+    out = Path(out)
+    suffix = out.suffix.lower()
+    if suffix not in (".xlsx", ".pdf"):
+        raise UserError(f"代缴名单应导出为 .xlsx 或 .pdf：{out.name}")
+    if not out.parent.is_dir():
+        raise UserError(f"导出文件夹不存在：{out.parent}")
+    rows = subsidy_rows(actor, year, township_id)
+    county = regions.county()
+    scope = county["county_name"]
+    if township_id is not None or actor.township_id is not None:
+        scope = Township.get_by_id(township_id or actor.township_id).name
+    title = f"{scope}{year}年度城乡居民基本养老保险政府代缴人员花名册"
+    data = [
+        (r.township, r.village, r.id_number, r.name, r.sex, r.groups, r.amount_fen, r.state) for r in rows
+    ]
+    if suffix == ".xlsx":
+        subsidy_list.write_xlsx(out, title, data, _summary(rows))
+    else:
+        unit = f"{county['county_name']}人力资源和社会保障局"
+        subsidy_list.write_pdf(out, title, data, unit=unit, printed=f"打印日期：{dt.date.today():%Y-%m-%d}",
+                               money=format_yuan)  # fmt: skip
+    audit.record(actor.username, "export", "government_payment", year,
+                 after={"file": out.name, "people": len(rows), "amount_fen": sum(r.amount_fen for r in rows)})  # fmt: skip
+    return len(rows)
+
+
+def _summary(rows: list[SubsidyRow]) -> list[tuple[str, str, int, int]]:
+    """(township, village, people, fen) per village, each township followed by its subtotal (village '')."""
+    out: list[tuple[str, str, int, int]] = []
+    by_town: dict[str, dict[str, list[int]]] = {}
+    for r in rows:
+        by_town.setdefault(r.township, {}).setdefault(r.village or "（未填村居）", []).append(r.amount_fen)
+    for town, villages in by_town.items():
+        for village, amounts in villages.items():
+            out.append((town, village, len(amounts), sum(amounts)))
+        all_amounts = [a for amounts in villages.values() for a in amounts]
+        out.append((town, "", len(all_amounts), sum(all_amounts)))
+    return out
