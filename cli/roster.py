@@ -10,7 +10,7 @@ import sys
 from cli.progress import run_with_bar
 from core import auth, regions, roster, roster_import
 from core.errors import UserError
-from core.rowcodes import ImportReport
+from core.rowcodes import ImportReport, write_error_report
 from dao.queries import ResidentFilter
 
 
@@ -66,7 +66,7 @@ def import_roster_cmd(args: argparse.Namespace) -> int:
     )
     report = run_with_bar(job, "导入花名册", quiet=args.json)
     if args.error_report:
-        written = roster.write_error_report(report, args.error_report)
+        written = write_error_report(report, args.error_report)
         if not args.json:
             print(f"已写出错误清单 {args.error_report}（{written} 行）", file=sys.stderr)
     if args.json:

@@ -12,12 +12,10 @@ from core import audit, idcard
 from core.auth import FULL_ID_ROLES_DEFAULT, ROLES, Actor, check_township, require
 from core.errors import UserError
 from core.progress import Job, Progress
-from core.rowcodes import ImportReport
 from dao import queries
 from dao.db import current
-from dao.models import RESIDENT_STATUSES, AppSetting, Contribution, Resident, Village, now
+from dao.models import RESIDENT_STATUSES, AppSetting, Contribution, GovernmentPayment, Resident, Village, now
 from dao.queries import ResidentFilter
-from reports.error_workbook import RejectedRow, write_error_workbook
 from reports.tables import open_writer
 
 EXPORT_HEADERS = ("身份证号码", "姓名", "性别", "出生日期", "乡镇", "村居", "联系电话", "参保状态")
@@ -95,6 +93,7 @@ class ResidentDetail:
     township: str
     village: str
     contributions: list[Contribution]
+    subsidies: list[GovernmentPayment]  # 特殊群体 flags by year, as the 代缴 list carries them
 
 
 def detail(actor: Actor, resident_id: int) -> ResidentDetail:
@@ -102,12 +101,18 @@ def detail(actor: Actor, resident_id: int) -> ResidentDetail:
     contributions = list(
         Contribution.select().where(Contribution.resident == resident.id).order_by(Contribution.year.desc())
     )
+    subsidies = list(
+        GovernmentPayment.select()
+        .where(GovernmentPayment.resident == resident.id)
+        .order_by(GovernmentPayment.year.desc())
+    )
     return ResidentDetail(
         resident,
         id_display(actor)(resident.id_number),
         resident.township.name,
         resident.village.name if resident.village_id else "",
         contributions,
+        subsidies,
     )
 
 
@@ -185,18 +190,3 @@ def export(actor: Actor, out: str | Path, flt: ResidentFilter | None = None) -> 
         yield Progress(total, total, "保存文件")
     audit.record(actor.username, "export", "resident", "", after={"file": out.name, "rows": writer.count})
     return writer.count
-
-
-# --- the error workbook of an import -------------------------------------------------------------------
-
-
-def write_error_report(report: ImportReport, out: str | Path) -> int:
-    """The rejected rows of ``report`` as an .xlsx the village can fix and send back. Returns the row count."""
-    problems: dict[int, list[tuple[int | None, str, str]]] = {}
-    headers = report.headers
-    for e in report.errors:
-        col = headers.index(e.column) if e.column in headers else None
-        problems.setdefault(e.row, []).append((col, e.code, e.message))
-    rows = [RejectedRow(row, cells, problems.get(row, [])) for row, cells in report.rejected_rows]
-    write_error_workbook(out, headers, rows, source_name=report.file_name, text_columns=report.text_columns)
-    return len(rows)

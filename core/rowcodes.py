@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
+
+from reports.error_workbook import RejectedRow, write_error_workbook
 
 # code -> (is_error, Chinese reason). Importers add their own codes with ``register``.
 CODES: dict[str, tuple[bool, str]] = {
@@ -92,3 +95,15 @@ class ImportReport:
             "errors": [e.as_dict() for e in self.errors],
             "warnings": [w.as_dict() for w in self.warnings],
         }
+
+
+def write_error_report(report: ImportReport, out: str | Path) -> int:
+    """The rejected rows of ``report`` as an .xlsx the sender can fix and send back. Returns the row count."""
+    problems: dict[int, list[tuple[int | None, str, str]]] = {}
+    headers = report.headers
+    for e in report.errors:
+        col = headers.index(e.column) if e.column in headers else None
+        problems.setdefault(e.row, []).append((col, e.code, e.message))
+    rows = [RejectedRow(row, cells, problems.get(row, [])) for row, cells in report.rejected_rows]
+    write_error_workbook(out, headers, rows, source_name=report.file_name, text_columns=report.text_columns)
+    return len(rows)

@@ -13,6 +13,7 @@ from core.database import DbInfo
 from core.tabular import CSV_SUFFIXES, EXCEL_SUFFIXES
 from dao.models import Township
 from gui.roster_tab import RosterTab
+from gui.special_tab import SpecialTab
 
 APP_NAME = "居民养老保险征缴业务系统"
 
@@ -31,7 +32,9 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.roster_tab = RosterTab(actor)
-        for tab in (self.roster_tab,):
+        self.special_tab = SpecialTab(actor)
+        self.workflow_tabs = (self.roster_tab, self.special_tab)
+        for tab in self.workflow_tabs:
             self.tabs.addTab(tab, tab.title)
         self.setCentralWidget(self.tabs)
         self._build_menu()
@@ -102,5 +105,6 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         settings().setValue("main/geometry", self.saveGeometry())
-        self.roster_tab.shutdown()
+        for tab in self.workflow_tabs:
+            tab.shutdown()  # no worker thread outlives the window
         super().closeEvent(event)

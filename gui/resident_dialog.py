@@ -101,6 +101,17 @@ class ResidentDialog(QDialog):
         history_layout.addWidget(table)
         layout.addWidget(history, 1)
 
+        flags = QGroupBox("特殊群体标识与政府代缴")
+        flags_layout = QVBoxLayout(flags)
+        if self.detail.subsidies:
+            for p in self.detail.subsidies:
+                flags_layout.addWidget(
+                    QLabel(f"{p.year} 年：{p.groups}；政府代缴 {format_yuan(p.amount_fen)} 元（{p.state}）")
+                )
+        else:
+            flags_layout.addWidget(QLabel("未被标识为特殊群体。"))
+        layout.addWidget(flags)
+
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Close
         )

@@ -20,6 +20,9 @@ def main() -> int:
     parser.add_argument("--file", required=True, help="a roster to preview and import")
     parser.add_argument("--out", default="shots")
     parser.add_argument("--user", default="admin")
+    parser.add_argument(
+        "--special", help="a 民政 list (with a 类别 column) to import in the 特殊群体标识 tab"
+    )
     args = parser.parse_args()
 
     from PySide6.QtCore import QEventLoop, QTimer
@@ -69,6 +72,19 @@ def main() -> int:
     settle()
     dialog.grab().save(str(out / "5-resident.png"))
     dialog.close()
+    if args.special:
+        tab = window.special_tab
+        window.tabs.setCurrentWidget(tab)
+        tab.import_panel.department.setCurrentText("民政")
+        tab.import_panel.open_file(Path(args.special))
+        wait_idle(tab.import_panel.runner)
+        tab.import_panel.run(dry_run=False)
+        wait_idle(tab.import_panel.runner)
+        window.grab().save(str(out / "6-special-import.png"))
+        for n, page in enumerate((1, 2, 3), start=7):
+            tab.inner.setCurrentIndex(page)
+            settle()
+            window.grab().save(str(out / f"{n}-special-{page}.png"))
     window.close()
     return 0
 

@@ -85,3 +85,36 @@ def test_data_changes_record_the_acting_user(tmp_path):
     users = {r[0] for r in con.execute("SELECT username FROM audit_log WHERE action = 'demo_data'")}
     con.close()
     assert users == {"operator-li"}
+
+
+def test_special_list_cli_json_and_exports(tmp_path):
+    from openpyxl import Workbook
+
+    from tests.fixtures import HEADER, person, write_xlsx
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    write_xlsx(tmp_path / "roster.xlsx", [HEADER, person(1), person(3)])
+    assert cli("--db", url, "import-roster", str(tmp_path / "roster.xlsx"), "--json").returncode == 0
+    wb = Workbook()
+    wb.active.append(["姓名", "身份证号码"])
+    wb.active.append([person(1)[0], person(1)[1]])
+    wb.active.append(["新人", person(5)[1]])
+    wb.save(tmp_path / "cl.xlsx")
+    result = cli("--db", url, "import-special-list", str(tmp_path / "cl.xlsx"), "--year", "2020",
+                 "--department", "残联", "--group", "重度残疾人", "--json")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert set(data) == {"rows", "imported", "updated", "unchanged", "rejected", "errors", "warnings"}
+    assert data["rows"] == 2 and data["imported"] == 2 and data["warnings"][0]["code"] == "NOT_IN_ROSTER"
+    assert data["warnings"][0]["row"] == 3
+    missing = cli("--db", url, "import-special-list", str(tmp_path / "cl.xlsx"), "--year", "2020",
+                  "--department", "民政")  # fmt: skip
+    assert missing.returncode == 2 and "人员类别" in missing.stderr
+    for name in ("d.xlsx", "d.pdf"):
+        out = cli("--db", url, "export-subsidy-list", "--year", "2020", str(tmp_path / name))
+        assert out.returncode == 0 and "1 人" in out.stdout
+    pending = cli("--db", url, "special-pending", "--year", "2020", "--json")
+    entries = json.loads(pending.stdout)
+    assert len(entries) == 1 and entries[0]["name"] == "新人"
+    enrol = cli("--db", url, "special-enrol", str(entries[0]["entry_id"]), "--township", "上冶镇")
+    assert enrol.returncode == 0 and "1 人" in enrol.stdout

@@ -10,6 +10,7 @@ from openpyxl import load_workbook
 from core import idcard, roster, roster_import
 from core.errors import PermissionDenied
 from core.progress import Progress, run
+from core.rowcodes import write_error_report
 from core.tabular import FileUnusable
 from dao.models import AuditLog, ImportLog, Resident, Village
 from tests.conftest import clerk_of, township_id
@@ -364,7 +365,7 @@ def test_error_workbook(db, admin, tmp_path):
     rows = [HEADER, person(1), bad, ["-2+3+cmd|calc", "", "男", "", "费城街道", "", ""]]
     report = do_import(write_xlsx(tmp_path / "e.xlsx", rows), admin)
     out = tmp_path / "errors.xlsx"
-    assert roster.write_error_report(report, out) == 2
+    assert write_error_report(report, out) == 2
     ws = load_workbook(out).worksheets[0]
     header = [c.value for c in ws[1]]
     assert header[:7] == HEADER and header[-3:] == ["原文件行号", "错误代码", "错误原因"]

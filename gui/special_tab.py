@@ -1,0 +1,307 @@
+"""特殊群体标识 tab: import departments' lists, resolve pending people, the 政府代缴 list, statistics."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core import policy, regions
+from core import special_groups as sg
+from core.auth import Actor
+from core.errors import UserError
+from core.money import format_yuan
+from core.progress import Job
+from core.rowcodes import ImportReport
+from dao.models import ENTRY_NAME_MISMATCH, ENTRY_NOT_IN_ROSTER, SPECIAL_GROUPS
+from gui.import_panel import ImportPanel
+
+BY_FILE = "（按文件中的“人员类别”列）"
+
+
+def fill_table(table: QTableWidget, headers: list[str], rows: list[list[object]]) -> None:
+    table.clear()
+    table.setColumnCount(len(headers))
+    table.setHorizontalHeaderLabels(headers)
+    table.setRowCount(len(rows))
+    for r, values in enumerate(rows):
+        for c, value in enumerate(values):
+            item = QTableWidgetItem("" if value is None else str(value))
+            if isinstance(value, int | float):
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            table.setItem(r, c, item)
+    table.resizeColumnsToContents()
+
+
+def read_only_table() -> QTableWidget:
+    table = QTableWidget()
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.verticalHeader().setVisible(False)
+    table.setAlternatingRowColors(True)
+    return table
+
+
+class SpecialImportPanel(ImportPanel):
+    file_hint = "选择县残联、县民政局或县扶贫办提供的名单（.xlsx、.xls、.csv）"
+
+    def __init__(self, actor: Actor, year: QSpinBox, parent: QWidget | None = None) -> None:
+        self.year = year
+        self.department = QComboBox()
+        self.department.addItems(list(SPECIAL_GROUPS))
+        self.group = QComboBox()
+        self.department.currentTextChanged.connect(self._department_changed)
+        self._department_changed(self.department.currentText())
+        super().__init__(actor, sg.COLUMNS, parent)
+
+    def _department_changed(self, department: str) -> None:
+        self.group.clear()
+        self.group.addItem(BY_FILE, None)
+        for g in SPECIAL_GROUPS.get(department, ()):
+            self.group.addItem(g, g)
+        if len(SPECIAL_GROUPS.get(department, ())) == 1:
+            self.group.setCurrentIndex(1)
+
+    def extra_controls(self) -> list[tuple[str, QWidget]]:
+        return [("部门：", self.department), ("人员类别：", self.group)]
+
+    def make_job(
+        self, path: Path, sheet: str, overrides: dict[str, int], dry_run: bool
+    ) -> Callable[[], Job[Any]]:
+        year, department, group = self.year.value(), self.department.currentText(), self.group.currentData()
+        return lambda: sg.import_special_list(path, self.actor, year=year, department=department, group=group,
+                                              sheet=sheet, dry_run=dry_run, overrides=overrides)  # fmt: skip
+
+    def report_details(self, report: ImportReport) -> str:
+        if not isinstance(report, sg.SpecialImportReport):
+            return ""
+        if report.no_op:
+            return "<br><b>与当前名单是同一个文件：未作任何改动。</b>"
+        parts = []
+        for group, change in report.changes.items():
+            removed = "、".join(name for _, name in change.removed[:10])
+            more = f"等 {len(change.removed)} 人" if len(change.removed) > 10 else ""
+            parts.append(f"{group}：新增 {len(change.added)} 人，移出 {len(change.removed)} 人"
+                         + (f"（{removed}{more}）" if removed else "") + f"，未变 {change.unchanged} 人")  # fmt: skip
+        if report.payments:
+            p = report.payments
+            parts.append(f"政府代缴名单：新增 {p['created']}，恢复 {p['restored']}，取消 {p['cancelled']}，"
+                         f"待更正 {p['corrections']}")  # fmt: skip
+        return "<br>" + "<br>".join(parts) if parts else ""
+
+
+class SpecialTab(QWidget):
+    title = "特殊群体标识"
+
+    def __init__(self, actor: Actor, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.actor = actor
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        top = QHBoxLayout()
+        self.year = QSpinBox()
+        self.year.setRange(2000, 2100)
+        years = [p.year for p in policy.years()]
+        self.year.setValue(max(years) if years else 2020)
+        self.year.valueChanged.connect(self.refresh)
+        top.addWidget(QLabel("年度："))
+        top.addWidget(self.year)
+        top.addStretch(1)
+        layout.addLayout(top)
+
+        self.inner = QTabWidget()
+        self.import_panel = SpecialImportPanel(actor, self.year)
+        self.import_panel.imported.connect(self.refresh)
+        self.inner.addTab(self.import_panel, "导入名单")
+        self.inner.addTab(self._pending_page(), "待处理人员")
+        self.inner.addTab(self._subsidy_page(), "政府代缴名单")
+        self.inner.addTab(self._stats_page(), "统计")
+        self.lists_table = read_only_table()
+        self.inner.addTab(self.lists_table, "名单记录")
+        layout.addWidget(self.inner)
+        self.import_panel.setEnabled(actor.can("special.import"))
+        self.refresh()
+
+    def shutdown(self) -> None:
+        self.import_panel.runner.shutdown()
+
+    # -- pages --------------------------------------------------------------------------------------------
+    def _pending_page(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.addWidget(
+            QLabel(
+                "名单中的人员不在花名册中（可登记参保后标识），或身份证号码相同而姓名不一致（核对后再标识）。"
+            )
+        )
+        self.pending_table = read_only_table()
+        self.pending_table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        layout.addWidget(self.pending_table, 1)
+        buttons = QHBoxLayout()
+        self.enrol_button = QPushButton("登记参保并标识…")
+        self.enrol_button.clicked.connect(self.enrol_selected)
+        self.accept_button = QPushButton("核对无误，标识")
+        self.accept_button.clicked.connect(lambda: self.review_selected(True))
+        self.reject_button = QPushButton("不是同一人，不标识")
+        self.reject_button.clicked.connect(lambda: self.review_selected(False))
+        for b in (self.enrol_button, self.accept_button, self.reject_button):
+            b.setEnabled(self.actor.can("special.enrol"))
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        layout.addLayout(buttons)
+        return page
+
+    def _subsidy_page(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        row = QHBoxLayout()
+        self.subsidy_town = QComboBox()
+        if self.actor.township_id is None:
+            self.subsidy_town.addItem("（全县）", None)
+        for t in regions.townships():
+            if self.actor.township_id in (None, t.id):
+                self.subsidy_town.addItem(t.name, t.id)
+        self.subsidy_town.currentIndexChanged.connect(self.refresh_subsidies)
+        self.subsidy_total = QLabel("")
+        export_xlsx = QPushButton("导出 Excel…")
+        export_xlsx.clicked.connect(lambda: self.export_subsidies(".xlsx"))
+        export_pdf = QPushButton("打印花名册（PDF）…")
+        export_pdf.clicked.connect(lambda: self.export_subsidies(".pdf"))
+        row.addWidget(QLabel("乡镇："))
+        row.addWidget(self.subsidy_town)
+        row.addWidget(self.subsidy_total, 1)
+        row.addWidget(export_xlsx)
+        row.addWidget(export_pdf)
+        layout.addLayout(row)
+        self.subsidy_table = read_only_table()
+        layout.addWidget(self.subsidy_table, 1)
+        return page
+
+    def _stats_page(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        self.stats_label = QLabel("")
+        self.stats_label.setWordWrap(True)
+        layout.addWidget(self.stats_label)
+        self.stats_table = read_only_table()
+        layout.addWidget(self.stats_table, 1)
+        return page
+
+    # -- data ---------------------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        year = self.year.value()
+        self.pending = sg.pending(self.actor, year)
+        fill_table(self.pending_table, ["状态", "部门", "人员类别", "姓名（名单）", "身份证号码", "花名册姓名", "乡镇（名单）", "村居（名单）"],
+                   [[p.status, p.department, p.group, p.name, p.id_number, p.roster_name, p.township_text, p.village_text]
+                    for p in self.pending])  # fmt: skip
+        self.pending_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.inner.setTabText(1, f"待处理人员（{len(self.pending)}）")
+        self.refresh_subsidies()
+        self._refresh_stats(year)
+        lists = sg.lists(self.actor, year)
+        fill_table(self.lists_table, ["导入时间", "部门", "人员类别", "文件", "人数", "新增", "移出", "未变", "状态", "经办人"],
+                   [[f"{x.imported_at:%Y-%m-%d %H:%M}", x.department, x.group, x.file_name, x.people, x.added,
+                     x.removed, x.unchanged, "当前" if x.current else "已被替换", x.username] for x in lists])  # fmt: skip
+        self.lists_table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+
+    def refresh_subsidies(self) -> None:
+        rows = sg.subsidy_rows(self.actor, self.year.value(), self.subsidy_town.currentData())
+        fill_table(self.subsidy_table, ["乡镇（街道）", "村（居）", "身份证号码", "姓名", "性别", "人员类别", "代缴金额（元）", "状态"],
+                   [[r.township, r.village, r.id_number, r.name, r.sex, r.groups, format_yuan(r.amount_fen), r.state]
+                    for r in rows])  # fmt: skip
+        self.subsidy_table.horizontalHeader().setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
+        total = sum(r.amount_fen for r in rows)
+        self.subsidy_total.setText(f"  共 {len(rows):,} 人，代缴金额合计 {format_yuan(total)} 元")
+
+    def _refresh_stats(self, year: int) -> None:
+        stats = sg.statistics(self.actor, year)
+        groups = [g for gs in SPECIAL_GROUPS.values() for g in gs]
+        rows = [[town, *(counts.get(g, 0) for g in groups)] for town, counts in stats.by_township.items()]
+        rows.append(["合计", *(stats.by_group.get(g, 0) for g in groups)])
+        fill_table(self.stats_table, ["乡镇（街道）", *groups], rows)
+        overlaps = "；".join(f"{a} 且 {b}：{n} 人" for (a, b), n in sorted(stats.overlaps.items())) or "无"
+        self.stats_label.setText(
+            f"{year} 年标识人数 {stats.people:,}（其中属于两个及以上类别 {stats.multi:,} 人）；"
+            f"政府代缴 {stats.payments:,} 人，金额 {format_yuan(stats.amount_fen)} 元；待处理 {stats.pending:,} 条。"
+            f"<br>类别重叠：{overlaps}"
+        )
+
+    # -- actions ------------------------------------------------------------------------------------------
+    def _selected(self, status: str) -> list[sg.PendingEntry]:
+        rows = sorted({i.row() for i in self.pending_table.selectedIndexes()})
+        return [self.pending[r] for r in rows if self.pending[r].status == status]
+
+    def enrol_selected(self) -> None:
+        chosen = self._selected(ENTRY_NOT_IN_ROSTER)
+        if not chosen:
+            QMessageBox.information(self, "登记参保", "请先选择“未参保待处理”的人员。")
+            return
+        township_id = None
+        if any(regions.TownshipMatcher.load().match(p.township_text) is None for p in chosen):
+            names = [t.name for t in regions.townships() if self.actor.township_id in (None, t.id)]
+            name, ok = QInputDialog.getItem(
+                self, "选择乡镇", "部分人员的乡镇未填或无法识别，登记到：", names, 0, False
+            )
+            if not ok:
+                return
+            township_id = regions.TownshipMatcher.load().match(name)
+        self._act(
+            lambda: sg.enrol(self.actor, [p.entry_id for p in chosen], township_id),
+            "已登记参保并标识 {} 人。",
+        )
+
+    def review_selected(self, accept: bool) -> None:
+        chosen = self._selected(ENTRY_NAME_MISMATCH)
+        if not chosen:
+            QMessageBox.information(self, "核对姓名", "请先选择“姓名待核”的人员。")
+            return
+
+        def review() -> int:
+            for p in chosen:
+                sg.review_name(self.actor, p.entry_id, accept=accept)
+            return len(chosen)
+
+        self._act(review, "已核对 {} 人。")
+
+    def _act(self, action: Callable[[], int], done: str) -> None:
+        try:
+            count = action()
+        except UserError as exc:
+            QMessageBox.warning(self, "无法完成", str(exc))
+            return
+        self.refresh()
+        QMessageBox.information(self, "完成", done.format(count))
+
+    def export_subsidies(self, suffix: str) -> None:
+        year = self.year.value()
+        kind = "Excel 工作簿 (*.xlsx)" if suffix == ".xlsx" else "PDF 文件 (*.pdf)"
+        name, _ = QFileDialog.getSaveFileName(self, "导出政府代缴名单", f"{year}年政府代缴名单{suffix}", kind)
+        if not name:
+            return
+        if not name.lower().endswith(suffix):
+            name += suffix
+        try:
+            count = sg.export_subsidy_list(self.actor, year, name, self.subsidy_town.currentData())
+        except (UserError, OSError) as exc:
+            QMessageBox.warning(self, "导出失败", str(exc))
+            return
+        QMessageBox.information(self, "已导出", f"已导出 {count} 人到：\n{name}")
