@@ -52,7 +52,7 @@ class CommandFailed(Exception):
 
 
 def build_parser() -> ChineseParser:
-    from cli import admin, roster, special
+    from cli import admin, ledger, roster, special
 
     parser = ChineseParser(
         prog="main.py",
@@ -70,6 +70,7 @@ def build_parser() -> ChineseParser:
     admin.register(sub)
     roster.register(sub)
     special.register(sub)
+    ledger.register(sub)
     return parser
 
 

@@ -21,12 +21,14 @@ MIN_PASSWORD_LEN = 8
 
 # What each role may do. Township clerks act on their own township only (see ``check_township``).
 _ROSTER = {"roster.view", "roster.import", "roster.edit", "roster.export"}
+_ARREARS = {"arrears.view", "arrears.declare", "arrears.assess"}
+_SPECIAL = {"special.view", "special.enrol"}
 PERMISSIONS: dict[str, frozenset[str]] = {
-    CLERK: frozenset(_ROSTER | {"special.view", "special.enrol"}),
-    REVIEWER: frozenset(_ROSTER | {"special.view", "special.enrol", "special.import"}),
-    FINANCE: frozenset({"roster.view", "roster.export", "special.view"}),
+    CLERK: frozenset(_ROSTER | _ARREARS | _SPECIAL),
+    REVIEWER: frozenset(_ROSTER | _ARREARS | _SPECIAL | {"special.import", "ledger.import"}),
+    FINANCE: frozenset({"roster.view", "roster.export", "special.view", "arrears.view", "ledger.import"}),
     ADMIN: frozenset(
-        _ROSTER | {"special.view", "special.enrol", "special.import", "user.manage", "system.manage"}
+        _ROSTER | _ARREARS | _SPECIAL | {"special.import", "ledger.import", "user.manage", "system.manage"}
     ),
 }
 

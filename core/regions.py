@@ -104,3 +104,8 @@ def townships() -> list[Township]:
 
 def villages(township_id: int) -> list[Village]:
     return list(Village.select().where(Village.township == township_id).order_by(Village.name))
+
+
+def township_name(township_id: int) -> str:
+    town = Township.get_or_none(Township.id == township_id)
+    return town.name if town else ""

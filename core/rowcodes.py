@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,24 +35,24 @@ def register(code: str, is_error: bool, reason: str) -> None:
     CODES.setdefault(code, (is_error, reason))
 
 
-def is_error(code: str) -> bool:
-    return CODES[code][0]
-
-
 @dataclass(slots=True)
 class RowIssue:
     row: int
     column: str
     code: str
     message: str
+    error: bool = True  # rejects the row; False: a warning, the row is kept
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {"row": self.row, "column": self.column, "code": self.code, "message": self.message}
 
 
-def issue(row: int, column: str, code: str, detail: str = "") -> RowIssue:
-    reason = CODES[code][1]
-    return RowIssue(row, column, code, f"{reason}（{detail}）" if detail else reason)
+def issue(row: int, column: str, code: str, detail: str = "", *, error: bool | None = None) -> RowIssue:
+    """A row outcome; ``error`` overrides the code's usual severity for one importer (e.g. NOT_IN_ROSTER is a
+    warning for a department's list but rejects a payment)."""
+    default_error, reason = CODES[code]
+    return RowIssue(row, column, code, f"{reason}（{detail}）" if detail else reason,
+                    default_error if error is None else error)  # fmt: skip
 
 
 @dataclass
@@ -77,7 +77,7 @@ class ImportReport:
     text_columns: list[int] = field(default_factory=list)  # e.g. the ID column: kept as text on the way out
 
     def add(self, found: RowIssue) -> None:
-        (self.errors if is_error(found.code) else self.warnings).append(found)
+        (self.errors if found.error else self.warnings).append(found)
 
     def counts_by_code(self) -> dict[str, int]:
         counts: dict[str, int] = {}

@@ -18,7 +18,7 @@ from playhouse.migrate import SchemaMigrator, migrate
 from dao import models
 from dao.db import DatabaseOpenError
 
-LATEST = 3
+LATEST = 4
 
 
 def _step_2(db: pw.Database) -> None:
@@ -120,7 +120,70 @@ def _step_3(db: pw.Database) -> None:
     db.create_tables([SpecialListV3, SpecialListEntryV3, GovernmentPaymentV3])
 
 
-STEPS: dict[int, Callable[[pw.Database], None]] = {2: _step_2, 3: _step_3}
+def _step_4(db: pw.Database) -> None:
+    """Arrears assessments and their lines, refund candidates from the ledger, subsidies per tier."""
+
+    class Base(pw.Model):
+        class Meta:
+            database = db
+
+    def ref(table: str) -> type[pw.Model]:
+        return type(f"Ref_{table}", (Base,), {"Meta": type("Meta", (), {"table_name": table})})
+
+    resident_t, township_t, contribution_t = ref("resident"), ref("township"), ref("contribution")
+
+    class ArrearsAssessmentV4(Base):
+        resident = pw.ForeignKeyField(resident_t, on_delete="RESTRICT", index=True)
+        township = pw.ForeignKeyField(township_t, on_delete="RESTRICT")
+        status = pw.CharField(max_length=8, index=True)
+        sheet_year = pw.IntegerField(null=True)
+        sheet_seq = pw.IntegerField(null=True)
+        total_fen = pw.BigIntegerField(default=0)
+        declared_by = pw.CharField(max_length=60)
+        declared_at = pw.DateTimeField()
+        assessed_by = pw.CharField(max_length=60, default="")
+        assessed_at = pw.DateTimeField(null=True)
+        paid_at = pw.DateTimeField(null=True)
+        void_reason = pw.CharField(max_length=200, default="")
+        voided_by = pw.CharField(max_length=60, default="")
+        version = pw.IntegerField(default=1)
+
+        class Meta:
+            table_name = "arrears_assessment"
+            indexes = ((("township", "sheet_year", "sheet_seq"), True),)
+
+    class ArrearsLineV4(Base):
+        assessment = pw.ForeignKeyField(ArrearsAssessmentV4, on_delete="CASCADE")
+        year = pw.IntegerField()
+        tier_fen = pw.BigIntegerField()
+        amount_fen = pw.BigIntegerField()
+        subsidy_fen = pw.BigIntegerField(default=0)
+        contribution = pw.ForeignKeyField(contribution_t, null=True, on_delete="SET NULL")
+
+        class Meta:
+            table_name = "arrears_line"
+
+    class RefundCandidateV4(Base):
+        contribution = pw.ForeignKeyField(contribution_t, on_delete="CASCADE")
+        code = pw.CharField(max_length=40)
+        message = pw.CharField(max_length=200)
+        amount_fen = pw.BigIntegerField()
+        status = pw.CharField(max_length=8, index=True)
+        created_at = pw.DateTimeField()
+
+        class Meta:
+            table_name = "refund_candidate"
+            indexes = ((("contribution", "code"), True),)
+
+    db.create_tables([ArrearsAssessmentV4, ArrearsLineV4, RefundCandidateV4])
+    migrate(
+        SchemaMigrator.from_database(db).add_column(
+            "policy_year", "tier_subsidies_fen", pw.TextField(default="")
+        )
+    )
+
+
+STEPS: dict[int, Callable[[pw.Database], None]] = {2: _step_2, 3: _step_3, 4: _step_4}
 
 
 def table_names(db: pw.Database) -> set[str]:

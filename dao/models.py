@@ -96,11 +96,18 @@ class PolicyYear(BaseModel):
     window_end = pw.DateField(null=True)
     arrears_allowed = pw.BooleanField(default=True)  # may this year be made up later (补缴)
     arrears_subsidy = pw.BooleanField(default=False)  # do arrears earn a government subsidy
+    tier_subsidies_fen = pw.TextField(default="")  # government subsidy per tier, parallel to tiers_fen
     note = pw.TextField(default="")
 
     @property
     def tiers(self) -> list[int]:
         return [int(x) for x in self.tiers_fen.split(",") if x]
+
+    def subsidy_for(self, tier_fen: int) -> int:
+        """The government subsidy for a tier (0 when the policy table gives none)."""
+        subsidies = [int(x) for x in self.tier_subsidies_fen.split(",") if x]
+        tiers = self.tiers
+        return subsidies[tiers.index(tier_fen)] if len(subsidies) == len(tiers) and tier_fen in tiers else 0
 
 
 class Contribution(BaseModel):
@@ -235,6 +242,70 @@ class GovernmentPayment(BaseModel):
         indexes = ((("resident", "year"), True),)
 
 
+ARREARS_DECLARED = "已申报"
+ARREARS_ASSESSED = "已核定"
+ARREARS_PAID = "已缴清"
+ARREARS_VOID = "已作废"
+ARREARS_OPEN_STATES = (ARREARS_DECLARED, ARREARS_ASSESSED)
+
+
+class ArrearsAssessment(BaseModel):
+    """补缴: declared at the township office, assessed (amount fixed, sheet printed), then paid or voided."""
+
+    resident = pw.ForeignKeyField(Resident, on_delete="RESTRICT", index=True)
+    township = pw.ForeignKeyField(Township, on_delete="RESTRICT")
+    status = pw.CharField(max_length=8, default=ARREARS_DECLARED, index=True)
+    sheet_year = pw.IntegerField(null=True)
+    sheet_seq = pw.IntegerField(null=True)  # 核定单 number: unique per township and year
+    total_fen = pw.BigIntegerField(default=0)
+    declared_by = pw.CharField(max_length=60)
+    declared_at = pw.DateTimeField(default=now)
+    assessed_by = pw.CharField(max_length=60, default="")
+    assessed_at = pw.DateTimeField(null=True)
+    paid_at = pw.DateTimeField(null=True)
+    void_reason = pw.CharField(max_length=200, default="")
+    voided_by = pw.CharField(max_length=60, default="")
+    version = pw.IntegerField(default=1)
+
+    class Meta:
+        indexes = ((("township", "sheet_year", "sheet_seq"), True),)
+
+    @property
+    def sheet_no(self) -> str:
+        if self.sheet_seq is None:
+            return ""
+        return f"补核{self.sheet_year}-{self.township.code[-3:]}-{self.sheet_seq:04d}"
+
+
+class ArrearsLine(BaseModel):
+    assessment = pw.ForeignKeyField(ArrearsAssessment, backref="lines", on_delete="CASCADE")
+    year = pw.IntegerField()
+    tier_fen = pw.BigIntegerField()
+    amount_fen = pw.BigIntegerField()
+    subsidy_fen = pw.BigIntegerField(default=0)
+    contribution = pw.ForeignKeyField(Contribution, null=True, on_delete="SET NULL")  # the payment, once made
+
+
+CANDIDATE_OPEN = "待处理"
+CANDIDATE_CASE = "已立案"
+CANDIDATE_DISMISSED = "已排除"
+
+
+class RefundCandidate(BaseModel):
+    """A payment the ledger import found refundable (over the top tier, paid twice, ...): offered to the
+    refund tab as a pre-filled case."""
+
+    contribution = pw.ForeignKeyField(Contribution, on_delete="CASCADE")
+    code = pw.CharField(max_length=40)
+    message = pw.CharField(max_length=200)
+    amount_fen = pw.BigIntegerField()
+    status = pw.CharField(max_length=8, default=CANDIDATE_OPEN, index=True)
+    created_at = pw.DateTimeField(default=now)
+
+    class Meta:
+        indexes = ((("contribution", "code"), True),)
+
+
 ALL_MODELS: list[type[BaseModel]] = [
     SchemaVersion,
     Township,
@@ -249,4 +320,7 @@ ALL_MODELS: list[type[BaseModel]] = [
     SpecialList,
     SpecialListEntry,
     GovernmentPayment,
+    ArrearsAssessment,
+    ArrearsLine,
+    RefundCandidate,
 ]

@@ -33,7 +33,14 @@ def _undo_2(database) -> None:
     database.execute_sql('DROP TABLE "app_setting"')
 
 
-UNDO = {3: _undo_3, 2: _undo_2}  # what each step added, taken away by hand: an older database
+def _undo_4(database) -> None:
+    for table in ("refund_candidate", "arrears_line", "arrears_assessment"):
+        database.execute_sql(f'DROP TABLE "{table}"')
+    migrator = SchemaMigrator.from_database(database)
+    migrate(migrator.drop_column("policy_year", "tier_subsidies_fen"))
+
+
+UNDO = {4: _undo_4, 3: _undo_3, 2: _undo_2}  # what each step added, taken away by hand: an older database
 
 
 def _downgrade(database, version: int) -> None:
