@@ -12,6 +12,7 @@ from core.auth import Actor
 from core.database import DbInfo
 from core.tabular import CSV_SUFFIXES, EXCEL_SUFFIXES
 from dao.models import Township
+from gui.arrears_tab import ArrearsTab
 from gui.roster_tab import RosterTab
 from gui.special_tab import SpecialTab
 
@@ -33,7 +34,8 @@ class MainWindow(QMainWindow):
         self.tabs.setDocumentMode(True)
         self.roster_tab = RosterTab(actor)
         self.special_tab = SpecialTab(actor)
-        self.workflow_tabs = (self.roster_tab, self.special_tab)
+        self.arrears_tab = ArrearsTab(actor)
+        self.workflow_tabs = (self.roster_tab, self.special_tab, self.arrears_tab)
         for tab in self.workflow_tabs:
             self.tabs.addTab(tab, tab.title)
         self.setCentralWidget(self.tabs)

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -18,8 +17,6 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QSpinBox,
-    QTableWidget,
-    QTableWidgetItem,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -34,31 +31,9 @@ from core.progress import Job
 from core.rowcodes import ImportReport
 from dao.models import ENTRY_NAME_MISMATCH, ENTRY_NOT_IN_ROSTER, SPECIAL_GROUPS
 from gui.import_panel import ImportPanel
+from gui.tables import fill_table, read_only_table
 
 BY_FILE = "（按文件中的“人员类别”列）"
-
-
-def fill_table(table: QTableWidget, headers: list[str], rows: list[list[object]]) -> None:
-    table.clear()
-    table.setColumnCount(len(headers))
-    table.setHorizontalHeaderLabels(headers)
-    table.setRowCount(len(rows))
-    for r, values in enumerate(rows):
-        for c, value in enumerate(values):
-            item = QTableWidgetItem("" if value is None else str(value))
-            if isinstance(value, int | float):
-                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            table.setItem(r, c, item)
-    table.resizeColumnsToContents()
-
-
-def read_only_table() -> QTableWidget:
-    table = QTableWidget()
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.verticalHeader().setVisible(False)
-    table.setAlternatingRowColors(True)
-    return table
 
 
 class SpecialImportPanel(ImportPanel):

@@ -87,7 +87,11 @@ def test_first_admin_dialog(qtbot, sqlite_db):
 def test_main_window_status_bar_and_tabs(qtbot, sqlite_db, admin):
     window = MainWindow(clerk_of("上冶镇"), sqlite_db)
     qtbot.addWidget(window)
-    assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == ["参保登记导入", "特殊群体标识"]
+    assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == [
+        "参保登记导入",
+        "特殊群体标识",
+        "补缴核定",
+    ]
     assert sqlite_db.label in window.db_label.text()
     assert "乡镇经办" in window.user_label.text() and "上冶镇" in window.user_label.text()
     window.close()

@@ -1,0 +1,319 @@
+"""补缴核定 tab: declare missed years, assess and print the sheet, follow payment; import the payment ledger."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core import arrears, ledger, regions
+from core.auth import Actor
+from core.errors import UserError
+from core.money import format_yuan
+from core.progress import Job
+from dao.models import ARREARS_ASSESSED, ARREARS_DECLARED, ARREARS_PAID, ARREARS_VOID, Contribution
+from gui.import_panel import ImportPanel
+from gui.tables import fill_table, read_only_table
+
+ALL = "（全部）"
+
+
+class LedgerImportPanel(ImportPanel):
+    file_hint = "选择税务或银行提供的缴费明细（.xlsx、.xls、.csv）：同一税票号码只入账一次"
+
+    def __init__(self, actor: Actor, parent: QWidget | None = None) -> None:
+        super().__init__(actor, ledger.LEDGER_COLUMNS, parent)
+
+    def make_job(
+        self, path: Path, sheet: str, overrides: dict[str, int], dry_run: bool
+    ) -> Callable[[], Job[Any]]:
+        return lambda: ledger.import_contributions(
+            path, self.actor, sheet=sheet, dry_run=dry_run, overrides=overrides
+        )
+
+
+class DeclarePage(QWidget):
+    """Find a resident, see what they paid, pick the years and tiers to make up."""
+
+    def __init__(self, actor: Actor, on_declared: Callable[[], None], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.actor = actor
+        self.on_declared = on_declared
+        self.resident = None
+        self.owed: list[arrears.YearOwed] = []
+        layout = QVBoxLayout(self)
+        search = QHBoxLayout()
+        self.id_edit = QLineEdit()
+        self.id_edit.setPlaceholderText("输入身份证号码后按回车")
+        self.id_edit.returnPressed.connect(self.find)
+        find = QPushButton("查询")
+        find.clicked.connect(self.find)
+        search.addWidget(QLabel("身份证号码："))
+        search.addWidget(self.id_edit, 1)
+        search.addWidget(find)
+        layout.addLayout(search)
+        self.info = QLabel("")
+        self.info.setWordWrap(True)
+        layout.addWidget(self.info)
+
+        row = QHBoxLayout()
+        paid_box = QGroupBox("缴费记录（缴费明细）")
+        paid_layout = QVBoxLayout(paid_box)
+        self.paid_table = read_only_table()
+        paid_layout.addWidget(self.paid_table)
+        row.addWidget(paid_box, 1)
+        owed_box = QGroupBox("可补缴年度（勾选要补缴的年度并选择档次）")
+        owed_layout = QVBoxLayout(owed_box)
+        self.owed_table = QTableWidget(0, 4)
+        self.owed_table.setHorizontalHeaderLabels(["补缴", "年度", "缴费档次（元）", "说明"])
+        self.owed_table.verticalHeader().setVisible(False)
+        self.owed_table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        owed_layout.addWidget(self.owed_table)
+        self.total = QLabel("")
+        owed_layout.addWidget(self.total)
+        self.declare_button = QPushButton("补缴申报")
+        self.declare_button.setEnabled(False)
+        self.declare_button.clicked.connect(self.declare)
+        owed_layout.addWidget(self.declare_button)
+        row.addWidget(owed_box, 1)
+        layout.addLayout(row, 1)
+
+    def find(self) -> None:
+        try:
+            self.resident = arrears.find_resident(self.actor, self.id_edit.text())
+            self.owed = arrears.proposal(self.actor, self.resident.id)
+        except UserError as exc:
+            self.resident, self.owed = None, []
+            self.info.setText(f"<span style='color:#b00'>{exc}</span>")
+            self.paid_table.setRowCount(0)
+            self.owed_table.setRowCount(0)
+            self.declare_button.setEnabled(False)
+            return
+        r = self.resident
+        village = r.village.name if r.village_id else ""
+        enrolled = f"{r.enrolled_on:%Y-%m-%d}" if r.enrolled_on else "未记录"
+        self.info.setText(f"<b>{r.name}</b>　{r.sex}　出生 {r.birth_date:%Y-%m-%d}　{r.township.name} {village}　"
+                          f"参保登记 {enrolled}　状态 {r.status}")  # fmt: skip
+        paid = Contribution.select().where(Contribution.resident == r.id).order_by(Contribution.year)
+        fill_table(self.paid_table, ["年度", "金额（元）", "类型", "缴费人", "渠道", "缴费日期"],
+                   [[c.year, format_yuan(c.amount_fen), c.kind, c.payer, c.channel,
+                     c.paid_on.isoformat() if c.paid_on else ""] for c in paid])  # fmt: skip
+        self.owed_table.setRowCount(len(self.owed))
+        for n, year in enumerate(self.owed):
+            check = QCheckBox()
+            check.stateChanged.connect(self._update_total)
+            combo = QComboBox()
+            for tier in year.tiers:
+                combo.addItem(format_yuan(tier), tier)
+            combo.currentIndexChanged.connect(self._update_total)
+            self.owed_table.setCellWidget(n, 0, check)
+            self.owed_table.setItem(n, 1, QTableWidgetItem(str(year.year)))
+            self.owed_table.setCellWidget(n, 2, combo)
+            note = "属困难群体，可选最低档次" if year.hardship else ""
+            self.owed_table.setItem(n, 3, QTableWidgetItem(note))
+        if not self.owed:
+            self.total.setText("没有可补缴的年度。")
+        self._update_total()
+
+    def chosen(self) -> list[tuple[int, int]]:
+        out = []
+        for n, year in enumerate(self.owed):
+            if self.owed_table.cellWidget(n, 0).isChecked():
+                out.append((year.year, self.owed_table.cellWidget(n, 2).currentData()))
+        return out
+
+    def _update_total(self) -> None:
+        chosen = self.chosen()
+        self.declare_button.setEnabled(bool(chosen) and self.actor.can("arrears.declare"))
+        if self.owed:
+            self.total.setText(f"已选 {len(chosen)} 个年度，合计 {format_yuan(sum(t for _, t in chosen))} 元")
+
+    def declare(self) -> None:
+        chosen = self.chosen()
+        try:
+            a = arrears.declare(self.actor, self.resident.id, [y for y, _ in chosen], [t for _, t in chosen])
+        except UserError as exc:
+            QMessageBox.warning(self, "无法申报", str(exc))
+            return
+        QMessageBox.information(self, "已申报", f"已申报 {len(chosen)} 个年度，合计 {format_yuan(a.total_fen)} 元。\n"
+                                "请在“核定与打印”中核定并打印核定单。")  # fmt: skip
+        self.find()
+        self.on_declared()
+
+
+class AssessPage(QWidget):
+    def __init__(self, actor: Actor, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.actor = actor
+        self.rows: list[arrears.AssessmentRow] = []
+        layout = QVBoxLayout(self)
+        top = QHBoxLayout()
+        self.status = QComboBox()
+        for label in (ALL, ARREARS_DECLARED, ARREARS_ASSESSED, ARREARS_PAID, ARREARS_VOID):
+            self.status.addItem(label)
+        self.status.currentIndexChanged.connect(self.refresh)
+        self.town = QComboBox()
+        if actor.township_id is None:
+            self.town.addItem("（全县）", None)
+        for t in regions.townships():
+            if actor.township_id in (None, t.id):
+                self.town.addItem(t.name, t.id)
+        self.town.currentIndexChanged.connect(self.refresh)
+        top.addWidget(QLabel("状态："))
+        top.addWidget(self.status)
+        top.addWidget(QLabel("乡镇："))
+        top.addWidget(self.town)
+        top.addStretch(1)
+        self.summary = QLabel("")
+        top.addWidget(self.summary)
+        layout.addLayout(top)
+        self.table = read_only_table()
+        layout.addWidget(self.table, 1)
+        buttons = QHBoxLayout()
+        self.assess_button = QPushButton("核定")
+        self.assess_button.clicked.connect(self.assess)
+        self.void_button = QPushButton("作废…")
+        self.void_button.clicked.connect(self.void)
+        self.print_button = QPushButton("打印核定单…")
+        self.print_button.clicked.connect(self.print_sheets)
+        self.export_button = QPushButton("导出清单…")
+        self.export_button.clicked.connect(self.export)
+        for b in (self.assess_button, self.void_button, self.print_button, self.export_button):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        layout.addLayout(buttons)
+        self.assess_button.setEnabled(actor.can("arrears.assess"))
+        self.void_button.setEnabled(actor.can("arrears.declare"))
+
+    def _status(self) -> str | None:
+        text = self.status.currentText()
+        return None if text == ALL else text
+
+    def refresh(self) -> None:
+        self.rows = arrears.listing(self.actor, self._status(), self.town.currentData())
+        fill_table(self.table, ["编号", "核定单号", "状态", "乡镇", "身份证号码", "姓名", "补缴年度", "金额（元）", "申报日期",
+                                "核定日期", "已欠天数", "已缴年度"],
+                   [[r.id, r.sheet_no, r.status, r.township, r.id_number, r.name, r.years, format_yuan(r.total_fen),
+                     f"{r.declared_at:%Y-%m-%d}", f"{r.assessed_at:%Y-%m-%d}" if r.assessed_at else "",
+                     "" if r.days_outstanding is None else r.days_outstanding, f"{r.paid_years}/{r.line_count}"]
+                    for r in self.rows])  # fmt: skip
+        self.table.horizontalHeader().setSectionResizeMode(6, QHeaderView.ResizeMode.Stretch)
+        total = sum(r.total_fen for r in self.rows)
+        self.summary.setText(f"共 {len(self.rows)} 条，金额合计 {format_yuan(total)} 元")
+
+    def selected(self) -> list[arrears.AssessmentRow]:
+        rows = sorted({i.row() for i in self.table.selectedIndexes()})
+        return [self.rows[r] for r in rows]
+
+    def _each(self, action: Callable[[arrears.AssessmentRow], object], done: str) -> None:
+        chosen = self.selected()
+        if not chosen:
+            QMessageBox.information(self, "补缴核定", "请先在表中选择记录。")
+            return
+        try:
+            for row in chosen:
+                action(row)
+        except UserError as exc:
+            QMessageBox.warning(self, "无法完成", str(exc))
+        else:
+            QMessageBox.information(self, "完成", done.format(len(chosen)))
+        self.refresh()
+
+    def assess(self) -> None:
+        self._each(lambda r: arrears.assess(self.actor, r.id), "已核定 {} 条，可打印核定单。")
+
+    def void(self) -> None:
+        if not self.selected():
+            QMessageBox.information(self, "补缴核定", "请先在表中选择记录。")
+            return
+        reason, ok = QInputDialog.getText(self, "作废补缴记录", "作废原因：")
+        if ok:
+            self._each(lambda r: arrears.void(self.actor, r.id, reason), "已作废 {} 条。")
+
+    def print_sheets(self) -> None:
+        chosen = self.selected()
+        if not chosen:
+            QMessageBox.information(self, "打印核定单", "请先选择已核定的记录。")
+            return
+        name, _ = QFileDialog.getSaveFileName(
+            self, "保存核定单", f"补缴核定单_{dt.date.today():%Y%m%d}.pdf", "PDF 文件 (*.pdf)"
+        )
+        if not name:
+            return
+        try:
+            count = arrears.print_sheets(self.actor, [r.id for r in chosen], name)
+        except (UserError, OSError) as exc:
+            QMessageBox.warning(self, "无法打印", str(exc))
+            return
+        QMessageBox.information(self, "已生成", f"已生成 {count} 张核定单：\n{name}")
+
+    def export(self) -> None:
+        name, _ = QFileDialog.getSaveFileName(
+            self, "导出补缴清单", "补缴清单.xlsx", "Excel 工作簿 (*.xlsx);;CSV 文件 (*.csv)"
+        )
+        if not name:
+            return
+        if Path(name).suffix.lower() not in (".xlsx", ".csv"):
+            name += ".xlsx"
+        try:
+            count = arrears.export(self.actor, name, self._status(), self.town.currentData())
+        except (UserError, OSError) as exc:
+            QMessageBox.warning(self, "导出失败", str(exc))
+            return
+        QMessageBox.information(self, "已导出", f"已导出 {count} 条到：\n{name}")
+
+
+class ArrearsTab(QWidget):
+    title = "补缴核定"
+
+    def __init__(self, actor: Actor, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.actor = actor
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        self.inner = QTabWidget()
+        self.assess_page = AssessPage(actor)
+        self.declare_page = DeclarePage(actor, self.assess_page.refresh)
+        self.ledger_panel = LedgerImportPanel(actor)
+        self.ledger_panel.setEnabled(actor.can("ledger.import"))
+        self.ledger_panel.imported.connect(self.assess_page.refresh)
+        self.candidates = read_only_table()
+        self.inner.addTab(self.declare_page, "补缴申报")
+        self.inner.addTab(self.assess_page, "核定与打印")
+        self.inner.addTab(self.ledger_panel, "缴费明细导入")
+        self.inner.addTab(self.candidates, "退费候选")
+        self.ledger_panel.imported.connect(self.refresh_candidates)
+        layout.addWidget(self.inner)
+        self.assess_page.refresh()
+        self.refresh_candidates()
+
+    def refresh_candidates(self) -> None:
+        rows = ledger.candidates(self.actor)
+        fill_table(self.candidates, ["身份证号码", "姓名", "年度", "缴费金额（元）", "渠道", "税票号码", "原因", "建议退费（元）", "状态"],
+                   [[c.contribution.resident.id_number, c.contribution.resident.name, c.contribution.year,
+                     format_yuan(c.contribution.amount_fen), c.contribution.channel, c.contribution.voucher,
+                     f"{c.code}：{c.message}", format_yuan(c.amount_fen), c.status] for c in rows])  # fmt: skip
+        self.inner.setTabText(3, f"退费候选（{len(rows)}）")
+
+    def shutdown(self) -> None:
+        self.ledger_panel.runner.shutdown()

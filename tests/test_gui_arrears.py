@@ -1,0 +1,72 @@
+"""The 补缴核定 tab (pytest-qt, offscreen): declare, assess, print, and the ledger import that pays."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from dao.models import ARREARS_ASSESSED, ARREARS_PAID, ArrearsAssessment, Resident
+from gui import workers
+from gui.arrears_tab import ArrearsTab
+from tests.fixtures import HEADER, person, write_xlsx
+from tests.test_ledger_arrears import LEDGER_HEADER, pay
+from tests.test_roster_import import do_import
+
+
+@pytest.fixture(autouse=True)
+def quiet(monkeypatch):
+    shown: list[tuple[str, str]] = []
+    for name in ("warning", "information", "critical"):
+        monkeypatch.setattr(QMessageBox, name, staticmethod(lambda p, t, x, *a, **k: shown.append((t, x))))
+    yield shown
+    assert not workers.LIVE_THREADS
+
+
+def test_declare_assess_print_and_pay(qtbot, sqlite_db, admin, tmp_path, monkeypatch, quiet):
+    do_import(write_xlsx(tmp_path / "r.xlsx", [HEADER, person(1, born=dt.date(1980, 5, 17))]), admin)
+    resident = Resident.get()
+    Resident.update(enrolled_on=dt.date(2016, 1, 1)).execute()
+    tab = ArrearsTab(admin)
+    qtbot.addWidget(tab)
+    page = tab.declare_page
+    page.id_edit.setText(resident.id_number.lower())
+    page.find()
+    years = [page.owed_table.item(n, 1).text() for n in range(page.owed_table.rowCount())]
+    assert years == ["2016", "2017", "2018", "2019", "2020"]
+    assert not page.declare_button.isEnabled()
+    for n in (0, 2):
+        page.owed_table.cellWidget(n, 0).setChecked(True)
+    page.owed_table.cellWidget(2, 2).setCurrentText("1,500.00")
+    assert "1,800.00" in page.total.text()
+    page.declare()
+    assert quiet[-1][0] == "已申报"
+    assert [page.owed_table.item(n, 1).text() for n in range(page.owed_table.rowCount())] == [
+        "2017",
+        "2019",
+        "2020",
+    ]
+
+    assess = tab.assess_page
+    assert assess.table.rowCount() == 1
+    assess.table.selectRow(0)
+    assess.assess()
+    a = ArrearsAssessment.get()
+    assert a.status == ARREARS_ASSESSED and a.total_fen == 180000
+    out = tmp_path / "sheet.pdf"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(out), "")))
+    assess.table.selectRow(0)
+    assess.print_sheets()
+    assert out.exists() and quiet[-1][0] == "已生成"
+
+    ledger_file = write_xlsx(tmp_path / "l.xlsx", [LEDGER_HEADER, pay(resident, 2016, 300, "T1", kind="补缴"),
+                                                   pay(resident, 2018, 1500, "T2", kind="补缴")])  # fmt: skip
+    panel = tab.ledger_panel
+    panel.open_file(ledger_file)
+    qtbot.waitUntil(lambda: not panel.runner.running and panel.preview is not None, timeout=10000)
+    panel.run(dry_run=False)
+    qtbot.waitUntil(lambda: not panel.runner.running and panel.report is not None, timeout=10000)
+    assert panel.report.imported == 2
+    assert ArrearsAssessment.get().status == ARREARS_PAID
+    assert tab.assess_page.table.item(0, 2).text() == ARREARS_PAID
