@@ -52,7 +52,7 @@ class CommandFailed(Exception):
 
 
 def build_parser() -> ChineseParser:
-    from cli import admin, ledger, roster, special
+    from cli import admin, ledger, refunds, roster, special
 
     parser = ChineseParser(
         prog="main.py",
@@ -71,6 +71,7 @@ def build_parser() -> ChineseParser:
     roster.register(sub)
     special.register(sub)
     ledger.register(sub)
+    refunds.register(sub)
     return parser
 
 

@@ -23,12 +23,29 @@ MIN_PASSWORD_LEN = 8
 _ROSTER = {"roster.view", "roster.import", "roster.edit", "roster.export"}
 _ARREARS = {"arrears.view", "arrears.declare", "arrears.assess"}
 _SPECIAL = {"special.view", "special.enrol"}
+_REFUND = {"refund.view"}
 PERMISSIONS: dict[str, frozenset[str]] = {
-    CLERK: frozenset(_ROSTER | _ARREARS | _SPECIAL),
-    REVIEWER: frozenset(_ROSTER | _ARREARS | _SPECIAL | {"special.import", "ledger.import"}),
-    FINANCE: frozenset({"roster.view", "roster.export", "special.view", "arrears.view", "ledger.import"}),
+    CLERK: frozenset(_ROSTER | _ARREARS | _SPECIAL | _REFUND | {"refund.enter"}),
+    REVIEWER: frozenset(
+        _ROSTER | _ARREARS | _SPECIAL | _REFUND | {"special.import", "ledger.import", "refund.fund"}
+    ),
+    FINANCE: frozenset(
+        {
+            "roster.view",
+            "roster.export",
+            "special.view",
+            "arrears.view",
+            "ledger.import",
+            "refund.view",
+            "refund.fund",
+        }
+    ),
     ADMIN: frozenset(
-        _ROSTER | _ARREARS | _SPECIAL | {"special.import", "ledger.import", "user.manage", "system.manage"}
+        _ROSTER
+        | _ARREARS
+        | _SPECIAL
+        | _REFUND
+        | {"special.import", "ledger.import", "refund.enter", "refund.fund", "user.manage", "system.manage"}
     ),
 }
 
@@ -186,3 +203,15 @@ def cli_actor(username: str | None) -> Actor:
             raise PermissionDenied(f"用户“{name}”已停用。")
         return actor_of(user)
     return Actor(name, ADMIN, None, name)
+
+
+def system_user(username: str | None) -> Actor:
+    """The acting user of a command that moves money: must be a user of the system (maker-checker needs names
+    that mean someone)."""
+    name = (username or "").strip()
+    user = User.get_or_none(User.username == name) if name else None
+    if user is None:
+        raise PermissionDenied(f"请用 --user 指定系统中的用户（“{name or '未指定'}”不是系统用户）。")
+    if not user.active:
+        raise PermissionDenied(f"用户“{name}”已停用。")
+    return actor_of(user)

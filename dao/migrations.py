@@ -18,7 +18,7 @@ from playhouse.migrate import SchemaMigrator, migrate
 from dao import models
 from dao.db import DatabaseOpenError
 
-LATEST = 4
+LATEST = 5
 
 
 def _step_2(db: pw.Database) -> None:
@@ -183,7 +183,75 @@ def _step_4(db: pw.Database) -> None:
     )
 
 
-STEPS: dict[int, Callable[[pw.Database], None]] = {2: _step_2, 3: _step_3, 4: _step_4}
+def _step_5(db: pw.Database) -> None:
+    """Refund cases, the payments they refund, and their append-only event ledger."""
+
+    class Base(pw.Model):
+        class Meta:
+            database = db
+
+    def ref(table: str) -> type[pw.Model]:
+        return type(f"Ref_{table}", (Base,), {"Meta": type("Meta", (), {"table_name": table})})
+
+    resident_t, township_t, contribution_t, candidate_t = (
+        ref("resident"), ref("township"), ref("contribution"), ref("refund_candidate"),
+    )  # fmt: skip
+
+    class RefundCaseV5(Base):
+        case_no = pw.CharField(max_length=30, unique=True)
+        resident = pw.ForeignKeyField(resident_t, on_delete="RESTRICT", index=True)
+        township = pw.ForeignKeyField(township_t, on_delete="RESTRICT", index=True)
+        insurance = pw.CharField(max_length=8)
+        reason = pw.CharField(max_length=20)
+        reason_text = pw.CharField(max_length=200, default="")
+        amount_fen = pw.BigIntegerField()
+        account_name = pw.CharField(max_length=60)
+        account_no = pw.CharField(max_length=40)
+        bank_name = pw.CharField(max_length=60)
+        documents = pw.CharField(max_length=200, default="")
+        state = pw.CharField(max_length=8, index=True)
+        batch_month = pw.CharField(max_length=7, default="", index=True)
+        fund_month = pw.CharField(max_length=7, default="", index=True)
+        entered_by = pw.CharField(max_length=60)
+        entered_at = pw.DateTimeField()
+        passed_by = pw.CharField(max_length=60, default="")
+        reviewed_by = pw.CharField(max_length=60, default="")
+        paid_on = pw.DateField(null=True)
+        bank_ref = pw.CharField(max_length=60, default="")
+        note = pw.CharField(max_length=200, default="")
+        candidate = pw.ForeignKeyField(candidate_t, null=True, on_delete="SET NULL")
+        handoff_batch_id = pw.IntegerField(null=True)
+        version = pw.IntegerField(default=1)
+
+        class Meta:
+            table_name = "refund_case"
+
+    class RefundItemV5(Base):
+        case = pw.ForeignKeyField(RefundCaseV5, on_delete="CASCADE")
+        contribution = pw.ForeignKeyField(contribution_t, on_delete="RESTRICT", index=True)
+        amount_fen = pw.BigIntegerField()
+        lock = pw.IntegerField(null=True, unique=True)
+
+        class Meta:
+            table_name = "refund_item"
+
+    class RefundEventV5(Base):
+        case = pw.ForeignKeyField(RefundCaseV5, on_delete="RESTRICT", index=True)
+        at = pw.DateTimeField()
+        username = pw.CharField(max_length=60)
+        action = pw.CharField(max_length=12)
+        from_state = pw.CharField(max_length=8, default="")
+        to_state = pw.CharField(max_length=8)
+        note = pw.CharField(max_length=200, default="")
+
+        class Meta:
+            table_name = "refund_event"
+
+    db.create_tables([RefundCaseV5, RefundItemV5, RefundEventV5])
+    _append_only(db, "refund_event")
+
+
+STEPS: dict[int, Callable[[pw.Database], None]] = {2: _step_2, 3: _step_3, 4: _step_4, 5: _step_5}
 
 
 def table_names(db: pw.Database) -> set[str]:
@@ -201,19 +269,27 @@ def current_version(db: pw.Database) -> int:
     return int(row[0] or 0)
 
 
-AUDIT_TRIGGERS_SQLITE = [
-    """CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log
-       BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END""",
-    """CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log
-       BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END""",
-]
-AUDIT_TRIGGERS_PG = [
-    """CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger AS $$
-       BEGIN RAISE EXCEPTION 'audit_log is append-only'; END; $$ LANGUAGE plpgsql""",
-    "DROP TRIGGER IF EXISTS audit_log_no_change ON audit_log",
-    """CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log
-       FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()""",
-]
+APPEND_ONLY_TABLES = ("audit_log", "refund_event")
+
+
+def _append_only(db: pw.Database, table: str) -> None:
+    """Triggers that refuse UPDATE and DELETE: history tables are append-only in the database itself."""
+    if isinstance(db, pw.PostgresqlDatabase):
+        db.execute_sql(
+            "CREATE OR REPLACE FUNCTION append_only() RETURNS trigger AS $$ "
+            "BEGIN RAISE EXCEPTION '%% is append-only', TG_TABLE_NAME; END; $$ LANGUAGE plpgsql"
+        )
+        db.execute_sql(f'DROP TRIGGER IF EXISTS {table}_no_change ON "{table}"')
+        db.execute_sql(
+            f'CREATE TRIGGER {table}_no_change BEFORE UPDATE OR DELETE ON "{table}" '
+            "FOR EACH ROW EXECUTE FUNCTION append_only()"
+        )
+    else:
+        for verb in ("UPDATE", "DELETE"):
+            db.execute_sql(
+                f'CREATE TRIGGER IF NOT EXISTS {table}_no_{verb.lower()} BEFORE {verb} ON "{table}" '
+                f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
+            )
 
 
 def _stamp(db: pw.Database, version: int) -> None:
@@ -226,8 +302,8 @@ def _stamp(db: pw.Database, version: int) -> None:
 def _create_fresh(db: pw.Database) -> None:
     with db.bind_ctx(models.ALL_MODELS):
         db.create_tables(models.ALL_MODELS)
-    for sql in AUDIT_TRIGGERS_PG if isinstance(db, pw.PostgresqlDatabase) else AUDIT_TRIGGERS_SQLITE:
-        db.execute_sql(sql)
+    for table in APPEND_ONLY_TABLES:
+        _append_only(db, table)
     _stamp(db, LATEST)
 
 

@@ -306,6 +306,70 @@ class RefundCandidate(BaseModel):
         indexes = ((("contribution", "code"), True),)
 
 
+REFUND_REASONS = (
+    "重复缴费",
+    "多缴/超过最高档次",
+    "已参加职工养老保险",
+    "死亡",
+    "政府代缴后个人重复缴费",
+    "其他",
+)
+REFUND_DOCUMENTS = ("退费申请", "身份证复印件", "银行卡复印件", "退费申请表", "缴费证明")
+INSURANCE_PENSION, INSURANCE_MEDICAL = "居民养老", "居民医保"
+
+
+class RefundCase(BaseModel):
+    """退费: accepted at the township (受理), passed by the township office (初审), reviewed by the county
+    (复核), paid by finance. Every transition is a RefundEvent; ``version`` makes concurrent moves safe."""
+
+    case_no = pw.CharField(max_length=30, unique=True)
+    resident = pw.ForeignKeyField(Resident, on_delete="RESTRICT", index=True)
+    township = pw.ForeignKeyField(Township, on_delete="RESTRICT", index=True)
+    insurance = pw.CharField(max_length=8, default=INSURANCE_PENSION)
+    reason = pw.CharField(max_length=20)
+    reason_text = pw.CharField(max_length=200, default="")
+    amount_fen = pw.BigIntegerField()
+    account_name = pw.CharField(max_length=60)
+    account_no = pw.CharField(max_length=40)
+    bank_name = pw.CharField(max_length=60)
+    documents = pw.CharField(max_length=200, default="")  # received documents, joined by 、
+    state = pw.CharField(max_length=8, index=True)
+    batch_month = pw.CharField(max_length=7, default="", index=True)  # the township's batch to the county
+    fund_month = pw.CharField(max_length=7, default="", index=True)  # the fund request to finance
+    entered_by = pw.CharField(max_length=60)
+    entered_at = pw.DateTimeField(default=now)
+    passed_by = pw.CharField(max_length=60, default="")
+    reviewed_by = pw.CharField(max_length=60, default="")
+    paid_on = pw.DateField(null=True)
+    bank_ref = pw.CharField(max_length=60, default="")
+    note = pw.CharField(max_length=200, default="")  # the last return or failure reason
+    candidate = pw.ForeignKeyField(RefundCandidate, null=True, on_delete="SET NULL")
+    handoff_batch_id = pw.IntegerField(null=True)
+    version = pw.IntegerField(default=1)
+
+
+class RefundItem(BaseModel):
+    """A payment refunded by a case. ``lock`` holds the contribution id while the case is live: the unique
+    index means a payment cannot be in two live cases, even when two PCs open them at once."""
+
+    case = pw.ForeignKeyField(RefundCase, backref="items", on_delete="CASCADE")
+    contribution = pw.ForeignKeyField(Contribution, on_delete="RESTRICT", index=True)
+    amount_fen = pw.BigIntegerField()
+    lock = pw.IntegerField(null=True, unique=True)
+
+
+class RefundEvent(BaseModel):
+    """Append-only (database triggers refuse UPDATE and DELETE): the trail printed on the approval sheet."""
+
+    case = pw.ForeignKeyField(RefundCase, backref="events", on_delete="RESTRICT", index=True)
+    at = pw.DateTimeField(default=now)
+    username = pw.CharField(max_length=60)
+    action = pw.CharField(max_length=12)
+    from_state = pw.CharField(max_length=8, default="")
+    to_state = pw.CharField(max_length=8)
+    note = pw.CharField(max_length=200, default="")
+
+
 ALL_MODELS: list[type[BaseModel]] = [
     SchemaVersion,
     Township,
@@ -323,4 +387,7 @@ ALL_MODELS: list[type[BaseModel]] = [
     ArrearsAssessment,
     ArrearsLine,
     RefundCandidate,
+    RefundCase,
+    RefundItem,
+    RefundEvent,
 ]

@@ -40,7 +40,17 @@ def _undo_4(database) -> None:
     migrate(migrator.drop_column("policy_year", "tier_subsidies_fen"))
 
 
-UNDO = {4: _undo_4, 3: _undo_3, 2: _undo_2}  # what each step added, taken away by hand: an older database
+def _undo_5(database) -> None:
+    for table in ("refund_event", "refund_item", "refund_case"):
+        database.execute_sql(f'DROP TABLE "{table}"')
+
+
+UNDO = {
+    5: _undo_5,
+    4: _undo_4,
+    3: _undo_3,
+    2: _undo_2,
+}  # what each step added, taken away by hand: an older database
 
 
 def _downgrade(database, version: int) -> None:
