@@ -13,6 +13,7 @@ from core.database import DbInfo
 from core.tabular import CSV_SUFFIXES, EXCEL_SUFFIXES
 from dao.models import Township
 from gui.arrears_tab import ArrearsTab
+from gui.refund_tab import RefundTab
 from gui.roster_tab import RosterTab
 from gui.special_tab import SpecialTab
 
@@ -35,7 +36,8 @@ class MainWindow(QMainWindow):
         self.roster_tab = RosterTab(actor)
         self.special_tab = SpecialTab(actor)
         self.arrears_tab = ArrearsTab(actor)
-        self.workflow_tabs = (self.roster_tab, self.special_tab, self.arrears_tab)
+        self.refund_tab = RefundTab(actor)
+        self.workflow_tabs = (self.roster_tab, self.special_tab, self.arrears_tab, self.refund_tab)
         for tab in self.workflow_tabs:
             self.tabs.addTab(tab, tab.title)
         self.setCentralWidget(self.tabs)

@@ -91,6 +91,7 @@ def test_main_window_status_bar_and_tabs(qtbot, sqlite_db, admin):
         "参保登记导入",
         "特殊群体标识",
         "补缴核定",
+        "退费审核",
     ]
     assert sqlite_db.label in window.db_label.text()
     assert "乡镇经办" in window.user_label.text() and "上冶镇" in window.user_label.text()

@@ -1,0 +1,63 @@
+"""The 退费审核 tab (pytest-qt, offscreen): enter a case, move it through its steps, print, fund request."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
+
+from core import auth
+from dao.models import Contribution, RefundCase, Resident
+from gui.refund_tab import RefundTab
+from tests.conftest import township_id
+from tests.fixtures import HEADER, person, write_xlsx
+from tests.test_roster_import import do_import
+
+
+@pytest.fixture(autouse=True)
+def quiet(monkeypatch):
+    shown: list[tuple[str, str]] = []
+    for name in ("warning", "information", "critical"):
+        monkeypatch.setattr(QMessageBox, name, staticmethod(lambda p, t, x, *a, **k: shown.append((t, x))))
+    return shown
+
+
+def test_enter_and_move_a_case(qtbot, sqlite_db, admin, tmp_path, monkeypatch, quiet):
+    do_import(write_xlsx(tmp_path / "r.xlsx", [HEADER, person(1)]), admin)
+    r = Resident.get()
+    Contribution.create(resident=r.id, year=2020, amount_fen=30000, tier_fen=30000, voucher="V1", channel="支付宝")
+    clerk = auth.actor_of(auth.create_user(admin, "li", "password123", auth.CLERK, township_id("费城街道")))
+    reviewer = auth.actor_of(auth.create_user(admin, "shen", "password123", auth.REVIEWER))
+    tab = RefundTab(clerk)
+    qtbot.addWidget(tab)
+    entry = tab.entry
+    entry.id_edit.setText(r.id_number)
+    entry.find()
+    assert entry.pay_table.rowCount() == 1 and entry.create_button.isEnabled()
+    entry.pay_table.cellWidget(0, 0).setChecked(True)
+    entry.pay_table.item(0, 5).setText("120.50")
+    entry.account_no.setText("6228480000000001")
+    entry.bank.setText("农业银行费县支行")
+    entry.create()
+    case = RefundCase.get()
+    assert case.amount_fen == 12050 and case.account_name == r.name and quiet[-1][0] == "已受理"
+    assert tab.cases.table.rowCount() == 1 and "尚未初审报送：<b>1</b>" in tab.cutoff.text()
+
+    tab.cases.table.selectRow(0)
+    tab.cases.move("初审")
+    assert RefundCase.get().state == "已初审"
+    tab.cases.table.selectRow(0)
+    tab.cases.move("复核通过")  # a clerk may not approve
+    assert RefundCase.get().state == "已初审" and "县局审核" in quiet[-1][1]
+
+    county = RefundTab(reviewer)
+    qtbot.addWidget(county)
+    county.cases.table.selectRow(0)
+    monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: ("材料不全", True)))
+    county.cases.move("退回", ask="退回原因：")
+    assert RefundCase.get().state == "已退回" and RefundCase.get().note == "材料不全"
+
+    out = tmp_path / "sheets.pdf"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(out), "")))
+    county.cases.table.selectRow(0)
+    county.cases.print_sheets()
+    assert out.exists() and quiet[-1][0] == "完成"
