@@ -24,7 +24,9 @@ def quiet(monkeypatch):
 def test_enter_and_move_a_case(qtbot, sqlite_db, admin, tmp_path, monkeypatch, quiet):
     do_import(write_xlsx(tmp_path / "r.xlsx", [HEADER, person(1)]), admin)
     r = Resident.get()
-    Contribution.create(resident=r.id, year=2020, amount_fen=30000, tier_fen=30000, voucher="V1", channel="支付宝")
+    Contribution.create(
+        resident=r.id, year=2020, amount_fen=30000, tier_fen=30000, voucher="V1", channel="支付宝"
+    )
     clerk = auth.actor_of(auth.create_user(admin, "li", "password123", auth.CLERK, township_id("费城街道")))
     reviewer = auth.actor_of(auth.create_user(admin, "shen", "password123", auth.REVIEWER))
     tab = RefundTab(clerk)
