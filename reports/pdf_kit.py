@@ -27,7 +27,7 @@ class Document(FPDF):
         self.set_font(FAMILY, size=10)
         self.set_margins(15, 15, 15)
         self.set_auto_page_break(auto=False)
-        self.alias_nb_pages("{nb}")
+        self.alias_nb_pages("{total_pages}")  # long enough for a 10,000-page batch
         self.footer_note = footer_note
         self.set_creator("居民养老保险征缴业务系统")
 
@@ -37,9 +37,9 @@ class Document(FPDF):
         width = self.w - self.l_margin - self.r_margin
         if self.footer_note:
             self.cell(width / 2, 5, self.footer_note, align="L")
-            self.cell(width / 2, 5, f"第 {self.page_no()} 页 共 {{nb}} 页", align="R")
+            self.cell(width / 2, 5, f"第 {self.page_no()} 页 共 {{total_pages}} 页", align="R")
         else:
-            self.cell(width, 5, f"第 {self.page_no()} 页 共 {{nb}} 页", align="C")
+            self.cell(width, 5, f"第 {self.page_no()} 页 共 {{total_pages}} 页", align="C")
         self.set_font(FAMILY, size=10)
 
     @property
