@@ -52,7 +52,7 @@ class CommandFailed(Exception):
 
 
 def build_parser() -> ChineseParser:
-    from cli import admin, ledger, refunds, roster, special
+    from cli import admin, handoff, ledger, refunds, roster, special
 
     parser = ChineseParser(
         prog="main.py",
@@ -72,6 +72,7 @@ def build_parser() -> ChineseParser:
     special.register(sub)
     ledger.register(sub)
     refunds.register(sub)
+    handoff.register(sub)
     return parser
 
 

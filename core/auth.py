@@ -24,10 +24,16 @@ _ROSTER = {"roster.view", "roster.import", "roster.edit", "roster.export"}
 _ARREARS = {"arrears.view", "arrears.declare", "arrears.assess"}
 _SPECIAL = {"special.view", "special.enrol"}
 _REFUND = {"refund.view"}
+_HANDOFF = {"handoff.view", "handoff.manage"}
 PERMISSIONS: dict[str, frozenset[str]] = {
     CLERK: frozenset(_ROSTER | _ARREARS | _SPECIAL | _REFUND | {"refund.enter"}),
     REVIEWER: frozenset(
-        _ROSTER | _ARREARS | _SPECIAL | _REFUND | {"special.import", "ledger.import", "refund.fund"}
+        _ROSTER
+        | _ARREARS
+        | _SPECIAL
+        | _REFUND
+        | _HANDOFF
+        | {"special.import", "ledger.import", "refund.fund"}
     ),
     FINANCE: frozenset(
         {
@@ -38,6 +44,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "ledger.import",
             "refund.view",
             "refund.fund",
+            "handoff.view",
         }
     ),
     ADMIN: frozenset(
@@ -45,6 +52,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
         | _ARREARS
         | _SPECIAL
         | _REFUND
+        | _HANDOFF
         | {"special.import", "ledger.import", "refund.enter", "refund.fund", "user.manage", "system.manage"}
     ),
 }

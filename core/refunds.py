@@ -227,6 +227,7 @@ def advance(
         raise UserError(f"无法转到“{target}”：可选 {'、'.join(TARGET_NAMES)}。")
     sources, roles, action = TRANSITIONS[target]
     case = get(actor, case_ref)
+    _check_period_open(case)
     if actor.role not in roles:
         raise PermissionDenied(
             f"“{action}”须由{'或'.join(r for r in roles if r != ADMIN)}办理（当前用户：{actor.role}）。"
@@ -235,7 +236,6 @@ def advance(
         raise UserError(f"案件 {case.case_no} 当前为“{case.state}”，不能“{action}”。")
     if expected_version is not None and case.version != expected_version:
         raise UserError(f"案件 {case.case_no} 已被其他用户处理，请刷新后再试。")
-    _check_period_open(case)
     changes: dict[str, object] = {"state": target}
     note = reason.strip()
     if target == PASSED:

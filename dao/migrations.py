@@ -18,7 +18,7 @@ from playhouse.migrate import SchemaMigrator, migrate
 from dao import models
 from dao.db import DatabaseOpenError
 
-LATEST = 5
+LATEST = 6
 
 
 def _step_2(db: pw.Database) -> None:
@@ -251,7 +251,52 @@ def _step_5(db: pw.Database) -> None:
     _append_only(db, "refund_event")
 
 
-STEPS: dict[int, Callable[[pw.Database], None]] = {2: _step_2, 3: _step_3, 4: _step_4, 5: _step_5}
+def _step_6(db: pw.Database) -> None:
+    """Handoff batches to the tax side and the lines they carried."""
+
+    class Base(pw.Model):
+        class Meta:
+            database = db
+
+    class HandoffBatchV6(Base):
+        batch_no = pw.CharField(max_length=40, unique=True)
+        kind = pw.CharField(max_length=10)
+        month = pw.CharField(max_length=7)
+        seq = pw.IntegerField()
+        is_correction = pw.BooleanField(default=False)
+        state = pw.CharField(max_length=8, index=True)
+        records = pw.IntegerField(default=0)
+        total_fen = pw.BigIntegerField(default=0)
+        files = pw.TextField(default="")
+        note = pw.CharField(max_length=200, default="")
+        created_by = pw.CharField(max_length=60)
+        created_at = pw.DateTimeField()
+        sent_by = pw.CharField(max_length=60, default="")
+        sent_at = pw.DateTimeField(null=True)
+        cancelled_by = pw.CharField(max_length=60, default="")
+
+        class Meta:
+            table_name = "handoff_batch"
+            indexes = ((("kind", "month", "seq"), True),)
+
+    class HandoffLineV6(Base):
+        batch = pw.ForeignKeyField(HandoffBatchV6, on_delete="RESTRICT", index=True)
+        line_no = pw.IntegerField()
+        record_id = pw.IntegerField()
+        amount_fen = pw.BigIntegerField()
+        values = pw.TextField()
+        corrects = pw.ForeignKeyField("self", null=True, on_delete="RESTRICT")
+        claim = pw.CharField(max_length=30, null=True, unique=True)
+        feedback = pw.CharField(max_length=8, default="")
+        feedback_reason = pw.CharField(max_length=200, default="")
+
+        class Meta:
+            table_name = "handoff_line"
+
+    db.create_tables([HandoffBatchV6, HandoffLineV6])
+
+
+STEPS: dict[int, Callable[[pw.Database], None]] = {2: _step_2, 3: _step_3, 4: _step_4, 5: _step_5, 6: _step_6}
 
 
 def table_names(db: pw.Database) -> set[str]:

@@ -370,6 +370,52 @@ class RefundEvent(BaseModel):
     note = pw.CharField(max_length=200, default="")
 
 
+BATCH_CREATED, BATCH_SENT, BATCH_CANCELLED = "已生成", "已报送", "已取消"
+FEEDBACK_ACCEPTED, FEEDBACK_REJECTED = "已接收", "被拒绝"
+
+
+class HandoffBatch(BaseModel):
+    """A monthly file to the tax side (金税三期): refunds processed, or the 政府代缴 list and its corrections."""
+
+    batch_no = pw.CharField(max_length=40, unique=True)
+    kind = pw.CharField(max_length=10)  # refund / subsidy
+    month = pw.CharField(max_length=7)
+    seq = pw.IntegerField()
+    is_correction = pw.BooleanField(default=False)
+    state = pw.CharField(max_length=8, default=BATCH_CREATED, index=True)
+    records = pw.IntegerField(default=0)
+    total_fen = pw.BigIntegerField(default=0)
+    files = pw.TextField(default="")  # JSON: file name -> SHA-256
+    note = pw.CharField(max_length=200, default="")
+    created_by = pw.CharField(max_length=60)
+    created_at = pw.DateTimeField(default=now)
+    sent_by = pw.CharField(max_length=60, default="")
+    sent_at = pw.DateTimeField(null=True)
+    cancelled_by = pw.CharField(max_length=60, default="")
+
+    class Meta:
+        indexes = ((("kind", "month", "seq"), True),)
+
+
+class HandoffLine(BaseModel):
+    """One record in a batch, with the values as they were written (so a re-export is byte-identical).
+
+    ``claim`` ('refund:12') is unique while the line's batch is live: a record is never in two batches at once.
+    """
+
+    batch = pw.ForeignKeyField(HandoffBatch, backref="lines", on_delete="RESTRICT", index=True)
+    line_no = pw.IntegerField()
+    record_id = pw.IntegerField()  # RefundCase.id or GovernmentPayment.id
+    amount_fen = pw.BigIntegerField()  # negative on a correction line
+    values = pw.TextField()  # JSON list: the row as written to the files
+    corrects = pw.ForeignKeyField(
+        "self", null=True, on_delete="RESTRICT"
+    )  # the original line a correction cancels
+    claim = pw.CharField(max_length=30, null=True, unique=True)
+    feedback = pw.CharField(max_length=8, default="")
+    feedback_reason = pw.CharField(max_length=200, default="")
+
+
 ALL_MODELS: list[type[BaseModel]] = [
     SchemaVersion,
     Township,
@@ -390,4 +436,6 @@ ALL_MODELS: list[type[BaseModel]] = [
     RefundCase,
     RefundItem,
     RefundEvent,
+    HandoffBatch,
+    HandoffLine,
 ]

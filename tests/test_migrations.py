@@ -45,7 +45,13 @@ def _undo_5(database) -> None:
         database.execute_sql(f'DROP TABLE "{table}"')
 
 
+def _undo_6(database) -> None:
+    for table in ("handoff_line", "handoff_batch"):
+        database.execute_sql(f'DROP TABLE "{table}"')
+
+
 UNDO = {
+    6: _undo_6,
     5: _undo_5,
     4: _undo_4,
     3: _undo_3,

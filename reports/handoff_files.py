@@ -1,0 +1,125 @@
+"""Handoff files for the tax side: .xlsx and UTF-8 .csv with the same rows, and a JSON manifest.
+
+Byte-identical on every export of a batch: the rows come from the batch's stored lines, the workbook's
+document dates are the batch's creation time, and the zip entries carry that time too.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from reports.tables import HEADER_FILL, HEADER_FONT, neutralise
+
+REFUND_COLUMNS = ("序号", "社会保障号码", "姓名", "险种", "费款所属期", "退费金额", "退费原因", "退费日期", "银行流水号",
+                  "经办机构", "记录类型", "原批次号", "原序号")  # fmt: skip
+SUBSIDY_COLUMNS = ("序号", "社会保障号码", "姓名", "险种", "费款所属期", "代缴金额", "代缴依据", "乡镇（街道）", "经办机构",
+                   "记录类型", "原批次号", "原序号")  # fmt: skip
+TEXT_COLUMNS = {"社会保障号码", "银行流水号", "经办机构", "原批次号"}
+AMOUNT_COLUMNS = {"退费金额", "代缴金额"}
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _zip_time(moment: dt.datetime) -> tuple[int, int, int, int, int, int]:
+    return (
+        max(moment.year, 1980),
+        moment.month,
+        moment.day,
+        moment.hour,
+        moment.minute,
+        moment.second - moment.second % 2,
+    )
+
+
+def _normalise_zip(path: Path, moment: dt.datetime) -> None:
+    """Rewrite a zip (an .xlsx) with fixed entry times and order: the same content gives the same bytes."""
+    with zipfile.ZipFile(path) as source:
+        entries = [(info.filename, source.read(info.filename)) for info in source.infolist()]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        for name, data in entries:
+            info = zipfile.ZipInfo(name, date_time=_zip_time(moment))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            target.writestr(info, data)
+    path.write_bytes(buffer.getvalue())
+
+
+def write_xlsx(
+    path: Path, title: str, columns: Sequence[str], rows: Sequence[Sequence[object]], moment: dt.datetime
+) -> None:
+    wb = Workbook()
+    wb.properties.created = moment
+    wb.properties.modified = moment
+    wb.properties.creator = "居民养老保险征缴业务系统"
+    wb.properties.lastModifiedBy = "居民养老保险征缴业务系统"
+    ws = wb.active
+    ws.title = "传递明细"
+    ws.append([title])
+    ws["A1"].font = Font(bold=True, size=12)
+    ws.append(list(columns))
+    for cell in ws[2]:
+        cell.fill, cell.font = HEADER_FILL, HEADER_FONT
+    text_idx = {i for i, c in enumerate(columns) if c in TEXT_COLUMNS}
+    amount_idx = {i for i, c in enumerate(columns) if c in AMOUNT_COLUMNS}
+    for row in rows:
+        ws.append([neutralise(v) for v in row])
+        for i in text_idx:
+            ws.cell(row=ws.max_row, column=i + 1).number_format = "@"
+        for i in amount_idx:
+            ws.cell(row=ws.max_row, column=i + 1).number_format = "0.00"
+    for i, column in enumerate(columns):
+        ws.column_dimensions[chr(65 + i)].width = max(10, len(column) * 2 + 4)
+    wb.save(path)
+    _normalise_zip(path, moment)
+
+
+def write_csv(path: Path, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(["" if v is None else neutralise(str(v)) for v in row])
+    path.write_bytes(buffer.getvalue().encode("utf-8"))
+
+
+def write_batch(
+    out_dir: Path,
+    batch_no: str,
+    title: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    manifest: dict,
+    moment: dt.datetime,
+) -> dict[str, str]:
+    """Write the three files under temporary names, then move them into place. Returns name -> SHA-256."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    names = {"xlsx": f"{batch_no}.xlsx", "csv": f"{batch_no}.csv", "manifest": f"{batch_no}.manifest.json"}
+    temps = {key: out_dir / f".{name}.part" for key, name in names.items()}
+    try:
+        write_xlsx(temps["xlsx"], title, columns, rows, moment)
+        write_csv(temps["csv"], columns, rows)
+        hashes = {names["xlsx"]: sha256(temps["xlsx"]), names["csv"]: sha256(temps["csv"])}
+        body = {**manifest, "files": hashes}
+        temps["manifest"].write_bytes(
+            (json.dumps(body, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8")
+        )
+        for key, name in names.items():
+            os.replace(temps[key], out_dir / name)
+    finally:
+        for temp in temps.values():
+            temp.unlink(missing_ok=True)
+    return hashes
