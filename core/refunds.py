@@ -227,6 +227,8 @@ def advance(
         raise UserError(f"无法转到“{target}”：可选 {'、'.join(TARGET_NAMES)}。")
     sources, roles, action = TRANSITIONS[target]
     case = get(actor, case_ref)
+    if expected_version is not None and case.version != expected_version:
+        raise UserError(f"案件 {case.case_no} 已被其他用户处理，请刷新后再试。")
     _check_period_open(case)
     if actor.role not in roles:
         raise PermissionDenied(
@@ -234,8 +236,6 @@ def advance(
         )
     if case.state not in sources:
         raise UserError(f"案件 {case.case_no} 当前为“{case.state}”，不能“{action}”。")
-    if expected_version is not None and case.version != expected_version:
-        raise UserError(f"案件 {case.case_no} 已被其他用户处理，请刷新后再试。")
     changes: dict[str, object] = {"state": target}
     note = reason.strip()
     if target == PASSED:

@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,7 +20,7 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from reports.tables import HEADER_FILL, HEADER_FONT, neutralise
+from reports.tables import HEADER_FILL, HEADER_FONT, append_row, neutralise
 
 REFUND_COLUMNS = ("序号", "社会保障号码", "姓名", "险种", "费款所属期", "退费金额", "退费原因", "退费日期", "银行流水号",
                   "经办机构", "记录类型", "原批次号", "原序号")  # fmt: skip
@@ -31,6 +32,9 @@ AMOUNT_COLUMNS = {"退费金额", "代缴金额"}
 
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+_MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
 
 
 def _zip_time(moment: dt.datetime) -> tuple[int, int, int, int, int, int]:
@@ -48,6 +52,12 @@ def _normalise_zip(path: Path, moment: dt.datetime) -> None:
     """Rewrite a zip (an .xlsx) with fixed entry times and order: the same content gives the same bytes."""
     with zipfile.ZipFile(path) as source:
         entries = [(info.filename, source.read(info.filename)) for info in source.infolist()]
+    stamp = moment.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    # openpyxl stamps the save time into the document properties: put the batch's own time there.
+    entries = [
+        (name, _MODIFIED.sub(rb"\g<1>" + stamp + rb"\g<2>", data) if name == "docProps/core.xml" else data)
+        for name, data in entries
+    ]
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
         for name, data in entries:
@@ -73,14 +83,10 @@ def write_xlsx(
     ws.append(list(columns))
     for cell in ws[2]:
         cell.fill, cell.font = HEADER_FILL, HEADER_FONT
-    text_idx = {i for i, c in enumerate(columns) if c in TEXT_COLUMNS}
-    amount_idx = {i for i, c in enumerate(columns) if c in AMOUNT_COLUMNS}
+    formats = {i + 1: "@" for i, c in enumerate(columns) if c in TEXT_COLUMNS}
+    formats.update({i + 1: "0.00" for i, c in enumerate(columns) if c in AMOUNT_COLUMNS})
     for row in rows:
-        ws.append([neutralise(v) for v in row])
-        for i in text_idx:
-            ws.cell(row=ws.max_row, column=i + 1).number_format = "@"
-        for i in amount_idx:
-            ws.cell(row=ws.max_row, column=i + 1).number_format = "0.00"
+        append_row(ws, [neutralise(v) for v in row], formats)
     for i, column in enumerate(columns):
         ws.column_dimensions[chr(65 + i)].width = max(10, len(column) * 2 + 4)
     wb.save(path)

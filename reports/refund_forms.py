@@ -13,7 +13,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from reports.pdf_kit import FAMILY, Column, Document, Roster, draw_roster
-from reports.tables import HEADER_FILL, HEADER_FONT, neutralise, save_workbook
+from reports.tables import HEADER_FILL, HEADER_FONT, append_row, neutralise, save_workbook
 
 ROW = 7.5
 COPIES = ("第一联：乡镇税务分局留存", "第二联：乡镇人社所留存", "第三联：县人社局（医保局）留存")
@@ -240,12 +240,11 @@ def write_fund_request_xlsx(
     for cell in ws[2]:
         cell.fill, cell.font = HEADER_FILL, HEADER_FONT
     for p in payees:
-        ws.append([*(neutralise(v) for v in p[:7]), Decimal(p[7]) / 100])
-        for col in (4, 6):
-            ws.cell(row=ws.max_row, column=col).number_format = "@"
-        ws.cell(row=ws.max_row, column=8).number_format = "#,##0.00"
-    ws.append(["合计", "", f"{len(payees)} 件", "", "", "", "", Decimal(sum(p[7] for p in payees)) / 100])
-    ws.cell(row=ws.max_row, column=8).number_format = "#,##0.00"
+        append_row(
+            ws, [*(neutralise(v) for v in p[:7]), Decimal(p[7]) / 100], {4: "@", 6: "@", 8: "#,##0.00"}
+        )
+    total = Decimal(sum(p[7] for p in payees)) / 100
+    append_row(ws, ["合计", "", f"{len(payees)} 件", "", "", "", "", total], {8: "#,##0.00"}, Font(bold=True))
     for letter, width in zip("ABCDEFGH", (18, 12, 10, 22, 12, 26, 24, 14), strict=True):
         ws.column_dimensions[letter].width = width
     summary = wb.create_sheet("按乡镇汇总")

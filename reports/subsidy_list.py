@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
+from openpyxl.styles import Font
 
 from reports.pdf_kit import Column, Document, Roster, draw_roster
-from reports.tables import HEADER_FILL, HEADER_FONT, neutralise, save_workbook
+from reports.tables import HEADER_FILL, HEADER_FONT, append_row, neutralise, save_workbook
 
 DETAIL_HEADERS = (
     "序号",
@@ -46,26 +46,22 @@ def write_xlsx(
     ws.append(list(DETAIL_HEADERS))
     for cell in ws[2]:
         cell.fill, cell.font = HEADER_FILL, HEADER_FONT
+    money = {8: "#,##0.00"}
     for n, (town, village, number, name, sex, groups, fen, state) in enumerate(rows, start=1):
-        ws.append(
-            [
-                n,
-                *(neutralise(v) for v in (town, village)),
-                number,
-                neutralise(name),
-                sex,
-                groups,
-                _yuan(fen),
-                state,
-            ]
-        )
-        ws.cell(row=ws.max_row, column=4).number_format = "@"
-        ws.cell(row=ws.max_row, column=8).number_format = "#,##0.00"
+        values = [
+            n,
+            neutralise(town),
+            neutralise(village),
+            number,
+            neutralise(name),
+            sex,
+            groups,
+            _yuan(fen),
+            state,
+        ]
+        append_row(ws, values, {4: "@", **money})
     total = sum(r[6] for r in rows)
-    ws.append(["合计", "", "", "", f"{len(rows)} 人", "", "", _yuan(total), ""])
-    ws.cell(row=ws.max_row, column=8).number_format = "#,##0.00"
-    for cell in ws[ws.max_row]:
-        cell.font = Font(bold=True)
+    append_row(ws, ["合计", "", "", "", f"{len(rows)} 人", "", "", _yuan(total), ""], money, Font(bold=True))
     for letter, width in zip("ABCDEFGHI", (7, 14, 16, 22, 10, 6, 24, 14, 8), strict=True):
         ws.column_dimensions[letter].width = width
     ws.freeze_panes = "A3"
@@ -74,17 +70,12 @@ def write_xlsx(
     sheet.append(list(SUMMARY_HEADERS))
     for cell in sheet[1]:
         cell.fill, cell.font = HEADER_FILL, HEADER_FONT
+    money = {4: "#,##0.00"}
     for town, village, people, fen in summary:
-        sheet.append([town, village or "小计", people, _yuan(fen)])
-        sheet.cell(row=sheet.max_row, column=4).number_format = "#,##0.00"
-        if not village:
-            for cell in sheet[sheet.max_row]:
-                cell.font = Font(bold=True)
-    sheet.append(["合计", "", len(rows), _yuan(total)])
-    sheet.cell(row=sheet.max_row, column=4).number_format = "#,##0.00"
-    for cell in sheet[sheet.max_row]:
-        cell.font = Font(bold=True)
-        cell.alignment = Alignment(horizontal="left")
+        append_row(
+            sheet, [town, village or "小计", people, _yuan(fen)], money, None if village else Font(bold=True)
+        )
+    append_row(sheet, ["合计", "", len(rows), _yuan(total)], money, Font(bold=True))
     for letter, width in zip("ABCD", (16, 18, 10, 16), strict=True):
         sheet.column_dimensions[letter].width = width
     save_workbook(wb, path)

@@ -35,6 +35,24 @@ def _atomic_target(path: Path) -> Path:
     return Path(tmp)
 
 
+def append_row(
+    ws, values: Sequence[object], formats: dict[int, str] | None = None, font: Font | None = None
+) -> int:  # type: ignore[no-untyped-def]
+    """Append to a (normal-mode) worksheet and format cells of the new row (1-based columns).
+
+    ``ws.max_row`` scans every cell: asked once per appended row it makes a long sheet quadratic. The row
+    the append just wrote is ``ws._current_row``.
+    """
+    ws.append(list(values))
+    row = ws._current_row
+    for column, number_format in (formats or {}).items():
+        ws.cell(row=row, column=column).number_format = number_format
+    if font is not None:
+        for cell in ws[row]:
+            cell.font = font
+    return row
+
+
 def save_workbook(wb: Workbook, path: str | os.PathLike) -> None:
     """Save under a temporary name, then rename: a crash never leaves a half-written workbook."""
     tmp = _atomic_target(Path(path))
