@@ -285,6 +285,7 @@ class AssessPage(QWidget):
 
 class ArrearsTab(QWidget):
     title = "补缴核定"
+    permission = "arrears.view"
 
     def __init__(self, actor: Actor, parent: QWidget | None = None) -> None:
         super().__init__(parent)

@@ -13,11 +13,13 @@ from core.database import DbInfo
 from core.tabular import CSV_SUFFIXES, EXCEL_SUFFIXES
 from dao.models import Township
 from gui.arrears_tab import ArrearsTab
+from gui.handoff_tab import HandoffTab
 from gui.refund_tab import RefundTab
 from gui.roster_tab import RosterTab
 from gui.special_tab import SpecialTab
 
 APP_NAME = "居民养老保险征缴业务系统"
+WORKFLOW_TABS = (RosterTab, SpecialTab, ArrearsTab, RefundTab, HandoffTab)
 
 
 def settings() -> QSettings:
@@ -33,11 +35,14 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
-        self.roster_tab = RosterTab(actor)
-        self.special_tab = SpecialTab(actor)
-        self.arrears_tab = ArrearsTab(actor)
-        self.refund_tab = RefundTab(actor)
-        self.workflow_tabs = (self.roster_tab, self.special_tab, self.arrears_tab, self.refund_tab)
+        # One tab per workflow, for the roles that may see it (core checks every action again).
+        self.workflow_tabs = [cls(actor) for cls in WORKFLOW_TABS if actor.can(cls.permission)]
+        found = {type(tab): tab for tab in self.workflow_tabs}
+        self.roster_tab: RosterTab = found[RosterTab]  # every role may view the roster
+        self.special_tab = found.get(SpecialTab)
+        self.arrears_tab = found.get(ArrearsTab)
+        self.refund_tab = found.get(RefundTab)
+        self.handoff_tab = found.get(HandoffTab)
         for tab in self.workflow_tabs:
             self.tabs.addTab(tab, tab.title)
         self.setCentralWidget(self.tabs)

@@ -386,6 +386,7 @@ class FundPage(QWidget):
 
 class RefundTab(QWidget):
     title = "退费审核"
+    permission = "refund.view"
 
     def __init__(self, actor: Actor, parent: QWidget | None = None) -> None:
         super().__init__(parent)

@@ -24,6 +24,7 @@ HISTORY_HEADERS = ("时间", "文件", "经办人", "数据行", "新增", "更�
 
 class RosterTab(QWidget):
     title = "参保登记导入"
+    permission = "roster.view"
 
     def __init__(self, actor: Actor, parent: QWidget | None = None) -> None:
         super().__init__(parent)

@@ -86,6 +86,7 @@ class SpecialImportPanel(ImportPanel):
 
 class SpecialTab(QWidget):
     title = "特殊群体标识"
+    permission = "special.view"
 
     def __init__(self, actor: Actor, parent: QWidget | None = None) -> None:
         super().__init__(parent)

@@ -63,3 +63,44 @@ def test_enter_and_move_a_case(qtbot, sqlite_db, admin, tmp_path, monkeypatch, q
     county.cases.table.selectRow(0)
     county.cases.print_sheets()
     assert out.exists() and quiet[-1][0] == "完成"
+
+
+def test_handoff_tab_creates_sends_and_reexports(qtbot, sqlite_db, admin, tmp_path, monkeypatch, quiet):
+    import datetime as dt
+
+    from core import refunds
+    from dao.models import HandoffBatch
+    from gui.handoff_tab import HandoffTab
+
+    do_import(write_xlsx(tmp_path / "r.xlsx", [HEADER, person(1)]), admin)
+    r = Resident.get()
+    c = Contribution.create(resident=r.id, year=2020, amount_fen=30000, tier_fen=30000, voucher="V1")
+    clerk = auth.actor_of(auth.create_user(admin, "li", "password123", auth.CLERK, township_id("费城街道")))
+    reviewer = auth.actor_of(auth.create_user(admin, "shen", "password123", auth.REVIEWER))
+    finance = auth.actor_of(auth.create_user(admin, "cai", "password123", auth.FINANCE))
+    case = refunds.create(
+        clerk, refunds.NewCase(r.id, [c.id], [30000], "重复缴费", r.name, "6228", "农行", ["退费申请"])
+    )
+    refunds.advance(clerk, case.id, "初审")
+    refunds.advance(reviewer, case.id, "复核通过")
+    refunds.advance(finance, case.id, "已退款", bank_ref="B1", paid_on=dt.date.today())
+    tab = HandoffTab(reviewer)
+    qtbot.addWidget(tab)
+    assert "退费 <b>1</b>" in tab.pending.text()
+    monkeypatch.setattr(
+        QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: str(tmp_path / "out"))
+    )
+    tab.create()
+    batch = HandoffBatch.get()
+    assert tab.batches.rowCount() == 1 and (tmp_path / "out" / f"{batch.batch_no}.xlsx").exists()
+    tab.batches.selectRow(0)
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes))
+    tab.mark_sent()
+    assert HandoffBatch.get().state == "已报送" and tab.periods.item(0, 2).text() == "已锁定"
+    monkeypatch.setattr(
+        QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: str(tmp_path / "again"))
+    )
+    tab.batches.selectRow(0)
+    tab.export()
+    name = f"{batch.batch_no}.csv"
+    assert (tmp_path / "again" / name).read_bytes() == (tmp_path / "out" / name).read_bytes()
