@@ -52,7 +52,7 @@ class CommandFailed(Exception):
 
 
 def build_parser() -> ChineseParser:
-    from cli import admin, handoff, ledger, refunds, roster, special
+    from cli import admin, admin_ops, handoff, ledger, refunds, roster, special
 
     parser = ChineseParser(
         prog="main.py",
@@ -73,6 +73,7 @@ def build_parser() -> ChineseParser:
     ledger.register(sub)
     refunds.register(sub)
     handoff.register(sub)
+    admin_ops.register(sub)
     return parser
 
 
@@ -99,6 +100,8 @@ def run(argv: Sequence[str]) -> int:
     except pw.DatabaseError as exc:
         print(f"错误：数据库操作失败，本次操作已撤销：{str(exc).strip().splitlines()[0]}", file=sys.stderr)
         return 3
+    except BrokenPipeError:  # output piped into `head` and the like
+        return 0
     except (KeyboardInterrupt, Cancelled):
         print("\n已中断：本次操作未写入任何数据。", file=sys.stderr)
         return 130

@@ -20,7 +20,7 @@ LOCKOUT = dt.timedelta(minutes=15)
 MIN_PASSWORD_LEN = 8
 
 # What each role may do. Township clerks act on their own township only (see ``check_township``).
-_ROSTER = {"roster.view", "roster.import", "roster.edit", "roster.export"}
+_ROSTER = {"roster.view", "roster.import", "roster.edit", "roster.export", "stats.view"}
 _ARREARS = {"arrears.view", "arrears.declare", "arrears.assess"}
 _SPECIAL = {"special.view", "special.enrol"}
 _REFUND = {"refund.view"}
@@ -39,6 +39,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
         {
             "roster.view",
             "roster.export",
+            "stats.view",
             "special.view",
             "arrears.view",
             "ledger.import",

@@ -1,0 +1,324 @@
+"""系统管理: users, policy years, regions, the audit log, backup and restore. Admin role; every change audited."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import os
+import shutil
+import sqlite3
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import peewee as pw
+
+from core import audit, auth, policy
+from core.auth import ADMIN, CLERK, Actor, require
+from core.errors import PermissionDenied, UserError
+from core.money import yuan_to_fen
+from core.regions import TownshipMatcher, VillageCache, normalise_text
+from core.tabular import Column, data_rows, open_table, text_of
+from dao import db as dao_db
+from dao.db import current
+from dao.migrations import LATEST
+from dao.models import ROLES, AuditLog, Contribution, PolicyYear, Township, User, now
+from reports.tables import write_table
+
+# --- users ----------------------------------------------------------------------------------------------
+
+
+def users(actor: Actor) -> list[User]:
+    require(actor, "user.manage")
+    return list(User.select().order_by(User.username))
+
+
+def _user(username: str) -> User:
+    user = User.get_or_none(User.username == username)
+    if user is None:
+        raise UserError(f"用户“{username}”不存在。")
+    return user
+
+
+def update_user(
+    actor: Actor,
+    username: str,
+    *,
+    role: str | None = None,
+    township_id: int | None = None,
+    active: bool | None = None,
+    display_name: str | None = None,
+) -> User:
+    require(actor, "user.manage")
+    user = _user(username)
+    new_role = role or user.role
+    if new_role not in ROLES:
+        raise UserError(f"未知角色“{new_role}”。")
+    if user.username == actor.username and (new_role != ADMIN or active is False):
+        raise PermissionDenied("不能取消自己的管理员角色或停用自己的账号。")
+    town = township_id if township_id is not None else user.township_id
+    if new_role == CLERK and town is None:
+        raise UserError("乡镇经办必须指定所属乡镇。")
+    changes: dict[str, object] = {"role": new_role, "township": town if new_role == CLERK else None}
+    if active is not None:
+        changes["active"] = active
+    if display_name is not None:
+        changes["display_name"] = display_name.strip()
+    before = {
+        "role": user.role,
+        "township": user.township_id,
+        "active": user.active,
+        "display_name": user.display_name,
+    }
+    with current().atomic():
+        User.update(**changes).where(User.id == user.id).execute()
+        audit.record(actor.username, "update", "user", user.id, before=before, after=changes)
+    return User.get_by_id(user.id)
+
+
+def reset_password(actor: Actor, username: str, password: str) -> None:
+    require(actor, "user.manage")
+    user = _user(username)
+    if len(password) < auth.MIN_PASSWORD_LEN:
+        raise UserError(f"密码至少 {auth.MIN_PASSWORD_LEN} 位。")
+    with current().atomic():
+        User.update(password_hash=auth.hash_password(password), failed_attempts=0, locked_until=None).where(
+            User.id == user.id
+        ).execute()
+        audit.record(actor.username, "reset_password", "user", user.id)  # never the password itself
+
+
+# --- policy years ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class PolicyInput:
+    year: int
+    tiers_yuan: list[str]
+    hardship_min_yuan: str
+    reselect_date: dt.date | None = None
+    window_start: dt.date | None = None
+    window_end: dt.date | None = None
+    arrears_allowed: bool = True
+    arrears_subsidy: bool = False
+    note: str = ""
+
+
+def validate_policy(data: PolicyInput) -> tuple[list[int], int]:
+    if not 1990 <= data.year <= 2100:
+        raise UserError(f"年度无效：{data.year}")
+    try:
+        tiers = [yuan_to_fen(t) for t in data.tiers_yuan]
+        minimum = yuan_to_fen(data.hardship_min_yuan)
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
+    if not tiers:
+        raise UserError("至少要有一个缴费档次。")
+    if any(t <= 0 for t in tiers):
+        raise UserError("缴费档次必须大于零。")
+    if any(b <= a for a, b in itertools.pairwise(tiers)):
+        raise UserError("缴费档次必须从低到高排列，且不能重复。")
+    if minimum not in tiers:
+        raise UserError("困难群体最低缴费标准必须是其中一个档次。")
+    if data.window_start and data.window_end and data.window_end < data.window_start:
+        raise UserError("征缴期的结束日期早于开始日期。")
+    for label, day in (("重新选档日期", data.reselect_date), ("征缴期开始", data.window_start)):
+        if day is not None and day.year != data.year:
+            raise UserError(f"{label}应在 {data.year} 年内。")
+    return tiers, minimum
+
+
+def save_policy(actor: Actor, data: PolicyInput, reason: str = "") -> PolicyYear:
+    """Add or change a year's rules. A year that already has payments changes only with a recorded reason."""
+    require(actor, "system.manage")
+    tiers, minimum = validate_policy(data)
+    existing = policy.get(data.year)
+    values = {"tiers_fen": ",".join(str(t) for t in tiers), "hardship_min_fen": minimum, "reselect_date": data.reselect_date,
+              "window_start": data.window_start, "window_end": data.window_end, "arrears_allowed": data.arrears_allowed,
+              "arrears_subsidy": data.arrears_subsidy, "note": data.note}  # fmt: skip
+    with current().atomic():
+        if existing is None:
+            row = PolicyYear.create(year=data.year, **values)
+            audit.record(actor.username, "create", "policy_year", data.year, after=values)
+            return row
+        before = {k: getattr(existing, k) for k in values}
+        if before == values:
+            return existing
+        if Contribution.select().where(Contribution.year == data.year).exists() and not reason.strip():
+            raise UserError(f"{data.year} 年已有缴费记录：修改该年度政策必须填写原因（将记入审计日志）。")
+        PolicyYear.update(**values).where(PolicyYear.id == existing.id).execute()
+        audit.record(actor.username, "update", "policy_year", data.year, before=before,
+                     after={**values, "reason": reason.strip()})  # fmt: skip
+    return PolicyYear.get_by_id(existing.id)
+
+
+# --- regions --------------------------------------------------------------------------------------------
+
+REGION_COLUMNS = (
+    Column("township_code", "乡镇代码", ("乡镇代码", "乡镇（街道）代码", "乡镇区划代码")),
+    Column("township", "乡镇", ("乡镇", "乡镇(街道)", "乡镇名称", "所属乡镇", "镇街"), required=True),
+    Column("village_code", "村居代码", ("村居代码", "村(居)代码", "村代码", "社区代码")),
+    Column("village", "村居", ("村居", "村(居)", "村", "村(社区)", "村居名称", "社区", "村(居)委会")),
+)
+
+
+def import_regions(actor: Actor, path: str | Path) -> dict[str, int]:
+    """A county's townships and villages from a file: townships with a code are added when new."""
+    require(actor, "system.manage")
+    table = open_table(path, REGION_COLUMNS)
+    added = {"townships": 0, "villages": 0, "rows": 0}
+    try:
+        with current().atomic():
+            for row, cells in data_rows(table):
+                value = {
+                    f: text_of(cells[i]) if i < len(cells) else "" for f, i in table.layout.mapping.items()
+                }
+                added["rows"] += 1
+                name = normalise_text(value.get("township", ""))
+                code = value.get("township_code", "").replace(".0", "")
+                matcher = TownshipMatcher.load()
+                town_id = matcher.match(name) or (matcher.match(code) if code else None)
+                if town_id is None:
+                    if not (code.isdigit() and len(code) in (9, 12) and name):
+                        raise UserError(f"第 {row} 行：乡镇“{name}”不存在，且没有 9 位乡镇代码，无法新增。")
+                    town_id = Township.create(code=code, name=name, sort_order=Township.select().count()).id
+                    added["townships"] += 1
+                village = normalise_text(value.get("village", ""))
+                if village:
+                    cache = VillageCache()
+                    before = cache.created
+                    cache.get(town_id, village)
+                    added["villages"] += cache.created - before
+            audit.record(actor.username, "import", "region", "", after={"file": Path(path).name, **added})
+    finally:
+        table.source.close()
+    return added
+
+
+# --- the audit log --------------------------------------------------------------------------------------
+
+
+def audit_entries(actor: Actor, *, username: str = "", entity: str = "", start: dt.date | None = None,
+                  end: dt.date | None = None, limit: int = 1000) -> list[AuditLog]:  # fmt: skip
+    require(actor, "system.manage")
+    query = AuditLog.select().order_by(AuditLog.id.desc()).limit(limit)
+    if username:
+        query = query.where(AuditLog.username == username)
+    if entity:
+        query = query.where(AuditLog.entity == entity)
+    if start:
+        query = query.where(AuditLog.at >= dt.datetime.combine(start, dt.time()))
+    if end:
+        query = query.where(AuditLog.at < dt.datetime.combine(end + dt.timedelta(days=1), dt.time()))
+    return list(query)
+
+
+def export_audit(actor: Actor, out: str | Path, **filters: object) -> int:
+    rows = audit_entries(actor, limit=1_000_000, **filters)  # type: ignore[arg-type]
+    write_table(out, ("时间", "用户", "操作", "对象", "编号", "修改前", "修改后"),
+                [(f"{e.at:%Y-%m-%d %H:%M:%S}", e.username, e.action, e.entity, e.entity_id, e.before, e.after) for e in rows],
+                sheet_title="审计日志")  # fmt: skip
+    audit.record(actor.username, "export", "audit_log", "", after={"file": Path(out).name, "rows": len(rows)})
+    return len(rows)
+
+
+# --- the database: backup, restore, where it lives ------------------------------------------------------
+
+
+def database_info() -> dao_db.DbInfo:
+    return dao_db.describe(_current_url())
+
+
+def _current_url() -> str:
+    database = current()
+    if isinstance(database, pw.SqliteDatabase):
+        return f"sqlite:///{database.database}"
+    params = database.connect_params
+    return f"postgresql://{params.get('user', '')}@{params.get('host', 'localhost')}:{params.get('port', 5432)}/{database.database}"
+
+
+def network_share_warning(path: Path) -> str | None:
+    """SQLite's locking is unsafe on network file systems: several offices should share PostgreSQL."""
+    text = str(path)
+    remote = text.startswith(("\\\\", "//"))
+    if not remote and sys.platform.startswith("win") and len(text) > 1 and text[1] == ":":
+        import ctypes
+
+        remote = ctypes.windll.kernel32.GetDriveTypeW(f"{text[0]}:\\") == 4  # DRIVE_REMOTE
+    if not remote and os.path.exists("/proc/mounts"):
+        best, fstype = "", ""
+        resolved = str(path.resolve())
+        with open("/proc/mounts", encoding="utf-8") as fh:
+            for line in fh:
+                parts = line.split()
+                if len(parts) > 2 and resolved.startswith(parts[1]) and len(parts[1]) > len(best):
+                    best, fstype = parts[1], parts[2]
+        remote = fstype in {"nfs", "nfs4", "cifs", "smbfs", "smb3", "sshfs", "fuse.sshfs", "9p"}
+    if remote:
+        return ("数据库文件在网络共享上：SQLite 的文件锁在网络文件系统上不可靠，多台电脑同时使用可能损坏数据。"
+                "多个办公室共用时请改用 PostgreSQL。")  # fmt: skip
+    return None
+
+
+def backup(actor: Actor, out: str | Path) -> Path:
+    """An online, consistent copy of the SQLite database (others may keep working meanwhile)."""
+    require(actor, "system.manage")
+    info = dao_db.describe(_current_url())
+    if info.backend != "sqlite":
+        raise UserError(
+            "PostgreSQL 数据库请用 pg_dump 备份，例如：pg_dump -Fc -h 主机 -U 用户 库名 > 备份.dump"
+        )
+    out = Path(out)
+    if out.resolve() == Path(info.path).resolve():
+        raise UserError("备份文件不能是当前数据库文件本身。")
+    tmp = out.with_name(f".{out.name}.part")
+    source = sqlite3.connect(str(info.path))
+    try:
+        target = sqlite3.connect(str(tmp))
+        try:
+            source.backup(target)
+        finally:
+            target.close()
+    finally:
+        source.close()
+    os.replace(tmp, out)
+    audit.record(actor.username, "backup", "database", "", after={"file": str(out)})
+    return out
+
+
+def restore(actor: Actor, source: str | Path, *, confirm: bool) -> Path:
+    """Replace the SQLite database with a backup; the current file is backed up first. Returns that backup."""
+    require(actor, "system.manage")
+    if not confirm:
+        raise UserError("恢复会用备份替换当前数据库：请确认后再执行（命令行加 --yes）。")
+    info = dao_db.describe(_current_url())
+    if info.backend != "sqlite":
+        raise UserError("PostgreSQL 数据库请用 pg_restore 恢复。")
+    source = Path(source)
+    try:
+        check = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+        try:
+            ok = check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+            version = check.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
+        finally:
+            check.close()
+    except sqlite3.DatabaseError as exc:
+        raise UserError(f"备份文件不是本系统的 SQLite 数据库或已损坏：{source.name}") from exc
+    if not ok:
+        raise UserError(f"备份文件未通过完整性检查：{source.name}")
+    if version is None or version > LATEST:
+        raise UserError(f"备份文件的结构版本（{version}）与本程序（{LATEST}）不兼容。")
+    safety = Path(info.path).with_name(f"{Path(info.path).name}.before-restore-{now():%Y%m%d%H%M%S}.bak")
+    backup(actor, safety)
+    database = current()
+    database.close()
+    live = Path(info.path)
+    for suffix in ("-wal", "-shm"):
+        Path(f"{live}{suffix}").unlink(missing_ok=True)
+    shutil.copyfile(source, live)
+    database.connect()
+    # Recorded in the restored database, which is the one that goes on.
+    audit.record(
+        actor.username, "restore", "database", "", after={"from": str(source), "safety_copy": str(safety)}
+    )
+    return safety
