@@ -12,14 +12,16 @@ from core.auth import Actor
 from core.database import DbInfo
 from core.tabular import CSV_SUFFIXES, EXCEL_SUFFIXES
 from dao.models import Township
+from gui.admin_tab import AdminTab
 from gui.arrears_tab import ArrearsTab
 from gui.handoff_tab import HandoffTab
 from gui.refund_tab import RefundTab
 from gui.roster_tab import RosterTab
 from gui.special_tab import SpecialTab
+from gui.stats_tab import StatsTab
 
 APP_NAME = "居民养老保险征缴业务系统"
-WORKFLOW_TABS = (RosterTab, SpecialTab, ArrearsTab, RefundTab, HandoffTab)
+WORKFLOW_TABS = (RosterTab, SpecialTab, ArrearsTab, RefundTab, HandoffTab, StatsTab, AdminTab)
 
 
 def settings() -> QSettings:
@@ -43,6 +45,8 @@ class MainWindow(QMainWindow):
         self.arrears_tab = found.get(ArrearsTab)
         self.refund_tab = found.get(RefundTab)
         self.handoff_tab = found.get(HandoffTab)
+        self.stats_tab = found.get(StatsTab)
+        self.admin_tab = found.get(AdminTab)
         for tab in self.workflow_tabs:
             self.tabs.addTab(tab, tab.title)
         self.setCentralWidget(self.tabs)

@@ -92,7 +92,8 @@ def test_main_window_status_bar_and_tabs(qtbot, sqlite_db, admin):
         "特殊群体标识",
         "补缴核定",
         "退费审核",
-    ]  # no 税务传递 for a township clerk
+        "统计",
+    ]  # no 税务传递 nor 系统管理 for a township clerk
     assert sqlite_db.label in window.db_label.text()
     assert "乡镇经办" in window.user_label.text() and "上冶镇" in window.user_label.text()
     window.close()
@@ -311,7 +312,11 @@ def test_browser_export_uses_the_current_filter(qtbot, sqlite_db, admin, tmp_pat
 def test_tabs_follow_the_role(qtbot, sqlite_db, admin):
     county = MainWindow(admin, sqlite_db)
     qtbot.addWidget(county)
-    assert county.tabs.count() == 5 and county.tabs.tabText(4) == "税务传递"
+    assert (
+        county.tabs.count() == 7
+        and county.tabs.tabText(4) == "税务传递"
+        and county.tabs.tabText(6) == "系统管理"
+    )
     finance = MainWindow(Actor("cai", FINANCE), sqlite_db)
     qtbot.addWidget(finance)
     assert "税务传递" in [finance.tabs.tabText(i) for i in range(finance.tabs.count())]

@@ -24,6 +24,10 @@ from tests.test_roster_import import do_import
 
 @pytest.fixture
 def county(db, admin, tmp_path):
+    return make_county(admin, tmp_path)
+
+
+def make_county(admin, tmp_path):
     """Fixture county: 4 residents in 费城街道 (村 A, A, B, B), 2 in 上冶镇."""
     rows = [HEADER, person(1, village="A村"), person(3, village="A村"), person(5, village="B村"), person(7, village="B村"),
             person(9, township="上冶镇", village="C村"), person(11, township="上冶镇", village="C村")]  # fmt: skip

@@ -1,0 +1,394 @@
+"""系统管理 tab (administrators): users, policy years, regions, the audit log, the database, settings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QDate, QSettings
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QSpinBox,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core import admin, auth, policy, regions, roster
+from core.auth import Actor
+from core.errors import UserError
+from dao.models import ROLES, Village
+from gui.tables import fill_table, read_only_table
+
+
+def _date_edit(day: dt.date | None) -> QDateEdit:
+    edit = QDateEdit(QDate(day) if day else QDate.currentDate())
+    edit.setCalendarPopup(True)
+    edit.setDisplayFormat("yyyy-MM-dd")
+    return edit
+
+
+class UserDialog(QDialog):
+    """New user, or a user's role, township and name."""
+
+    def __init__(self, parent: QWidget, username: str = "", role: str = "", township_id: int | None = None,
+                 display: str = "") -> None:  # fmt: skip
+        super().__init__(parent)
+        self.setWindowTitle("用户" if username else "新建用户")
+        form = QFormLayout(self)
+        self.username = QLineEdit(username)
+        self.username.setEnabled(not username)
+        self.display = QLineEdit(display)
+        self.role = QComboBox()
+        self.role.addItems(list(ROLES))
+        if role:
+            self.role.setCurrentText(role)
+        self.town = QComboBox()
+        self.town.addItem("（全县）", None)
+        for t in regions.townships():
+            self.town.addItem(t.name, t.id)
+        self.town.setCurrentIndex(max(0, self.town.findData(township_id)))
+        self.password = QLineEdit()
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        form.addRow("用户名：", self.username)
+        form.addRow("姓名：", self.display)
+        form.addRow("角色：", self.role)
+        form.addRow("所属乡镇（乡镇经办必填）：", self.town)
+        if not username:
+            form.addRow(f"初始密码（至少 {auth.MIN_PASSWORD_LEN} 位）：", self.password)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+
+class AdminTab(QWidget):
+    title = "系统管理"
+    permission = "system.manage"
+
+    def __init__(self, actor: Actor, db_label: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.actor = actor
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        self.inner = QTabWidget()
+        self.inner.addTab(self._users_page(), "用户")
+        self.inner.addTab(self._policy_page(), "缴费政策")
+        self.inner.addTab(self._region_page(), "区划")
+        self.inner.addTab(self._audit_page(), "审计日志")
+        self.inner.addTab(self._database_page(), "数据库")
+        self.inner.addTab(self._settings_page(), "设置")
+        layout.addWidget(self.inner)
+        self.refresh()
+
+    # -- helpers ------------------------------------------------------------------------------------------
+    def _do(self, action: Callable[[], object], done: str = "") -> bool:
+        try:
+            action()
+        except (UserError, OSError) as exc:
+            QMessageBox.warning(self, "系统管理", str(exc))
+            return False
+        self.refresh()
+        if done:
+            QMessageBox.information(self, "系统管理", done)
+        return True
+
+    @staticmethod
+    def _buttons(layout: QVBoxLayout, actions: list[tuple[str, Callable[[], None]]]) -> None:
+        row = QHBoxLayout()
+        for text, slot in actions:
+            button = QPushButton(text)
+            button.clicked.connect(slot)
+            row.addWidget(button)
+        row.addStretch(1)
+        layout.addLayout(row)
+
+    # -- users --------------------------------------------------------------------------------------------
+    def _users_page(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        self.users_table = read_only_table()
+        layout.addWidget(self.users_table, 1)
+        self._buttons(layout, [("新建用户…", self.new_user), ("修改角色/乡镇…", self.edit_user),
+                               ("停用/启用", self.toggle_user), ("重置密码…", self.reset_password)])  # fmt: skip
+        return page
+
+    def _selected_user(self) -> str | None:
+        rows = sorted({i.row() for i in self.users_table.selectedIndexes()})
+        if len(rows) != 1:
+            QMessageBox.information(self, "用户", "请选择一个用户。")
+            return None
+        return self.users_table.item(rows[0], 0).text()
+
+    def new_user(self) -> None:
+        dialog = UserDialog(self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self._do(lambda: auth.create_user(self.actor, dialog.username.text(), dialog.password.text(),
+                                              dialog.role.currentText(), dialog.town.currentData(), dialog.display.text()),
+                     "已创建用户。")  # fmt: skip
+
+    def edit_user(self) -> None:
+        name = self._selected_user()
+        if name is None:
+            return
+        user = next(u for u in admin.users(self.actor) if u.username == name)
+        dialog = UserDialog(self, user.username, user.role, user.township_id, user.display_name)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self._do(lambda: admin.update_user(self.actor, name, role=dialog.role.currentText(),
+                                               township_id=dialog.town.currentData(), display_name=dialog.display.text()))  # fmt: skip
+
+    def toggle_user(self) -> None:
+        name = self._selected_user()
+        if name is not None:
+            user = next(u for u in admin.users(self.actor) if u.username == name)
+            self._do(lambda: admin.update_user(self.actor, name, active=not user.active))
+
+    def reset_password(self) -> None:
+        name = self._selected_user()
+        if name is None:
+            return
+        password, ok = QInputDialog.getText(
+            self, "重置密码", f"{name} 的新密码：", QLineEdit.EchoMode.Password
+        )
+        if ok:
+            self._do(lambda: admin.reset_password(self.actor, name, password), "密码已重置，账号已解锁。")
+
+    # -- policy -------------------------------------------------------------------------------------------
+    def _policy_page(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        self.policy_table = read_only_table()
+        self.policy_table.itemSelectionChanged.connect(self._load_policy)
+        layout.addWidget(self.policy_table, 1)
+        form = QFormLayout()
+        self.p_year = QSpinBox()
+        self.p_year.setRange(1990, 2100)
+        self.p_year.setValue(dt.date.today().year)
+        self.p_tiers = QLineEdit()
+        self.p_tiers.setPlaceholderText("从低到高，逗号分隔，如 100,300,500,…,5000")
+        self.p_min = QLineEdit("100")
+        self.p_reselect = _date_edit(None)
+        self.p_start = _date_edit(None)
+        self.p_end = _date_edit(None)
+        self.p_arrears = QCheckBox("允许以后补缴该年度")
+        self.p_arrears.setChecked(True)
+        self.p_subsidy = QCheckBox("补缴享受政府补贴")
+        self.p_reason = QLineEdit()
+        self.p_reason.setPlaceholderText("该年度已有缴费记录时必须填写")
+        for label, widget in (("年度：", self.p_year), ("缴费档次（元）：", self.p_tiers), ("困难群体最低标准（元）：", self.p_min),
+                              ("重新选档日期：", self.p_reselect), ("征缴期开始：", self.p_start), ("征缴期结束：", self.p_end),
+                              ("", self.p_arrears), ("", self.p_subsidy), ("修改原因：", self.p_reason)):  # fmt: skip
+            form.addRow(label, widget)
+        layout.addLayout(form)
+        self._buttons(layout, [("保存", self.save_policy)])
+        return page
+
+    def _load_policy(self) -> None:
+        rows = sorted({i.row() for i in self.policy_table.selectedIndexes()})
+        if len(rows) != 1:
+            return
+        p = policy.get(int(self.policy_table.item(rows[0], 0).text()))
+        if p is None:
+            return
+        self.p_year.setValue(p.year)
+        self.p_tiers.setText(",".join(str(t // 100) for t in p.tiers))
+        self.p_min.setText(str(p.hardship_min_fen // 100))
+        for edit, day in (
+            (self.p_reselect, p.reselect_date),
+            (self.p_start, p.window_start),
+            (self.p_end, p.window_end),
+        ):
+            edit.setDate(QDate(day) if day else QDate(p.year, 1, 1))
+        self.p_arrears.setChecked(p.arrears_allowed)
+        self.p_subsidy.setChecked(p.arrears_subsidy)
+
+    def save_policy(self) -> None:
+        data = admin.PolicyInput(
+            self.p_year.value(), [t for t in self.p_tiers.text().replace("，", ",").split(",") if t.strip()],
+            self.p_min.text(), self.p_reselect.date().toPython(), self.p_start.date().toPython(),
+            self.p_end.date().toPython(), self.p_arrears.isChecked(), self.p_subsidy.isChecked(),
+        )  # fmt: skip
+        self._do(
+            lambda: admin.save_policy(self.actor, data, self.p_reason.text()), f"{data.year} 年度政策已保存。"
+        )
+
+    # -- regions ------------------------------------------------------------------------------------------
+    def _region_page(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.addWidget(
+            QLabel(
+                "乡镇（街道）及其村居。可从文件导入（列：乡镇代码、乡镇、村居代码、村居），另一个县也可据此设置。"
+            )
+        )
+        self.region_table = read_only_table()
+        layout.addWidget(self.region_table, 1)
+        self._buttons(layout, [("从文件导入…", self.import_regions)])
+        return page
+
+    def import_regions(self) -> None:
+        name, _ = QFileDialog.getOpenFileName(self, "选择区划文件", "", "表格文件 (*.xlsx *.xls *.csv)")
+        if name:
+            self._do(lambda: admin.import_regions(self.actor, name), "区划已导入。")
+
+    # -- audit --------------------------------------------------------------------------------------------
+    def _audit_page(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        row = QHBoxLayout()
+        self.a_user = QLineEdit()
+        self.a_user.setPlaceholderText("用户名")
+        self.a_entity = QLineEdit()
+        self.a_entity.setPlaceholderText("对象，如 resident、refund_case")
+        self.a_start = _date_edit(dt.date.today() - dt.timedelta(days=30))
+        self.a_end = _date_edit(dt.date.today())
+        search = QPushButton("查询")
+        search.clicked.connect(self.refresh_audit)
+        export = QPushButton("导出…")
+        export.clicked.connect(self.export_audit)
+        for widget in (
+            self.a_user,
+            self.a_entity,
+            QLabel("从"),
+            self.a_start,
+            QLabel("到"),
+            self.a_end,
+            search,
+            export,
+        ):
+            row.addWidget(widget)
+        layout.addLayout(row)
+        self.audit_table = read_only_table()
+        layout.addWidget(self.audit_table, 1)
+        return page
+
+    def _audit_filters(self) -> dict:
+        return {"username": self.a_user.text().strip(), "entity": self.a_entity.text().strip(),
+                "start": self.a_start.date().toPython(), "end": self.a_end.date().toPython()}  # fmt: skip
+
+    def refresh_audit(self) -> None:
+        entries = admin.audit_entries(self.actor, **self._audit_filters())
+        fill_table(self.audit_table, ["时间", "用户", "操作", "对象", "编号", "修改前", "修改后"],
+                   [[f"{e.at:%Y-%m-%d %H:%M:%S}", e.username, e.action, e.entity, e.entity_id, e.before[:80], e.after[:80]]
+                    for e in entries])  # fmt: skip
+
+    def export_audit(self) -> None:
+        name, _ = QFileDialog.getSaveFileName(
+            self, "导出审计日志", "审计日志.xlsx", "Excel 工作簿 (*.xlsx);;CSV 文件 (*.csv)"
+        )
+        if name:
+            name = name if Path(name).suffix.lower() in (".xlsx", ".csv") else name + ".xlsx"
+            self._do(lambda: admin.export_audit(self.actor, name, **self._audit_filters()), f"已导出：{name}")
+
+    # -- database -----------------------------------------------------------------------------------------
+    def _database_page(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        info = admin.database_info()
+        self.db_info = QLabel()
+        self.db_info.setWordWrap(True)
+        if info.backend == "sqlite":
+            warning = admin.network_share_warning(Path(info.label))
+            text = f"当前数据库：SQLite 文件 {info.label}"
+            if warning:
+                text += f"<br><b style='color:#b00'>{warning}</b>"
+            self.db_info.setText(text)
+            layout.addWidget(self.db_info)
+            self._buttons(layout, [("备份…", self.backup), ("从备份恢复…", self.restore)])
+        else:
+            self.db_info.setText(f"当前数据库：PostgreSQL {info.label}<br>请在数据库服务器上用 pg_dump 备份、pg_restore 恢复，"
+                                 "例如：pg_dump -Fc -h 主机 -U 用户 库名 &gt; 备份.dump")  # fmt: skip
+            layout.addWidget(self.db_info)
+        layout.addStretch(1)
+        return page
+
+    def backup(self) -> None:
+        name, _ = QFileDialog.getSaveFileName(
+            self, "备份数据库", f"pension-{dt.date.today():%Y%m%d}.db", "SQLite 数据库 (*.db)"
+        )
+        if name:
+            self._do(lambda: admin.backup(self.actor, name), f"已备份到：{name}")
+
+    def restore(self) -> None:
+        name, _ = QFileDialog.getOpenFileName(self, "选择备份文件", "", "SQLite 数据库 (*.db);;所有文件 (*)")
+        if not name:
+            return
+        sure = QMessageBox.question(
+            self, "从备份恢复", f"确定用备份\n{name}\n替换当前数据库吗？当前数据库会先自动另存一份。"
+        )
+        if sure == QMessageBox.StandardButton.Yes:
+            self._do(
+                lambda: admin.restore(self.actor, name, confirm=True), "已恢复。请重新登录以刷新所有数据。"
+            )
+
+    # -- settings -----------------------------------------------------------------------------------------
+    def _settings_page(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.addWidget(QLabel("身份证号码显示为 371325********123X 的角色："))
+        self.mask_boxes = {role: QCheckBox(role) for role in ROLES}
+        row = QHBoxLayout()
+        for box in self.mask_boxes.values():
+            row.addWidget(box)
+        row.addStretch(1)
+        layout.addLayout(row)
+        form = QFormLayout()
+        self.default_town = QComboBox()
+        self.default_town.addItem("（无）", None)
+        for t in regions.townships():
+            self.default_town.addItem(t.name, t.id)
+        self.pdf_folder = QLineEdit()
+        form.addRow("本机默认乡镇：", self.default_town)
+        form.addRow("本机打印/PDF 文件夹：", self.pdf_folder)
+        layout.addLayout(form)
+        self._buttons(layout, [("保存设置", self.save_settings)])
+        layout.addStretch(1)
+        return page
+
+    def save_settings(self) -> None:
+        masked = {role for role, box in self.mask_boxes.items() if box.isChecked()}
+        if self._do(lambda: roster.set_masked_roles(self.actor, masked)):
+            local = QSettings("pension-levy", "pension-levy")
+            local.setValue("user/default_township", self.default_town.currentData())
+            local.setValue("user/pdf_folder", self.pdf_folder.text().strip())
+            QMessageBox.information(self, "系统管理", "设置已保存。")
+
+    # -- refresh ------------------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        towns = {t.id: t.name for t in regions.townships()}
+        fill_table(self.users_table, ["用户名", "姓名", "角色", "乡镇", "状态", "锁定至"],
+                   [[u.username, u.display_name, u.role, towns.get(u.township_id, "全县"), "启用" if u.active else "停用",
+                     f"{u.locked_until:%Y-%m-%d %H:%M}" if u.locked_until else ""] for u in admin.users(self.actor)])  # fmt: skip
+        fill_table(self.policy_table, ["年度", "缴费档次（元）", "最低标准", "重新选档", "征缴期", "可补缴", "补缴补贴", "说明"],
+                   [[p.year, ",".join(str(t // 100) for t in p.tiers), p.hardship_min_fen // 100, p.reselect_date or "",
+                     f"{p.window_start or ''}—{p.window_end or ''}", "是" if p.arrears_allowed else "否",
+                     "是" if p.arrears_subsidy else "否", p.note] for p in policy.years()])  # fmt: skip
+        self.policy_table.horizontalHeader().setSectionResizeMode(7, QHeaderView.ResizeMode.Stretch)
+        counts: dict[int, int] = {}
+        for v in Village.select(Village.township):
+            counts[v.township_id] = counts.get(v.township_id, 0) + 1
+        fill_table(self.region_table, ["代码", "乡镇（街道）", "村居数"],
+                   [[t.code, t.name, counts.get(t.id, 0)] for t in regions.townships()])  # fmt: skip
+        masked = roster.masked_roles()
+        for role, box in self.mask_boxes.items():
+            box.setChecked(role in masked)
+        self.refresh_audit()
+
+    def shutdown(self) -> None:
+        """Nothing runs in the background on this tab."""

@@ -1,0 +1,195 @@
+"""统计 tab: the year against the previous one, by township or village, with QtCharts charts; export and print."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from PySide6.QtCharts import (
+    QBarCategoryAxis,
+    QBarSeries,
+    QBarSet,
+    QChart,
+    QChartView,
+    QLineSeries,
+    QValueAxis,
+)
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QPainter
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core import policy, regions, statistics
+from core.auth import Actor
+from core.errors import UserError
+from core.money import format_yuan
+from gui.tables import fill_table, read_only_table
+from reports import stats_report
+
+
+def _chart(title: str) -> tuple[QChart, QChartView]:
+    chart = QChart()
+    chart.setTitle(title)
+    chart.legend().setAlignment(Qt.AlignmentFlag.AlignBottom)
+    view = QChartView(chart)
+    view.setRenderHint(QPainter.RenderHint.Antialiasing)
+    view.setMinimumHeight(240)
+    return chart, view
+
+
+class StatsTab(QWidget):
+    title = "统计"
+    permission = "stats.view"
+
+    def __init__(self, actor: Actor, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.actor = actor
+        self.stats: statistics.YearStats | None = None
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        top = QHBoxLayout()
+        self.year = QSpinBox()
+        self.year.setRange(2000, 2100)
+        years = [p.year for p in policy.years()]
+        self.year.setValue(max(years) if years else 2020)
+        self.town = QComboBox()
+        if actor.township_id is None:
+            self.town.addItem("（全县，按乡镇）", None)
+        for t in regions.townships():
+            if actor.township_id in (None, t.id):
+                self.town.addItem(f"{t.name}（按村居）", t.id)
+        show = QPushButton("统计")
+        show.clicked.connect(self.refresh)
+        export = QPushButton("导出 Excel…")
+        export.clicked.connect(self.export_table)
+        pngs = QPushButton("图表另存为 PNG…")
+        pngs.clicked.connect(self.export_charts)
+        pdf = QPushButton("打印报告（PDF）…")
+        pdf.clicked.connect(self.export_pdf)
+        for widget in (QLabel("年度："), self.year, QLabel("范围："), self.town, show, export, pngs, pdf):
+            top.addWidget(widget)
+        top.addStretch(1)
+        layout.addLayout(top)
+        self.summary = QLabel("")
+        self.summary.setWordWrap(True)
+        layout.addWidget(self.summary)
+        grid = QGridLayout()
+        self.table = read_only_table()
+        grid.addWidget(self.table, 0, 0, 1, 2)
+        self.progress_chart, self.progress_view = _chart("征缴进度：累计缴费人数（按周）")
+        self.tier_chart, self.tier_view = _chart("缴费档次分布（个人缴费笔数）")
+        grid.addWidget(self.progress_view, 1, 0)
+        grid.addWidget(self.tier_view, 1, 1)
+        grid.setRowStretch(0, 3)
+        grid.setRowStretch(1, 2)
+        layout.addLayout(grid, 1)
+        self.refresh()
+
+    def refresh(self) -> None:
+        try:
+            self.stats = statistics.year_stats(self.actor, self.year.value(), self.town.currentData())
+        except UserError as exc:
+            QMessageBox.warning(self, "统计", str(exc))
+            return
+        s = self.stats
+        fill_table(self.table, list(statistics.AREA_HEADERS), statistics.area_table(s))
+        t = s.total
+        growth = "—" if t.payer_growth is None else f"{t.payer_growth:+.1f}%"
+        groups = "、".join(f"{g} {n}" for g, n in s.groups.items()) or "无"
+        arrears = "、".join(f"{k} {n} 件" for k, (n, _) in s.arrears.items()) or "无"
+        refunds = "、".join(f"{k} {n} 件" for k, (n, _) in s.refunds.items()) or "无"
+        self.summary.setText(
+            f"<b>{s.scope} {s.year} 年</b>：缴费 {t.this.payers:,} 人（上年 {t.last.payers:,}，{growth}），"
+            f"金额 {format_yuan(t.this.amount_fen)} 元；特殊群体：{groups}；补缴：{arrears}；退费：{refunds}"
+        )
+        self._draw_progress()
+        self._draw_tiers()
+
+    def _draw_progress(self) -> None:
+        chart = self.progress_chart
+        chart.removeAllSeries()
+        for axis in chart.axes():
+            chart.removeAxis(axis)
+        series = QLineSeries()
+        series.setName("累计缴费人数")
+        weeks = self.stats.weekly if self.stats else []
+        for n, (_, total) in enumerate(weeks):
+            series.append(n, total)
+        chart.addSeries(series)
+        x = QBarCategoryAxis()
+        x.append([f"{d:%m-%d}" for d, _ in weeks] or ["—"])
+        x.setLabelsAngle(-60)
+        y = QValueAxis()
+        y.setRange(0, max([total for _, total in weeks] or [1]) * 1.1)
+        y.setLabelFormat("%d")
+        chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
+        chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
+        series.attachAxis(x)
+        series.attachAxis(y)
+
+    def _draw_tiers(self) -> None:
+        chart = self.tier_chart
+        chart.removeAllSeries()
+        for axis in chart.axes():
+            chart.removeAxis(axis)
+        tiers = self.stats.tiers if self.stats else []
+        bars = QBarSet("缴费笔数")
+        bars.append([n for _, n in tiers])
+        series = QBarSeries()
+        series.append(bars)
+        chart.addSeries(series)
+        x = QBarCategoryAxis()
+        x.append([f"{t // 100}" for t, _ in tiers] or ["—"])
+        y = QValueAxis()
+        y.setRange(0, max([n for _, n in tiers] or [1]) * 1.1)
+        y.setLabelFormat("%d")
+        chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
+        chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
+        series.attachAxis(x)
+        series.attachAxis(y)
+
+    def chart_images(self, folder: Path) -> list[Path]:
+        paths = [folder / "征缴进度.png", folder / "档次分布.png"]
+        for view, path in zip((self.progress_view, self.tier_view), paths, strict=True):
+            view.grab().save(str(path))
+        return paths
+
+    def export_table(self) -> None:
+        name, _ = QFileDialog.getSaveFileName(
+            self, "导出统计表", f"{self.year.value()}年统计.xlsx", "Excel 工作簿 (*.xlsx)"
+        )
+        if name and self.stats:
+            statistics.export(self.actor, self.stats, name if name.endswith(".xlsx") else name + ".xlsx")
+            QMessageBox.information(self, "已导出", name)
+
+    def export_charts(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "选择保存图表的文件夹")
+        if folder:
+            paths = self.chart_images(Path(folder))
+            QMessageBox.information(self, "已保存", "\n".join(str(p) for p in paths))
+
+    def export_pdf(self) -> None:
+        name, _ = QFileDialog.getSaveFileName(
+            self, "打印统计报告", f"{self.year.value()}年统计报告.pdf", "PDF 文件 (*.pdf)"
+        )
+        if not name or self.stats is None:
+            return
+        with tempfile.TemporaryDirectory() as tmp:
+            images = self.chart_images(Path(tmp))
+            stats_report.write_pdf(name, f"{self.stats.scope}{self.stats.year}年城乡居民养老保险征缴统计",
+                                   list(statistics.AREA_HEADERS), statistics.area_table(self.stats), images,
+                                   self.summary.text().replace("<b>", "").replace("</b>", ""))  # fmt: skip
+        QMessageBox.information(self, "已生成", name)
+
+    def shutdown(self) -> None:
+        """Nothing runs in the background on this tab."""

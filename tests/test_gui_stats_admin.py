@@ -1,0 +1,93 @@
+"""统计 and 系统管理 tabs (pytest-qt, offscreen): charts render and export, administration through the tab."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QDialog, QFileDialog, QInputDialog, QMessageBox
+
+from core import auth
+from dao.models import AuditLog, PolicyYear, User
+from gui.admin_tab import AdminTab, UserDialog
+from gui.stats_tab import StatsTab
+from tests.test_stats_admin import make_county
+
+
+@pytest.fixture(autouse=True)
+def quiet(monkeypatch):
+    shown: list[tuple[str, str]] = []
+    for name in ("warning", "information", "critical"):
+        monkeypatch.setattr(QMessageBox, name, staticmethod(lambda p, t, x, *a, **k: shown.append((t, x))))
+    return shown
+
+
+def test_stats_tab_charts_render_and_export(qtbot, sqlite_db, admin, tmp_path, monkeypatch):
+    make_county(admin, tmp_path)
+    tab = StatsTab(admin)
+    qtbot.addWidget(tab)
+    tab.year.setValue(2020)
+    tab.resize(1200, 800)
+    tab.show()
+    tab.refresh()
+    assert tab.table.item(tab.table.rowCount() - 1, 0).text() == "合计"
+    assert tab.table.item(tab.table.rowCount() - 1, 3).text() == "5"
+    assert len(tab.progress_chart.series()) == 1 and tab.progress_chart.series()[0].count() > 0
+    assert tab.tier_chart.series()[0].barSets()[0].count() == 3
+    images = tab.chart_images(tmp_path)
+    for image in images:
+        picture = QImage(str(image))
+        assert not picture.isNull() and picture.width() > 100
+    pdf = tmp_path / "report.pdf"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(pdf), "")))
+    tab.export_pdf()
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "征缴统计" in text and "费城街道" in text and "去年缴费人数" in text
+    xlsx = tmp_path / "stats.xlsx"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(xlsx), "")))
+    tab.export_table()
+    assert xlsx.exists()
+
+
+def test_admin_tab_users_policy_and_backup(qtbot, sqlite_db, admin, tmp_path, monkeypatch, quiet):
+    boss = auth.actor_of(auth.create_user(admin, "boss", "password123", auth.ADMIN))
+    tab = AdminTab(boss)
+    qtbot.addWidget(tab)
+    assert tab.users_table.rowCount() == 1 and tab.policy_table.rowCount() == PolicyYear.select().count()
+
+    def fill_new_user(dialog):
+        dialog.username.setText("li")
+        dialog.role.setCurrentText(auth.CLERK)
+        dialog.town.setCurrentIndex(2)
+        dialog.password.setText("password123")
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(UserDialog, "exec", fill_new_user)
+    tab.new_user()
+    assert User.get(User.username == "li").township_id is not None and tab.users_table.rowCount() == 2
+
+    tab.policy_table.selectRow(tab.policy_table.rowCount() - 1)  # 2020
+    tab.p_tiers.setText("100,300,500,800")
+    tab.save_policy()
+    assert PolicyYear.get(PolicyYear.year == 2020).tiers == [10000, 30000, 50000, 80000]
+    tab.p_tiers.setText("300,100")
+    tab.save_policy()
+    assert "从低到高" in quiet[-1][1]
+
+    out = tmp_path / "backup.db"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(out), "")))
+    tab.backup()
+    assert out.exists() and "已备份" in quiet[-1][1]
+    tab.mask_boxes[auth.FINANCE].setChecked(False)
+    tab.mask_boxes[auth.CLERK].setChecked(True)
+    tab.save_settings()
+    tab.refresh_audit()
+    assert tab.audit_table.rowCount() >= 3
+    assert AuditLog.select().where(AuditLog.entity == "setting").count() == 1
+    monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: ("new-password-2", True)))
+    tab.users_table.selectRow([tab.users_table.item(r, 0).text() for r in range(2)].index("li"))
+    tab.reset_password()
+    assert auth.authenticate("li", "new-password-2").username == "li"
