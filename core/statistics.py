@@ -18,6 +18,7 @@ from core import special_groups as sg
 from core.auth import Actor, check_township, require
 from core.errors import UserError
 from core.money import fen_to_yuan
+from dao import stats_queries
 from dao.models import (
     ArrearsAssessment,
     Contribution,
@@ -69,68 +70,40 @@ class YearStats:
     refunds: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
-def _area_figures(year: int, township_id: int | None) -> dict[object, Figures]:
-    """Figures per township (or per village when ``township_id`` is given), computed with GROUP BY."""
-    key = Resident.village if township_id is not None else Resident.township
-    out: dict[object, Figures] = defaultdict(Figures)
-    year_end = dt.date(year, 12, 31)
-    enrolled = Resident.select(key, fn.COUNT(Resident.id)).where(
-        (Resident.status != "终止") & ((Resident.enrolled_on <= year_end) | Resident.enrolled_on.is_null())
-    )
-    if township_id is not None:
-        enrolled = enrolled.where(Resident.township == township_id)
-    for area, count in enrolled.group_by(key).tuples():
-        out[area].enrolled = count
-    paid = (
-        Contribution.select(
-            key,
-            fn.COUNT(fn.DISTINCT(Contribution.resident)),
-            fn.COUNT(fn.DISTINCT(Contribution.resident)).filter(Contribution.payer == PERSONAL),
-            fn.COUNT(fn.DISTINCT(Contribution.resident)).filter(Contribution.payer == GOVERNMENT),
-            fn.SUM(Contribution.amount_fen),
-        )
-        .join(Resident, on=(Contribution.resident == Resident.id))
-        .where((Contribution.year == year) & (Contribution.kind == NORMAL))
-    )
-    if township_id is not None:
-        paid = paid.where(Resident.township == township_id)
-    for area, payers, personal, government, amount in paid.group_by(key).tuples():
-        f = out[area]
-        f.payers, f.personal, f.government, f.amount_fen = payers, personal, government, int(amount or 0)
-    return out
+def _figures(year: int, township_id: int | None) -> tuple[dict[object, Figures], dict[object, Figures], dict]:
+    """This year's and last year's figures per area, and this year's first payments per day."""
+    this_paid, days = stats_queries.year_payments(year, township_id, PERSONAL, GOVERNMENT, NORMAL)
+    last_paid, _ = stats_queries.year_payments(year - 1, township_id, PERSONAL, GOVERNMENT, NORMAL)
+    this: dict[object, Figures] = defaultdict(Figures)
+    last: dict[object, Figures] = defaultdict(Figures)
+    for area, (now_enrolled, before_enrolled) in stats_queries.enrolled(
+        (year, year - 1), township_id
+    ).items():
+        this[area].enrolled, last[area].enrolled = now_enrolled, before_enrolled
+    for target, paid in ((this, this_paid), (last, last_paid)):
+        for area, (payers, personal, government, amount) in paid.items():
+            f = target[area]
+            f.payers, f.personal, f.government, f.amount_fen = payers, personal, government, amount
+    return this, last, days
 
 
-def _weekly(year: int, township_id: int | None) -> list[tuple[dt.date, int]]:
-    rules = policy.get(year)
-    first = Contribution.select(Contribution.resident, fn.MIN(Contribution.paid_on).alias("first_day")).where(
-        (Contribution.year == year) & (Contribution.kind == NORMAL) & Contribution.paid_on.is_null(False)
-    )
-    if township_id is not None:
-        first = first.join(Resident, on=(Contribution.resident == Resident.id)).where(
-            Resident.township == township_id
-        )
-    first = first.group_by(Contribution.resident)
-    per_day = {}
-    sub = first.alias("f")
-    for day, count in (
-        Contribution.select(sub.c.first_day, fn.COUNT(sub.c.resident_id))
-        .from_(sub)
-        .group_by(sub.c.first_day)
-        .tuples()
-    ):
-        per_day[day if isinstance(day, dt.date) else dt.date.fromisoformat(str(day)[:10])] = count
+def _weekly(year: int, per_day: dict[dt.date, int]) -> list[tuple[dt.date, int]]:
+    """Cumulative payers by week through the collection window (widened to every payment seen)."""
     if not per_day:
         return []
-    start = rules.window_start if rules and rules.window_start else min(per_day)
-    end = rules.window_end if rules and rules.window_end else max(per_day)
-    start = min(start, min(per_day))
-    end = max(end, max(per_day))
+    rules = policy.get(year)
+    start = min([d for d in (rules.window_start if rules else None, min(per_day)) if d])
+    end = max([d for d in (rules.window_end if rules else None, max(per_day)) if d])
     week = start - dt.timedelta(days=start.weekday())
     weeks: list[tuple[dt.date, int]] = []
-    total = sum(n for day, n in per_day.items() if day < week)
+    total = 0
+    days = sorted(per_day.items())
+    index = 0
     while week <= end:
         nxt = week + dt.timedelta(days=7)
-        total += sum(n for day, n in per_day.items() if week <= day < nxt)
+        while index < len(days) and days[index][0] < nxt:
+            total += days[index][1]
+            index += 1
         weeks.append((week, total))
         week = nxt
     return weeks
@@ -165,7 +138,7 @@ def year_stats(actor: Actor, year: int, township_id: int | None = None) -> YearS
         if township_id not in (None, actor.township_id):
             check_township(actor, township_id)
         township_id = actor.township_id
-    this, last = _area_figures(year, township_id), _area_figures(year - 1, township_id)
+    this, last, per_day = _figures(year, township_id)
     if township_id is None:
         names = [(t.id, t.name) for t in regions.townships()]
         scope = regions.county()["county_name"]
@@ -188,7 +161,7 @@ def year_stats(actor: Actor, year: int, township_id: int | None = None) -> YearS
         scope,
         rows,
         total,
-        _weekly(year, township_id),
+        _weekly(year, per_day),
         _tiers(year, township_id),
         groups,
         _by_status(ArrearsAssessment, ArrearsAssessment.status, ArrearsAssessment.total_fen, ArrearsAssessment.declared_at, year, township_id),

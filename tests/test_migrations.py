@@ -50,7 +50,18 @@ def _undo_6(database) -> None:
         database.execute_sql(f'DROP TABLE "{table}"')
 
 
+def _undo_7(database) -> None:
+    migrator = SchemaMigrator.from_database(database)
+    migrate(
+        migrator.drop_index("resident", "resident_area_stats"),
+        migrator.add_index("resident", ("township_id", "village_id", "id"), False),
+        migrator.drop_index("contribution", "contribution_year_stats"),
+        migrator.add_index("contribution", ("year",), False),
+    )
+
+
 UNDO = {
+    7: _undo_7,
     6: _undo_6,
     5: _undo_5,
     4: _undo_4,
