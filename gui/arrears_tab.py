@@ -26,14 +26,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core import arrears, ledger, regions
+from core import arrears, ledger
 from core.auth import Actor
 from core.errors import UserError
 from core.money import format_yuan
 from core.progress import Job
 from dao.models import ARREARS_ASSESSED, ARREARS_DECLARED, ARREARS_PAID, ARREARS_VOID, Contribution
 from gui.import_panel import ImportPanel
-from gui.tables import fill_table, read_only_table
+from gui.tables import fill_table, read_only_table, township_combo
 
 ALL = "（全部）"
 
@@ -172,12 +172,7 @@ class AssessPage(QWidget):
         for label in (ALL, ARREARS_DECLARED, ARREARS_ASSESSED, ARREARS_PAID, ARREARS_VOID):
             self.status.addItem(label)
         self.status.currentIndexChanged.connect(self.refresh)
-        self.town = QComboBox()
-        if actor.township_id is None:
-            self.town.addItem("（全县）", None)
-        for t in regions.townships():
-            if actor.township_id in (None, t.id):
-                self.town.addItem(t.name, t.id)
+        self.town = township_combo(actor)
         self.town.currentIndexChanged.connect(self.refresh)
         top.addWidget(QLabel("状态："))
         top.addWidget(self.status)

@@ -28,6 +28,7 @@ from dao.models import RESIDENT_STATUSES
 from dao.queries import ResidentFilter
 from gui.resident_dialog import ResidentDialog
 from gui.resident_model import ResidentTableModel
+from gui.tables import township_combo
 from gui.workers import JobRunner
 
 ALL = "（全部）"
@@ -51,7 +52,7 @@ class RosterBrowser(QWidget):
     def _build(self) -> None:
         layout = QVBoxLayout(self)
         filters = QHBoxLayout()
-        self.township = QComboBox()
+        self.township = township_combo(self.actor, ALL)
         self.township.setMinimumWidth(120)
         self.township.currentIndexChanged.connect(self._township_changed)
         self.village = QComboBox()
@@ -110,16 +111,6 @@ class RosterBrowser(QWidget):
         layout.addLayout(bottom)
 
     def _load_townships(self) -> None:
-        self.township.blockSignals(True)
-        self.township.clear()
-        towns = regions.townships()
-        if self.actor.township_id is None:
-            self.township.addItem(ALL, None)
-        for t in towns:
-            if self.actor.township_id in (None, t.id):
-                self.township.addItem(t.name, t.id)
-        self.township.setEnabled(self.actor.township_id is None)
-        self.township.blockSignals(False)
         self._township_changed()
 
     def _township_changed(self) -> None:

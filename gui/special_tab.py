@@ -31,7 +31,7 @@ from core.progress import Job
 from core.rowcodes import ImportReport
 from dao.models import ENTRY_NAME_MISMATCH, ENTRY_NOT_IN_ROSTER, SPECIAL_GROUPS
 from gui.import_panel import ImportPanel
-from gui.tables import fill_table, read_only_table
+from gui.tables import fill_table, read_only_table, township_combo
 
 BY_FILE = "（按文件中的“人员类别”列）"
 
@@ -150,12 +150,7 @@ class SpecialTab(QWidget):
         page = QWidget()
         layout = QVBoxLayout(page)
         row = QHBoxLayout()
-        self.subsidy_town = QComboBox()
-        if self.actor.township_id is None:
-            self.subsidy_town.addItem("（全县）", None)
-        for t in regions.townships():
-            if self.actor.township_id in (None, t.id):
-                self.subsidy_town.addItem(t.name, t.id)
+        self.subsidy_town = township_combo(self.actor)
         self.subsidy_town.currentIndexChanged.connect(self.refresh_subsidies)
         self.subsidy_total = QLabel("")
         export_xlsx = QPushButton("导出 Excel…")

@@ -17,7 +17,6 @@ from PySide6.QtCharts import (
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (
-    QComboBox,
     QFileDialog,
     QGridLayout,
     QHBoxLayout,
@@ -29,11 +28,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core import policy, regions, statistics
+from core import policy, statistics
 from core.auth import Actor
 from core.errors import UserError
 from core.money import format_yuan
-from gui.tables import fill_table, read_only_table
+from gui.tables import fill_table, read_only_table, township_combo
 from reports import stats_report
 
 
@@ -62,12 +61,7 @@ class StatsTab(QWidget):
         self.year.setRange(2000, 2100)
         years = [p.year for p in policy.years()]
         self.year.setValue(max(years) if years else 2020)
-        self.town = QComboBox()
-        if actor.township_id is None:
-            self.town.addItem("（全县，按乡镇）", None)
-        for t in regions.townships():
-            if actor.township_id in (None, t.id):
-                self.town.addItem(f"{t.name}（按村居）", t.id)
+        self.town = township_combo(actor, "（全县，按乡镇）", "（按村居）")
         show = QPushButton("统计")
         show.clicked.connect(self.refresh)
         export = QPushButton("导出 Excel…")

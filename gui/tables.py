@@ -1,9 +1,12 @@
-"""Small read-only tables for lists that are fully loaded (pending people, assessments, statistics)."""
+"""Small widgets the tabs share: read-only tables for fully loaded lists, the township chooser."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractItemView, QTableWidget, QTableWidgetItem
+from PySide6.QtWidgets import QAbstractItemView, QComboBox, QTableWidget, QTableWidgetItem
+
+from core import regions
+from core.auth import Actor
 
 
 def fill_table(table: QTableWidget, headers: list[str], rows: list[list[object]]) -> None:
@@ -27,3 +30,16 @@ def read_only_table() -> QTableWidget:
     table.verticalHeader().setVisible(False)
     table.setAlternatingRowColors(True)
     return table
+
+
+def township_combo(actor: Actor, county_label: str = "（全县）", item_suffix: str = "") -> QComboBox:
+    """The townships this user may look at: the county first for county staff, their own township only for a
+    township clerk (the combo is then fixed)."""
+    combo = QComboBox()
+    if actor.township_id is None:
+        combo.addItem(county_label, None)
+    for t in regions.townships():
+        if actor.township_id in (None, t.id):
+            combo.addItem(f"{t.name}{item_suffix}", t.id)
+    combo.setEnabled(actor.township_id is None)
+    return combo
