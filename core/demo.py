@@ -5,13 +5,25 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-from core import audit, idcard, regions
-from core.auth import ADMIN, CLERK, FINANCE, REVIEWER, Actor, create_user, require
+from core import arrears, audit, idcard, refunds, regions
+from core import special_groups as sg
+from core.auth import ADMIN, CLERK, FINANCE, REVIEWER, Actor, actor_of, create_user, require
 from core.errors import UserError
 from core.progress import Job, Progress
 from dao import bulk
 from dao.db import current
-from dao.models import Contribution, PolicyYear, Resident, Township, User, Village, now
+from dao.models import (
+    ENTRY_MATCHED,
+    Contribution,
+    PolicyYear,
+    Resident,
+    SpecialList,
+    SpecialListEntry,
+    Township,
+    User,
+    Village,
+    now,
+)
 
 SURNAMES = (
     "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎"
@@ -91,9 +103,69 @@ def create_demo(actor: Actor, residents: int = 3000, seed: int = 2020) -> Job[di
         )  # fmt: skip
         counts["contributions"] = len(contributions)
         counts["users"] = _demo_users(actor, towns)
+        yield Progress(residents * 3 // 4, residents, "生成特殊群体、补缴和退费")
+        counts.update(_demo_workflows(rng, ids, stamp))
         audit.record(actor.username, "demo_data", "database", "", after=counts)
     yield Progress(residents, residents, "完成")
     return counts
+
+
+def _demo_workflows(rng: random.Random, ids: list[tuple[int, dt.date]], stamp: dt.datetime) -> dict[str, int]:
+    """A little of every workflow, through the same core calls the tabs use, so no tab starts empty."""
+    users = {u.username: actor_of(u) for u in User.select()}
+    county = users["shenhe"]
+    chosen = rng.sample([rid for rid, _ in ids], k=min(len(ids), max(12, len(ids) // 30)))
+    by_id = {r.id: r for r in Resident.select().where(Resident.id.in_(chosen))}
+    groups = [
+        ("民政", "低保对象"),
+        ("民政", "特困人员"),
+        ("残联", "重度残疾人"),
+        ("扶贫", "建档立卡贫困人员"),
+    ]
+    for n, (department, group) in enumerate(groups):
+        members = chosen[n::4] + chosen[: len(chosen) // 20]  # a few people on two lists
+        demo_list = SpecialList.create(year=2020, department=department, group=group, file_name=f"演示{department}名单.xlsx",
+                                       sha256=f"demo-{n}", username="shenhe", people=len(set(members)), added=len(set(members)))  # fmt: skip
+        for row, rid in enumerate(dict.fromkeys(members), start=2):
+            r = by_id[rid]
+            SpecialListEntry.create(special_list=demo_list.id, row=row, id_number=r.id_number, name=r.name, resident=rid,
+                                    status=ENTRY_MATCHED)  # fmt: skip
+    payments = sg.sync_payments(county, 2020)
+    clerks = {u.township_id: u for u in users.values() if u.role == CLERK}
+    made = {"government_payments": payments["created"], "arrears": 0, "refunds": 0}
+    unpaid = [
+        rid
+        for rid, _ in ids
+        if not Contribution.select()
+        .where((Contribution.resident == rid) & (Contribution.year == 2019))
+        .exists()
+    ]
+    for rid in unpaid[:8]:
+        resident = Resident.get_by_id(rid)
+        owed = arrears.proposal(clerks[resident.township_id], rid, dt.date(2021, 1, 10))
+        if not owed:
+            continue
+        years = [y.year for y in owed[-2:]]
+        tiers = [y.tiers[min(1, len(y.tiers) - 1)] for y in owed[-2:]]
+        declared = arrears.declare(clerks[resident.township_id], rid, years, tiers, dt.date(2021, 1, 10))
+        if made["arrears"] % 2 == 0:
+            arrears.assess(clerks[resident.township_id], declared.id)
+        made["arrears"] += 1
+    paid = list(Contribution.select().where(Contribution.year == 2020).order_by(Contribution.id).limit(8))
+    for n, c in enumerate(paid):
+        resident = Resident.get_by_id(c.resident_id)
+        clerk = clerks[resident.township_id]
+        case = refunds.create(clerk, refunds.NewCase(resident.id, [c.id], [c.amount_fen], rng.choice(("重复缴费", "多缴/超过最高档次")),
+                                                     resident.name, f"62284800{rng.randrange(10**10):010d}", "中国农业银行费县支行",
+                                                     ("退费申请", "身份证复印件", "银行卡复印件")))  # fmt: skip
+        if n % 4 >= 1:
+            refunds.advance(clerk, case.id, "初审")
+        if n % 4 >= 2:
+            refunds.advance(county, case.id, "复核通过")
+        if n % 4 == 3:
+            refunds.advance(users["caiwu"], case.id, "已退款", bank_ref=f"NB{stamp:%Y%m%d}{n:04d}")
+        made["refunds"] += 1
+    return made
 
 
 def _demo_users(actor: Actor, towns: list[Township]) -> int:
