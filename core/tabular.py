@@ -248,6 +248,11 @@ def _explain_excel_error(path: Path, exc: Exception) -> str:
     text = str(exc)
     if "password" in text.lower() or "encrypt" in text.lower():
         return f"文件已加密或设了密码，请先取消密码再导入：{path.name}"
+    with path.open("rb") as fh:
+        ole = fh.read(8) == _OLE_MAGIC
+    if ole and path.suffix.lower() in (".xlsx", ".xlsm"):
+        # Excel/WPS save a password-protected .xlsx inside an OLE container, which no reader can open.
+        return f"文件已加密（设了打开密码），或不是真正的 .xlsx 文件：请在 Excel/WPS 中取消密码后另存为 .xlsx 再导入：{path.name}"
     return f"无法读取 Excel 文件（文件可能已损坏或不是有效的工作簿）：{path.name}（{text[:120]}）"
 
 

@@ -215,6 +215,7 @@ def test_missing_required_column_fails_the_file(db, admin, tmp_path):
         ("empty.xlsx", b"", "空的"),
         ("fake.xlsx", b"name,id\n1,2\n", "不是 Excel"),
         ("corrupt.xlsx", b"PK\x03\x04" + b"\x00" * 200, "无法读取 Excel"),
+        ("encrypted.xlsx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600, "已加密"),
         ("picture.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 50, "不支持的文件类型"),
         ("binary.csv", b"\x00\x01\x02\x03" * 20, "不是文本表格"),
     ],
