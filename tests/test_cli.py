@@ -118,3 +118,77 @@ def test_special_list_cli_json_and_exports(tmp_path):
     assert len(entries) == 1 and entries[0]["name"] == "新人"
     enrol = cli("--db", url, "special-enrol", str(entries[0]["entry_id"]), "--township", "上冶镇")
     assert enrol.returncode == 0 and "1 人" in enrol.stdout
+
+
+def test_refund_handoff_and_stats_commands(tmp_path):
+    """The CLI contracts of issues 6-9, end to end on one database."""
+    from tests.fixtures import HEADER, person, write_xlsx
+
+    url = f"sqlite:///{tmp_path / 'flow.db'}"
+    write_xlsx(tmp_path / "roster.xlsx", [HEADER, person(1), person(3)])
+    assert cli("--db", url, "import-roster", str(tmp_path / "roster.xlsx")).returncode == 0
+    for name, role, town in (("li", "乡镇经办", "费城街道"), ("shen", "县局审核", ""), ("cai", "财务", "")):
+        args = [
+            "--db",
+            url,
+            "--user",
+            "boss",
+            "create-user",
+            name,
+            "--role",
+            role,
+            "--password",
+            "password123",
+        ]
+        assert cli(*args, *(["--township", town] if town else [])).returncode == 0
+    ledger = write_xlsx(tmp_path / "ledger.xlsx", [["身份证号码", "缴费年度", "缴费金额", "缴费日期", "税票号码", "缴费渠道"],
+                                                   [person(1)[1], 2020, 500, "2020-01-05", "T1", "支付宝"],
+                                                   [person(1)[1], 2020, 500, "2020-01-06", "T2", "农业银行"]])  # fmt: skip
+    imported = json.loads(cli("--db", url, "import-contributions", str(ledger), "--json").stdout)
+    assert imported["imported"] == 2 and {w["code"] for w in imported["warnings"]} == {"DUPLICATE_PAYMENT"}
+
+    made = cli("--db", url, "--user", "li", "refunds", "create", "--id-number", person(1)[1], "--vouchers", "T2",
+               "--reason", "重复缴费", "--account-name", "居民1", "--account-no", "6228", "--bank", "农行", "--json")  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    case = json.loads(made.stdout)["case_no"]
+    nobody = cli("--db", url, "--user", "nobody", "refunds", "advance", case, "--to", "初审")
+    assert nobody.returncode == 2 and "系统用户" in nobody.stderr
+    assert cli("--db", url, "--user", "li", "refunds", "advance", case, "--to", "初审").returncode == 0
+    same = cli("--db", url, "--user", "li", "refunds", "advance", case, "--to", "复核通过")
+    assert same.returncode == 2 and "县局审核" in same.stderr
+    assert cli("--db", url, "--user", "shen", "refunds", "advance", case, "--to", "复核通过").returncode == 0
+    paid = cli(
+        "--db", url, "--user", "cai", "refunds", "advance", case, "--to", "已退款", "--bank-ref", "NB1"
+    )
+    assert paid.returncode == 0, paid.stderr
+    listed = json.loads(cli("--db", url, "refunds", "list", "--json").stdout)
+    assert listed[0]["state"] == "已退款" and listed[0]["amount"] == "500.00"
+    assert cli("--db", url, "refunds", "print", case, str(tmp_path / "sheet.pdf")).returncode == 0
+
+    month = listed[0]["fund_month"]
+    out = tmp_path / "handoff"
+    created = cli("--db", url, "--user", "shen", "handoff", "create", "--month", month, "--kind", "refund",
+                  "--out", str(out), "--json")  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    batch = json.loads(created.stdout)
+    assert batch["records"] == 1 and batch["total"] == "500.00"
+    again = cli("--db", url, "handoff", "export", batch["batch"], "--out", str(tmp_path / "again"))
+    assert again.returncode == 0
+    for name in batch["files"]:
+        assert (out / name).read_bytes() == (tmp_path / "again" / name).read_bytes()
+    assert cli("--db", url, "--user", "shen", "handoff", "mark-sent", batch["batch"]).returncode == 0
+    feedback = write_xlsx(tmp_path / "fb.xlsx", [["批次号", "序号", "处理结果"], [batch["batch"], 1, "成功"]])
+    fb = json.loads(
+        cli("--db", url, "--user", "shen", "handoff", "import-feedback", str(feedback), "--json").stdout
+    )
+    assert fb["imported"] == 1 and fb["rejected"] == 0
+
+    stats = json.loads(cli("--db", url, "stats", "--year", "2020", "--json").stdout)
+    assert (
+        stats["areas"][-1]["this_year"]["payers"] == 1
+        and stats["areas"][-1]["this_year"]["amount"] == "1000.00"
+    )
+    assert cli("--db", url, "backup", str(tmp_path / "b.db")).returncode == 0
+    refused = cli("--db", url, "restore", str(tmp_path / "b.db"))
+    assert refused.returncode == 2 and "--yes" in refused.stderr
+    assert cli("--db", url, "restore", str(tmp_path / "b.db"), "--yes").returncode == 0
