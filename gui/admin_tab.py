@@ -32,7 +32,7 @@ from core import admin, auth, policy, regions, roster
 from core.auth import Actor
 from core.errors import UserError
 from dao.models import ROLES, Village
-from gui.tables import fill_table, read_only_table
+from gui.tables import button_row, fill_table, read_only_table
 
 
 def _date_edit(day: dt.date | None) -> QDateEdit:
@@ -111,13 +111,7 @@ class AdminTab(QWidget):
 
     @staticmethod
     def _buttons(layout: QVBoxLayout, actions: list[tuple[str, Callable[[], None]]]) -> None:
-        row = QHBoxLayout()
-        for text, slot in actions:
-            button = QPushButton(text)
-            button.clicked.connect(slot)
-            row.addWidget(button)
-        row.addStretch(1)
-        layout.addLayout(row)
+        layout.addLayout(button_row(actions)[0])
 
     # -- users --------------------------------------------------------------------------------------------
     def _users_page(self) -> QWidget:

@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMessageBox,
-    QPushButton,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -25,7 +24,7 @@ from core.auth import Actor
 from core.errors import UserError
 from core.money import format_yuan
 from core.progress import run
-from gui.tables import fill_table, read_only_table
+from gui.tables import button_row, fill_table, read_only_table
 
 
 class HandoffTab(QWidget):
@@ -53,7 +52,6 @@ class HandoffTab(QWidget):
         top.addWidget(self.pending, 1)
         layout.addLayout(top)
 
-        buttons = QHBoxLayout()
         actions: list[tuple[str, Callable[[], None]]] = [
             ("生成批次…", self.create),
             ("标记已报送", self.mark_sent),
@@ -62,14 +60,10 @@ class HandoffTab(QWidget):
             ("更正（冲正）…", self.correct),
             ("导入税务反馈…", self.feedback),
         ]
-        manage = actor.can("handoff.manage")
-        for text, slot in actions:
-            button = QPushButton(text)
-            button.clicked.connect(slot)
-            button.setEnabled(manage or text == "重新导出…")
-            buttons.addWidget(button)
-        buttons.addStretch(1)
-        layout.addLayout(buttons)
+        row, buttons = button_row(actions)
+        for text, button in buttons.items():
+            button.setEnabled(actor.can("handoff.manage") or text == "重新导出…")
+        layout.addLayout(row)
 
         splitter = QSplitter()
         self.batches = read_only_table()

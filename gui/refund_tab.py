@@ -30,7 +30,7 @@ from core.auth import Actor
 from core.errors import UserError
 from core.money import format_yuan, yuan_to_fen
 from dao.models import REFUND_DOCUMENTS, REFUND_REASONS, Contribution
-from gui.tables import fill_table, read_only_table
+from gui.tables import button_row, fill_table, read_only_table
 
 ALL = "（全部）"
 
@@ -63,7 +63,6 @@ class CasesPage(QWidget):
         layout.addLayout(top)
         self.table = read_only_table()
         layout.addWidget(self.table, 1)
-        buttons = QHBoxLayout()
         actions: list[tuple[str, Callable[[], None]]] = [
             ("初审", lambda: self.move("初审")),
             ("复核通过", lambda: self.move("复核通过")),
@@ -76,12 +75,7 @@ class CasesPage(QWidget):
             ("打印审批表…", self.print_sheets),
             ("打印申请表…", self.print_application),
         ]
-        for text, slot in actions:
-            button = QPushButton(text)
-            button.clicked.connect(slot)
-            buttons.addWidget(button)
-        buttons.addStretch(1)
-        layout.addLayout(buttons)
+        layout.addLayout(button_row(actions)[0])
 
     def refresh(self) -> None:
         state = None if self.state.currentText() == ALL else self.state.currentText()

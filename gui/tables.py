@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractItemView, QComboBox, QTableWidget, QTableWidgetItem
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+)
 
 from core import regions
 from core.auth import Actor
@@ -43,3 +52,18 @@ def township_combo(actor: Actor, county_label: str = "（全县）", item_suffix
             combo.addItem(f"{t.name}{item_suffix}", t.id)
     combo.setEnabled(actor.township_id is None)
     return combo
+
+
+def button_row(
+    actions: Sequence[tuple[str, Callable[[], None]]],
+) -> tuple[QHBoxLayout, dict[str, QPushButton]]:
+    """A left-aligned row of push buttons; the buttons by their text, to enable or disable them."""
+    row = QHBoxLayout()
+    buttons = {}
+    for text, slot in actions:
+        button = QPushButton(text)
+        button.clicked.connect(slot)
+        row.addWidget(button)
+        buttons[text] = button
+    row.addStretch(1)
+    return row, buttons
