@@ -14,7 +14,16 @@ from core.errors import UserError
 from core.progress import Job, Progress
 from dao import queries
 from dao.db import current
-from dao.models import RESIDENT_STATUSES, AppSetting, Contribution, GovernmentPayment, Resident, Village, now
+from dao.models import (
+    RESIDENT_STATUSES,
+    AppSetting,
+    Contribution,
+    GovernmentPayment,
+    RefundCase,
+    Resident,
+    Village,
+    now,
+)
 from dao.queries import ResidentFilter
 from reports.tables import open_writer
 
@@ -94,6 +103,7 @@ class ResidentDetail:
     village: str
     contributions: list[Contribution]
     subsidies: list[GovernmentPayment]  # 特殊群体 flags by year, as the 代缴 list carries them
+    refunds: list[RefundCase]
 
 
 def detail(actor: Actor, resident_id: int) -> ResidentDetail:
@@ -106,6 +116,7 @@ def detail(actor: Actor, resident_id: int) -> ResidentDetail:
         .where(GovernmentPayment.resident == resident.id)
         .order_by(GovernmentPayment.year.desc())
     )
+    cases = list(RefundCase.select().where(RefundCase.resident == resident.id).order_by(RefundCase.id.desc()))
     return ResidentDetail(
         resident,
         id_display(actor)(resident.id_number),
@@ -113,6 +124,7 @@ def detail(actor: Actor, resident_id: int) -> ResidentDetail:
         resident.village.name if resident.village_id else "",
         contributions,
         subsidies,
+        cases,
     )
 
 

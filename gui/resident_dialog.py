@@ -101,7 +101,7 @@ class ResidentDialog(QDialog):
         history_layout.addWidget(table)
         layout.addWidget(history, 1)
 
-        flags = QGroupBox("特殊群体标识与政府代缴")
+        flags = QGroupBox("特殊群体标识、政府代缴与退费")
         flags_layout = QVBoxLayout(flags)
         if self.detail.subsidies:
             for p in self.detail.subsidies:
@@ -110,6 +110,12 @@ class ResidentDialog(QDialog):
                 )
         else:
             flags_layout.addWidget(QLabel("未被标识为特殊群体。"))
+        for case in self.detail.refunds:
+            flags_layout.addWidget(
+                QLabel(
+                    f"退费案件 {case.case_no}：{case.reason}，{format_yuan(case.amount_fen)} 元（{case.state}）"
+                )
+            )
         layout.addWidget(flags)
 
         buttons = QDialogButtonBox(

@@ -58,6 +58,11 @@ def test_enter_and_move_a_case(qtbot, sqlite_db, admin, tmp_path, monkeypatch, q
     county.cases.move("退回", ask="退回原因：")
     assert RefundCase.get().state == "已退回" and RefundCase.get().note == "材料不全"
 
+    from gui.resident_dialog import ResidentDialog
+
+    details = ResidentDialog(reviewer, r.id)
+    qtbot.addWidget(details)
+    assert details.detail.refunds[0].case_no == case.case_no
     out = tmp_path / "sheets.pdf"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(out), "")))
     county.cases.table.selectRow(0)
