@@ -253,9 +253,12 @@ _UPDATE_COLUMNS = ("name", "phone", "township_id", "village_id", "updated_at")
 class _Writer:
     """Classifies a chunk of valid rows against the database and writes it (unless dry run)."""
 
-    def __init__(self, actor: Actor, report: ImportReport, as_of: dt.date, log_id: int | None) -> None:
+    def __init__(
+        self, actor: Actor, report: ImportReport, as_of: dt.date, log_id: int | None, township_label: str
+    ) -> None:
         self.actor = actor
         self.report = report
+        self.township_label = township_label
         self.as_of = as_of
         self.log_id = log_id
         self.dry_run = log_id is None
@@ -286,7 +289,9 @@ class _Writer:
             pk, old_name, old_phone, old_town, old_village = old
             if scope is not None and old_town != scope:
                 self.report.rejected += 1
-                self.report.add(issue(v.row, "乡镇", "TOWNSHIP_OUT_OF_SCOPE", "该居民已登记在其他乡镇"))
+                self.report.add(
+                    issue(v.row, self.township_label, "TOWNSHIP_OUT_OF_SCOPE", "该居民已登记在其他乡镇")
+                )
                 self.report.rejected_rows.append((v.row, list(v.cells)))
                 continue
             # An empty cell in the file carries no information: it does not blank a stored value.
@@ -392,7 +397,7 @@ def import_roster(
                     username=actor.username,
                     township=actor.township_id,
                 ).id
-            writer = _Writer(actor, report, as_of, log_id)
+            writer = _Writer(actor, report, as_of, log_id, checker.label["township"])
             yield from _process(table, checker, writer, report)
             total = table.source.estimated_rows
             yield Progress(total, total, "写入数据库")
