@@ -53,8 +53,8 @@ def describe(url: str) -> DbInfo:
     scheme = parsed.scheme.lower()
     if scheme in ("sqlite", "sqlite3"):
         raw = unquote(parsed.path)
-        # sqlite:///relative.db -> "/relative.db" is absolute; sqlite:////abs keeps "//abs"
-        path = Path(raw[1:] if raw.startswith("//") else raw) if raw else None
+        # As in peewee and SQLAlchemy: sqlite:///relative.db, sqlite:////absolute.db, sqlite:///C:\dir\x.db
+        path = Path(raw[1:] if raw.startswith("/") else raw) if raw else None
         if path is None or str(path) in ("", "/"):
             raise DatabaseOpenError(f"数据库地址缺少文件路径：{url}")
         return DbInfo(url, "sqlite", str(path), path)

@@ -27,6 +27,23 @@ def test_url_resolution_order(monkeypatch, tmp_path):
     assert dao_db.resolve_url(None) == f"sqlite:///{tmp_path / 'pension-levy' / 'pension.db'}"
 
 
+@pytest.mark.parametrize(
+    "url, path",
+    [("sqlite:///pension.db", "pension.db"), ("sqlite:////var/lib/x.db", "/var/lib/x.db"),
+     ("sqlite:///C:\\Users\\li\\AppData\\Local\\pension-levy\\pension.db", "C:\\Users\\li\\AppData\\Local\\pension-levy\\pension.db"),
+     ("sqlite:///C:/data/pension.db", "C:/data/pension.db"), ("sqlite:///%E8%B4%B9%E5%8E%BF.db", "费县.db")],
+)  # fmt: skip
+def test_sqlite_url_paths(url, path):
+    assert str(dao_db.describe(url).path) == path
+
+
+def test_relative_sqlite_path_is_relative_to_the_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    open_database("sqlite:///office.db")
+    close_database()
+    assert (tmp_path / "office.db").exists()
+
+
 def test_fresh_database_is_seeded_and_versioned(db):
     assert Township.select().count() == 12
     assert Township.get(Township.code == "371325115").name == "东蒙镇"
