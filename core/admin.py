@@ -169,10 +169,8 @@ def import_regions(actor: Actor, path: str | Path) -> dict[str, int]:
     added = {"townships": 0, "villages": 0, "rows": 0}
     try:
         with current().atomic():
-            for row, cells in data_rows(table):
-                value = {
-                    f: text_of(cells[i]) if i < len(cells) else "" for f, i in table.layout.mapping.items()
-                }
+            for row, _cells, cells_by_field in data_rows(table):
+                value = {f: text_of(v) for f, v in cells_by_field.items()}
                 added["rows"] += 1
                 name = normalise_text(value.get("township", ""))
                 code = value.get("township_code", "").replace(".0", "")

@@ -428,11 +428,10 @@ def import_feedback(path: str | Path, actor: Actor, *, dry_run: bool = False) ->
     batches: dict[str, HandoffBatch | None] = {}
     try:
         with current().atomic() as transaction:
-            for n, (row, cells) in enumerate(data_rows(table)):
+            for n, (row, cells, value) in enumerate(data_rows(table)):
                 if n % 1000 == 0:
                     yield Progress(n, table.source.estimated_rows, "登记反馈")
                 report.rows += 1
-                value = {f: (cells[i] if i < len(cells) else None) for f, i in layout.mapping.items()}
                 problem = _feedback_row(row, value, label, batches, report)
                 if problem is not None:
                     report.rejected += 1

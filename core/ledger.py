@@ -123,11 +123,10 @@ def import_contributions(
     raw: list[tuple[int, list, dict[str, object]]] = []
     today = dt.date.today()
     try:
-        for n, (row, cells) in enumerate(data_rows(table)):
+        for n, (row, cells, value) in enumerate(data_rows(table)):
             if n % 1000 == 0:
                 yield Progress(n, table.source.estimated_rows, "读取缴费明细")
             report.rows += 1
-            value = {f: (cells[i] if i < len(cells) else None) for f, i in layout.mapping.items()}
             raw.append((row, cells, value))
     finally:
         table.source.close()

@@ -166,11 +166,10 @@ def import_special_list(
     seen: dict[tuple[str, str], int] = {}
     today = dt.date.today()
     try:
-        for n, (row, cells) in enumerate(data_rows(table)):
+        for n, (row, cells, value) in enumerate(data_rows(table)):
             if n % 1000 == 0:
                 yield Progress(n, table.source.estimated_rows, "读取名单")
             report.rows += 1
-            value = {f: (cells[i] if i < len(cells) else None) for f, i in layout.mapping.items()}
             problems = []
             number = ""
             try:

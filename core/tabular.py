@@ -325,13 +325,15 @@ def open_table(
     return OpenedTable(source, layout, itertools.chain(head[index + 1 :], stream))
 
 
-def data_rows(table: OpenedTable) -> Iterator[tuple[int, list]]:
-    """The data rows of an opened table: blank rows and total/signature rows under the data are skipped."""
-    width = max(table.layout.mapping.values()) + 1
+def data_rows(table: OpenedTable) -> Iterator[tuple[int, list, dict[str, object]]]:
+    """(row number, cells, field -> cell) for each data row of an opened table: blank rows and total/signature
+    rows under the data are skipped; a field whose column the row does not reach is None."""
+    mapping = table.layout.mapping
+    width = max(mapping.values()) + 1
     for row, cells in table.rows:
         if all(is_blank(c) for c in cells[:width]) or is_footer(cells):
             continue
-        yield row, cells
+        yield row, cells, {f: (cells[i] if i < len(cells) else None) for f, i in mapping.items()}
 
 
 @dataclass
