@@ -52,11 +52,7 @@ def create_user(args: argparse.Namespace) -> int:
         password = getpass.getpass("密码：")
         if password != getpass.getpass("再次输入密码："):
             raise UserError("两次输入的密码不一致。")
-    township_id = None
-    if args.township:
-        township_id = regions.TownshipMatcher.load().match(args.township)
-        if township_id is None:
-            raise UserError(f"乡镇“{args.township}”不存在。")
+    township_id = regions.township_id_of(args.township)
     actor = None if not User.select().exists() else auth.cli_actor(args.user)
     user = auth.create_user(actor, args.username, password, args.role, township_id, args.name)
     print(f"已创建用户 {user.username}（{user.role}）")

@@ -6,7 +6,6 @@ import argparse
 import json
 
 from core import admin, auth, regions, statistics
-from core.errors import UserError
 from core.money import format_yuan
 
 
@@ -29,11 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def stats_cmd(args: argparse.Namespace) -> int:
     actor = auth.cli_actor(args.user)
-    township_id = None
-    if args.township:
-        township_id = regions.TownshipMatcher.load().match(args.township)
-        if township_id is None:
-            raise UserError(f"乡镇“{args.township}”不存在。")
+    township_id = regions.township_id_of(args.township)
     stats = statistics.year_stats(actor, args.year, township_id)
     if args.json:
         print(json.dumps(statistics.as_json(stats), ensure_ascii=False))

@@ -98,11 +98,7 @@ def assess_cmd(args: argparse.Namespace) -> int:
 
 def export_cmd(args: argparse.Namespace) -> int:
     actor = auth.cli_actor(args.user)
-    township_id = None
-    if args.township:
-        township_id = regions.TownshipMatcher.load().match(args.township)
-        if township_id is None:
-            raise UserError(f"乡镇“{args.township}”不存在。")
+    township_id = regions.township_id_of(args.township)
     count = arrears.export(actor, args.out, args.status, township_id)
     print(f"已导出 {count} 条到 {args.out}")
     return 0

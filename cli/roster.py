@@ -9,7 +9,6 @@ import sys
 
 from cli.progress import run_with_bar
 from core import auth, regions, roster, roster_import
-from core.errors import UserError
 from core.rowcodes import ImportReport, write_error_report
 from dao.queries import ResidentFilter
 
@@ -78,12 +77,7 @@ def import_roster_cmd(args: argparse.Namespace) -> int:
 
 def export_residents_cmd(args: argparse.Namespace) -> int:
     actor = auth.cli_actor(args.user)
-    flt = ResidentFilter()
-    if args.township:
-        township_id = regions.TownshipMatcher.load().match(args.township)
-        if township_id is None:
-            raise UserError(f"乡镇“{args.township}”不存在。")
-        flt = ResidentFilter(township_id=township_id)
+    flt = ResidentFilter(township_id=regions.township_id_of(args.township))
     count = run_with_bar(roster.export(actor, args.out, flt), "导出花名册")
     print(f"已导出 {count} 人到 {args.out}")
     return 0

@@ -8,7 +8,6 @@ import json
 from cli.progress import run_with_bar
 from cli.roster import summary_text
 from core import auth, regions, special_groups
-from core.errors import UserError
 from dao.models import SPECIAL_GROUPS
 
 GROUPS = [g for groups in SPECIAL_GROUPS.values() for g in groups]
@@ -44,15 +43,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=enrol_cmd)
 
 
-def _township(name: str | None) -> int | None:
-    if not name:
-        return None
-    township_id = regions.TownshipMatcher.load().match(name)
-    if township_id is None:
-        raise UserError(f"乡镇“{name}”不存在。")
-    return township_id
-
-
 def import_special_cmd(args: argparse.Namespace) -> int:
     actor = auth.cli_actor(args.user)
     job = special_groups.import_special_list(args.file, actor, year=args.year, department=args.department,
@@ -80,7 +70,9 @@ def import_special_cmd(args: argparse.Namespace) -> int:
 
 def export_subsidy_cmd(args: argparse.Namespace) -> int:
     actor = auth.cli_actor(args.user)
-    count = special_groups.export_subsidy_list(actor, args.year, args.out, _township(args.township))
+    count = special_groups.export_subsidy_list(
+        actor, args.year, args.out, regions.township_id_of(args.township)
+    )
     print(f"已导出 {count} 人到 {args.out}")
     return 0
 
@@ -100,6 +92,6 @@ def pending_cmd(args: argparse.Namespace) -> int:
 
 def enrol_cmd(args: argparse.Namespace) -> int:
     actor = auth.cli_actor(args.user)
-    count = special_groups.enrol(actor, args.entries, _township(args.township))
+    count = special_groups.enrol(actor, args.entries, regions.township_id_of(args.township))
     print(f"已登记参保 {count} 人，并已标识")
     return 0

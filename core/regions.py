@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from core import resources
+from core.errors import UserError
 from dao.models import Township, Village
 
 _SUFFIXES = ("街道办事处", "街道", "镇", "乡")
@@ -109,3 +110,13 @@ def villages(township_id: int) -> list[Village]:
 def township_name(township_id: int) -> str:
     town = Township.get_or_none(Township.id == township_id)
     return town.name if town else ""
+
+
+def township_id_of(name: str | None) -> int | None:
+    """The township a user typed (name, short name or code); None for no name. Raises UserError if unknown."""
+    if not name:
+        return None
+    township_id = TownshipMatcher.load().match(name)
+    if township_id is None:
+        raise UserError(f"乡镇“{name}”不存在。")
+    return township_id
