@@ -6,6 +6,8 @@ import tempfile
 from pathlib import Path
 
 from PySide6.QtCharts import (
+    QAbstractAxis,
+    QAbstractSeries,
     QBarCategoryAxis,
     QBarSeries,
     QBarSet,
@@ -44,6 +46,22 @@ def _chart(title: str) -> tuple[QChart, QChartView]:
     view.setRenderHint(QPainter.RenderHint.Antialiasing)
     view.setMinimumHeight(240)
     return chart, view
+
+
+def _replot(chart: QChart, series: QAbstractSeries, x: QAbstractAxis, top: int) -> None:
+    """Replace what ``chart`` shows by ``series`` on ``x`` and a count axis from 0 to ``top``."""
+    chart.removeAllSeries()
+    for axis in chart.axes():
+        chart.removeAxis(axis)
+    chart.addSeries(series)
+    y = QValueAxis()
+    y.setRange(0, top)
+    y.setLabelFormat("%d")
+    y.applyNiceNumbers()
+    chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
+    chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
+    series.attachAxis(x)
+    series.attachAxis(y)
 
 
 class StatsTab(QWidget):
@@ -110,52 +128,28 @@ class StatsTab(QWidget):
         self._draw_tiers()
 
     def _draw_progress(self) -> None:
-        chart = self.progress_chart
-        chart.removeAllSeries()
-        for axis in chart.axes():
-            chart.removeAxis(axis)
         series = QLineSeries()
         series.setName("累计缴费人数")
         weeks = self.stats.weekly if self.stats else []
         for n, (_, total) in enumerate(weeks, start=1):
             series.append(n, total)
-        chart.addSeries(series)
         x = QValueAxis()  # week numbers: dates as labels would not fit under a narrow chart
         x.setRange(1, max(len(weeks), 2))
         x.setTickCount(min(max(len(weeks), 2), 9))
         x.setLabelFormat("%d")
         x.setTitleText(f"第几周（自 {weeks[0][0]:%Y-%m-%d} 所在周起）" if weeks else "周")
-        y = QValueAxis()
-        y.setRange(0, max([total for _, total in weeks] or [1]))
-        y.setLabelFormat("%d")
-        y.applyNiceNumbers()
-        chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
-        chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
-        series.attachAxis(x)
-        series.attachAxis(y)
+        _replot(self.progress_chart, series, x, max([total for _, total in weeks] or [1]))
 
     def _draw_tiers(self) -> None:
-        chart = self.tier_chart
-        chart.removeAllSeries()
-        for axis in chart.axes():
-            chart.removeAxis(axis)
         tiers = self.stats.tiers if self.stats else []
         bars = QBarSet("缴费笔数")
         bars.append([n for _, n in tiers])
         series = QBarSeries()
         series.append(bars)
-        chart.addSeries(series)
         x = QBarCategoryAxis()
         x.append([f"{t // 100}" for t, _ in tiers] or ["—"])
         x.setTitleText("档次（元）")
-        y = QValueAxis()
-        y.setRange(0, max([n for _, n in tiers] or [1]))
-        y.setLabelFormat("%d")
-        y.applyNiceNumbers()
-        chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
-        chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
-        series.attachAxis(x)
-        series.attachAxis(y)
+        _replot(self.tier_chart, series, x, max([n for _, n in tiers] or [1]))
 
     def chart_images(self, folder: Path) -> list[Path]:
         paths = [folder / "征缴进度.png", folder / "档次分布.png"]
