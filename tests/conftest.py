@@ -95,3 +95,20 @@ def township_id(name: str) -> int:
 
 def clerk_of(name: str) -> Actor:
     return Actor(f"clerk-{name}", CLERK, township_id(name), f"{name}经办")
+
+
+@pytest.fixture
+def message_boxes(monkeypatch):
+    """GUI tests: message boxes would block offscreen, so their (title, text) are recorded instead; and no worker
+    thread may outlive the test."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from gui import workers
+
+    shown: list[tuple[str, str]] = []
+    for name in ("warning", "information", "critical"):
+        monkeypatch.setattr(
+            QMessageBox, name, staticmethod(lambda parent, title, text, *a, **k: shown.append((title, text)))
+        )
+    yield shown
+    assert not workers.LIVE_THREADS, "a worker thread outlived its test"

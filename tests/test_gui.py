@@ -8,35 +8,19 @@ import time
 import pytest
 from openpyxl import load_workbook
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFileDialog, QMessageBox
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFileDialog
 
 from core import auth, idcard, roster, roster_import
 from core.auth import FINANCE, Actor
 from dao import bulk
 from dao.models import Resident, Township
-from gui import workers
 from gui.login import FirstAdminDialog, LoginDialog
 from gui.main_window import MainWindow
 from gui.roster_tab import RosterTab
 from tests.conftest import clerk_of, township_id
 from tests.fixtures import HEADER, person, write_xlsx
 
-
-@pytest.fixture(autouse=True)
-def no_dialogs(monkeypatch):
-    """Message boxes would block an offscreen test: record them instead."""
-    shown: list[tuple[str, str]] = []
-    for name in ("warning", "information", "critical"):
-        monkeypatch.setattr(
-            QMessageBox, name, staticmethod(lambda parent, title, text, *a, **k: shown.append((title, text)))
-        )
-    return shown
-
-
-@pytest.fixture(autouse=True)
-def no_dangling_threads():
-    yield
-    assert not workers.LIVE_THREADS, "a worker thread outlived its test"
+pytestmark = pytest.mark.usefixtures("message_boxes")
 
 
 def wait_idle(qtbot, runner, timeout=20000):
@@ -99,7 +83,7 @@ def test_main_window_status_bar_and_tabs(qtbot, sqlite_db, admin):
     window.close()
 
 
-def test_import_wizard_end_to_end(qtbot, sqlite_db, admin, tmp_path, monkeypatch, no_dialogs):
+def test_import_wizard_end_to_end(qtbot, sqlite_db, admin, tmp_path, monkeypatch, message_boxes):
     bad = person(5)
     bad[1] = bad[1][:17] + ("0" if bad[1][17] != "0" else "1")
     source = write_xlsx(tmp_path / "村报花名册.xlsx", [HEADER, person(1), person(3), bad],
@@ -132,7 +116,7 @@ def test_import_wizard_end_to_end(qtbot, sqlite_db, admin, tmp_path, monkeypatch
     panel.save_error_report()
     ws = load_workbook(out).worksheets[0]
     assert ws.cell(row=2, column=2).value == bad[1]
-    assert no_dialogs[-1][0] == "已保存"
+    assert message_boxes[-1][0] == "已保存"
 
 
 def test_wizard_lets_the_user_map_a_missing_column(qtbot, sqlite_db, admin, tmp_path):
@@ -150,14 +134,14 @@ def test_wizard_lets_the_user_map_a_missing_column(qtbot, sqlite_db, admin, tmp_
     assert Resident.get().name == "张三"
 
 
-def test_unusable_file_shows_a_message(qtbot, sqlite_db, admin, tmp_path, no_dialogs):
+def test_unusable_file_shows_a_message(qtbot, sqlite_db, admin, tmp_path, message_boxes):
     path = tmp_path / "broken.xlsx"
     path.write_bytes(b"not a workbook")
     tab = RosterTab(admin)
     qtbot.addWidget(tab)
     tab.import_panel.open_file(path)
     wait_idle(qtbot, tab.import_panel.runner)
-    assert no_dialogs and "不是 Excel" in no_dialogs[-1][1]
+    assert message_boxes and "不是 Excel" in message_boxes[-1][1]
     assert not tab.import_panel.import_button.isEnabled()
 
 

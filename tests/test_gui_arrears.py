@@ -5,26 +5,18 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QFileDialog
 
 from dao.models import ARREARS_ASSESSED, ARREARS_PAID, ArrearsAssessment, Resident
-from gui import workers
 from gui.arrears_tab import ArrearsTab
 from tests.fixtures import HEADER, person, write_xlsx
 from tests.test_ledger_arrears import LEDGER_HEADER, pay
 from tests.test_roster_import import do_import
 
-
-@pytest.fixture(autouse=True)
-def quiet(monkeypatch):
-    shown: list[tuple[str, str]] = []
-    for name in ("warning", "information", "critical"):
-        monkeypatch.setattr(QMessageBox, name, staticmethod(lambda p, t, x, *a, **k: shown.append((t, x))))
-    yield shown
-    assert not workers.LIVE_THREADS
+pytestmark = pytest.mark.usefixtures("message_boxes")
 
 
-def test_declare_assess_print_and_pay(qtbot, sqlite_db, admin, tmp_path, monkeypatch, quiet):
+def test_declare_assess_print_and_pay(qtbot, sqlite_db, admin, tmp_path, monkeypatch, message_boxes):
     do_import(write_xlsx(tmp_path / "r.xlsx", [HEADER, person(1, born=dt.date(1980, 5, 17))]), admin)
     resident = Resident.get()
     Resident.update(enrolled_on=dt.date(2016, 1, 1)).execute()
@@ -41,7 +33,7 @@ def test_declare_assess_print_and_pay(qtbot, sqlite_db, admin, tmp_path, monkeyp
     page.owed_table.cellWidget(2, 2).setCurrentText("1,500.00")
     assert "1,800.00" in page.total.text()
     page.declare()
-    assert quiet[-1][0] == "已申报"
+    assert message_boxes[-1][0] == "已申报"
     assert [page.owed_table.item(n, 1).text() for n in range(page.owed_table.rowCount())] == [
         "2017",
         "2019",
@@ -58,7 +50,7 @@ def test_declare_assess_print_and_pay(qtbot, sqlite_db, admin, tmp_path, monkeyp
     monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(out), "")))
     assess.table.selectRow(0)
     assess.print_sheets()
-    assert out.exists() and quiet[-1][0] == "已生成"
+    assert out.exists() and message_boxes[-1][0] == "已生成"
 
     ledger_file = write_xlsx(tmp_path / "l.xlsx", [LEDGER_HEADER, pay(resident, 2016, 300, "T1", kind="补缴"),
                                                    pay(resident, 2018, 1500, "T2", kind="补缴")])  # fmt: skip

@@ -12,16 +12,10 @@ from tests.conftest import township_id
 from tests.fixtures import HEADER, person, write_xlsx
 from tests.test_roster_import import do_import
 
-
-@pytest.fixture(autouse=True)
-def quiet(monkeypatch):
-    shown: list[tuple[str, str]] = []
-    for name in ("warning", "information", "critical"):
-        monkeypatch.setattr(QMessageBox, name, staticmethod(lambda p, t, x, *a, **k: shown.append((t, x))))
-    return shown
+pytestmark = pytest.mark.usefixtures("message_boxes")
 
 
-def test_enter_and_move_a_case(qtbot, sqlite_db, admin, tmp_path, monkeypatch, quiet):
+def test_enter_and_move_a_case(qtbot, sqlite_db, admin, tmp_path, monkeypatch, message_boxes):
     do_import(write_xlsx(tmp_path / "r.xlsx", [HEADER, person(1)]), admin)
     r = Resident.get()
     Contribution.create(
@@ -41,7 +35,7 @@ def test_enter_and_move_a_case(qtbot, sqlite_db, admin, tmp_path, monkeypatch, q
     entry.bank.setText("农业银行费县支行")
     entry.create()
     case = RefundCase.get()
-    assert case.amount_fen == 12050 and case.account_name == r.name and quiet[-1][0] == "已受理"
+    assert case.amount_fen == 12050 and case.account_name == r.name and message_boxes[-1][0] == "已受理"
     assert tab.cases.table.rowCount() == 1 and "尚未初审报送：<b>1</b>" in tab.cutoff.text()
 
     tab.cases.table.selectRow(0)
@@ -49,7 +43,7 @@ def test_enter_and_move_a_case(qtbot, sqlite_db, admin, tmp_path, monkeypatch, q
     assert RefundCase.get().state == "已初审"
     tab.cases.table.selectRow(0)
     tab.cases.move("复核通过")  # a clerk may not approve
-    assert RefundCase.get().state == "已初审" and "县局审核" in quiet[-1][1]
+    assert RefundCase.get().state == "已初审" and "县局审核" in message_boxes[-1][1]
 
     county = RefundTab(reviewer)
     qtbot.addWidget(county)
@@ -67,10 +61,12 @@ def test_enter_and_move_a_case(qtbot, sqlite_db, admin, tmp_path, monkeypatch, q
     monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(out), "")))
     county.cases.table.selectRow(0)
     county.cases.print_sheets()
-    assert out.exists() and quiet[-1][0] == "完成"
+    assert out.exists() and message_boxes[-1][0] == "完成"
 
 
-def test_handoff_tab_creates_sends_and_reexports(qtbot, sqlite_db, admin, tmp_path, monkeypatch, quiet):
+def test_handoff_tab_creates_sends_and_reexports(
+    qtbot, sqlite_db, admin, tmp_path, monkeypatch, message_boxes
+):
     import datetime as dt
 
     from core import refunds

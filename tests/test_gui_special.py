@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QInputDialog
 
 from dao.models import GovernmentPayment, Resident
-from gui import workers
 from gui.special_tab import SpecialTab
 from tests.conftest import clerk_of
 from tests.fixtures import HEADER, person, write_xlsx
 from tests.test_roster_import import do_import
 
-
-@pytest.fixture(autouse=True)
-def quiet(monkeypatch):
-    shown: list[tuple[str, str]] = []
-    for name in ("warning", "information", "critical"):
-        monkeypatch.setattr(QMessageBox, name, staticmethod(lambda p, t, x, *a, **k: shown.append((t, x))))
-    yield shown
-    assert not workers.LIVE_THREADS
+pytestmark = pytest.mark.usefixtures("message_boxes")
 
 
 def test_import_resolve_and_export(qtbot, sqlite_db, admin, tmp_path, monkeypatch):

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QDialog, QFileDialog, QInputDialog, QMessageBox
+from PySide6.QtWidgets import QDialog, QFileDialog, QInputDialog
 
 from core import auth
 from dao.models import AuditLog, PolicyYear, User
@@ -14,13 +14,7 @@ from gui.admin_tab import AdminTab, UserDialog
 from gui.stats_tab import StatsTab
 from tests.test_stats_admin import make_county
 
-
-@pytest.fixture(autouse=True)
-def quiet(monkeypatch):
-    shown: list[tuple[str, str]] = []
-    for name in ("warning", "information", "critical"):
-        monkeypatch.setattr(QMessageBox, name, staticmethod(lambda p, t, x, *a, **k: shown.append((t, x))))
-    return shown
+pytestmark = pytest.mark.usefixtures("message_boxes")
 
 
 def test_stats_tab_charts_render_and_export(qtbot, sqlite_db, admin, tmp_path, monkeypatch):
@@ -52,7 +46,7 @@ def test_stats_tab_charts_render_and_export(qtbot, sqlite_db, admin, tmp_path, m
     assert xlsx.exists()
 
 
-def test_admin_tab_users_policy_and_backup(qtbot, sqlite_db, admin, tmp_path, monkeypatch, quiet):
+def test_admin_tab_users_policy_and_backup(qtbot, sqlite_db, admin, tmp_path, monkeypatch, message_boxes):
     boss = auth.actor_of(auth.create_user(admin, "boss", "password123", auth.ADMIN))
     tab = AdminTab(boss)
     qtbot.addWidget(tab)
@@ -75,12 +69,12 @@ def test_admin_tab_users_policy_and_backup(qtbot, sqlite_db, admin, tmp_path, mo
     assert PolicyYear.get(PolicyYear.year == 2020).tiers == [10000, 30000, 50000, 80000]
     tab.p_tiers.setText("300,100")
     tab.save_policy()
-    assert "从低到高" in quiet[-1][1]
+    assert "从低到高" in message_boxes[-1][1]
 
     out = tmp_path / "backup.db"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(out), "")))
     tab.backup()
-    assert out.exists() and "已备份" in quiet[-1][1]
+    assert out.exists() and "已备份" in message_boxes[-1][1]
     tab.mask_boxes[auth.FINANCE].setChecked(False)
     tab.mask_boxes[auth.CLERK].setChecked(True)
     tab.save_settings()
