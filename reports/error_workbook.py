@@ -11,7 +11,7 @@ from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from reports.tables import HEADER_FILL, HEADER_FONT, neutralise, save_workbook
+from reports.tables import neutralise, save_workbook, start_sheet
 
 BAD_FILL = PatternFill("solid", fgColor="FFC7CE")
 BAD_FONT = Font(color="9C0006")
@@ -37,10 +37,7 @@ def write_error_workbook(
     ws.title = "被拒绝的行"
     width = max([len(headers), *(len(r.cells) for r in rows)])
     out_headers = [*headers, *[""] * (width - len(headers)), "原文件行号", "错误代码", "错误原因"]
-    ws.append(out_headers)
-    for col in range(1, len(out_headers) + 1):
-        cell = ws.cell(row=1, column=col)
-        cell.fill, cell.font = HEADER_FILL, HEADER_FONT
+    start_sheet(ws, out_headers)
     text_cols = set(text_columns)
     for out_row, rej in enumerate(rows, start=2):
         cells = [*rej.cells, *[""] * (width - len(rej.cells))]

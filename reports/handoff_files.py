@@ -18,9 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from openpyxl import Workbook
-from openpyxl.styles import Font
 
-from reports.tables import HEADER_FILL, HEADER_FONT, append_row, neutralise
+from reports.tables import append_row, neutralise, start_sheet
 
 REFUND_COLUMNS = ("序号", "社会保障号码", "姓名", "险种", "费款所属期", "退费金额", "退费原因", "退费日期", "银行流水号",
                   "经办机构", "记录类型", "原批次号", "原序号")  # fmt: skip
@@ -78,11 +77,7 @@ def write_xlsx(
     wb.properties.lastModifiedBy = "居民养老保险征缴业务系统"
     ws = wb.active
     ws.title = "传递明细"
-    ws.append([title])
-    ws["A1"].font = Font(bold=True, size=12)
-    ws.append(list(columns))
-    for cell in ws[2]:
-        cell.fill, cell.font = HEADER_FILL, HEADER_FONT
+    start_sheet(ws, columns, title, title_size=12)
     formats = {i + 1: "@" for i, c in enumerate(columns) if c in TEXT_COLUMNS}
     formats.update({i + 1: "0.00" for i, c in enumerate(columns) if c in AMOUNT_COLUMNS})
     for row in rows:

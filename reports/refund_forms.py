@@ -13,7 +13,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from reports.pdf_kit import FAMILY, Column, Document, Roster, draw_roster
-from reports.tables import HEADER_FILL, HEADER_FONT, append_row, neutralise, save_workbook
+from reports.tables import append_row, neutralise, save_workbook, start_sheet
 
 ROW = 7.5
 COPIES = ("第一联：乡镇税务分局留存", "第二联：乡镇人社所留存", "第三联：县人社局（医保局）留存")
@@ -234,11 +234,7 @@ def write_fund_request_xlsx(
     wb = Workbook()
     ws = wb.active
     ws.title = "收款人清单"
-    ws.append([title])
-    ws["A1"].font = Font(bold=True, size=14)
-    ws.append(list(FUND_HEADERS))
-    for cell in ws[2]:
-        cell.fill, cell.font = HEADER_FILL, HEADER_FONT
+    start_sheet(ws, FUND_HEADERS, title)
     for p in payees:
         append_row(
             ws, [*(neutralise(v) for v in p[:7]), Decimal(p[7]) / 100], {4: "@", 6: "@", 8: "#,##0.00"}

@@ -10,7 +10,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from reports.pdf_kit import Column, Document, Roster, draw_roster
-from reports.tables import HEADER_FILL, HEADER_FONT, append_row, neutralise, save_workbook
+from reports.tables import append_row, neutralise, save_workbook, start_sheet
 
 DETAIL_HEADERS = (
     "序号",
@@ -41,11 +41,7 @@ def write_xlsx(
     wb = Workbook()
     ws = wb.active
     ws.title = "代缴名单"
-    ws.append([title])
-    ws["A1"].font = Font(bold=True, size=14)
-    ws.append(list(DETAIL_HEADERS))
-    for cell in ws[2]:
-        cell.fill, cell.font = HEADER_FILL, HEADER_FONT
+    start_sheet(ws, DETAIL_HEADERS, title)
     money = {8: "#,##0.00"}
     for n, (town, village, number, name, sex, groups, fen, state) in enumerate(rows, start=1):
         values = [
@@ -67,9 +63,7 @@ def write_xlsx(
     ws.freeze_panes = "A3"
 
     sheet = wb.create_sheet("汇总")
-    sheet.append(list(SUMMARY_HEADERS))
-    for cell in sheet[1]:
-        cell.fill, cell.font = HEADER_FILL, HEADER_FONT
+    start_sheet(sheet, SUMMARY_HEADERS)
     money = {4: "#,##0.00"}
     for town, village, people, fen in summary:
         append_row(

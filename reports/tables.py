@@ -35,6 +35,16 @@ def _atomic_target(path: Path) -> Path:
     return Path(tmp)
 
 
+def start_sheet(ws, headers: Sequence[str], title: str | None = None, title_size: int = 14) -> None:  # type: ignore[no-untyped-def]
+    """A (normal-mode) worksheet's first rows: an optional bold title, then the shaded header row."""
+    if title is not None:
+        ws.append([title])
+        ws.cell(row=1, column=1).font = Font(bold=True, size=title_size)
+    ws.append(list(headers))
+    for cell in ws[ws._current_row]:
+        cell.fill, cell.font = HEADER_FILL, HEADER_FONT
+
+
 def append_row(
     ws, values: Sequence[object], formats: dict[int, str] | None = None, font: Font | None = None
 ) -> int:  # type: ignore[no-untyped-def]
