@@ -18,6 +18,7 @@ from core import special_groups as sg
 from core.auth import Actor, check_township, require
 from core.errors import UserError
 from core.money import format_yuan, to_capital
+from dao import bulk
 from dao.db import current
 from dao.models import (
     ARREARS_ASSESSED,
@@ -293,12 +294,8 @@ def listing(actor: Actor, status: str | None = None, township_id: int | None = N
         query = query.where(ArrearsAssessment.township == township_id)
     assessments = list(query)
     lines: dict[int, list[ArrearsLine]] = {}
-    if assessments:
-        for line in (
-            ArrearsLine.select()
-            .where(ArrearsLine.assessment.in_([a.id for a in assessments]))
-            .order_by(ArrearsLine.year)
-        ):
+    for part in bulk.in_chunks(a.id for a in assessments):
+        for line in ArrearsLine.select().where(ArrearsLine.assessment.in_(part)).order_by(ArrearsLine.year):
             lines.setdefault(line.assessment_id, []).append(line)
     rows = []
     for a in assessments:

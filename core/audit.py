@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
+from dao import bulk
 from dao.models import AuditLog, now
 
 
@@ -45,21 +46,9 @@ def record(
 
 def record_many(username: str, action: str, entity: str, changes: Iterable[tuple[object, dict, dict]]) -> int:
     """Many entries in bulk: ``changes`` yields (entity_id, before, after)."""
-    moment = now()
-    rows = [
-        {
-            "at": moment,
-            "username": username,
-            "action": action,
-            "entity": entity,
-            "entity_id": str(entity_id),
-            "before": _dump(before),
-            "after": _dump(after),
-        }
-        for entity_id, before, after in changes
-    ]
-    for start in range(0, len(rows), 2000):
-        AuditLog.insert_many(rows[start : start + 2000]).execute()
+    rows = [(str(entity_id), _dump(before), _dump(after)) for entity_id, before, after in changes]
+    bulk.insert_rows(AuditLog, ("entity_id", "before", "after"), rows,
+                     {"at": now(), "username": username, "action": action, "entity": entity})  # fmt: skip
     return len(rows)
 
 

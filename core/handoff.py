@@ -30,6 +30,7 @@ from core.refunds import PAID, parse_month
 from core.roster_import import file_sha256
 from core.rowcodes import ImportReport, issue, register
 from core.tabular import Column, data_rows, open_table, text_of
+from dao import bulk
 from dao import db as dao_db
 from dao.db import current
 from dao.models import (
@@ -108,8 +109,7 @@ def _refund_lines(month: str, county_code: str) -> list[_Line]:
     )
     years: dict[int, set[int]] = defaultdict(set)
     ids = [c.id for c in cases]
-    for start in range(0, len(ids), 900):
-        part = ids[start : start + 900]
+    for part in bulk.in_chunks(ids):
         query = (
             RefundItem.select(RefundItem.case, Contribution.year)
             .join(Contribution)
@@ -251,17 +251,16 @@ def _store(actor: Actor, kind: str, month: str, lines: list[_Line], out_dir: Pat
             batch = HandoffBatch.create(batch_no=_batch_no(kind, month, seq, correction, county_code), kind=kind, month=month,
                                         seq=seq, is_correction=correction, created_by=actor.username, note=note[:200],
                                         records=len(lines), total_fen=sum(x.amount_fen for x in lines), created_at=now())  # fmt: skip
-            HandoffLine.insert_many([
-                {"batch": batch.id, "line_no": n, "record_id": x.record_id, "amount_fen": x.amount_fen,
-                 "values": json.dumps(x.values, ensure_ascii=False), "claim": x.claim, "corrects": x.corrects}
-                for n, x in enumerate(lines, start=1)
-            ]).execute()  # fmt: skip
+            bulk.insert_rows(
+                HandoffLine, ("line_no", "record_id", "amount_fen", "values", "claim", "corrects_id"),
+                [(n, x.record_id, x.amount_fen, json.dumps(x.values, ensure_ascii=False), x.claim, x.corrects)
+                 for n, x in enumerate(lines, start=1)],
+                {"batch_id": batch.id, "feedback": "", "feedback_reason": ""},
+            )  # fmt: skip
             normal = [x.record_id for x in lines if x.corrects is None]
             model = RefundCase if kind == "refund" else GovernmentPayment
-            for start in range(0, len(normal), 900):
-                model.update(handoff_batch_id=batch.id).where(
-                    model.id.in_(normal[start : start + 900])
-                ).execute()
+            for part in bulk.in_chunks(normal):
+                model.update(handoff_batch_id=batch.id).where(model.id.in_(part)).execute()
             files = _write_files(batch, out_dir)  # a failure here rolls the batch back: no half batch
             HandoffBatch.update(files=json.dumps(files, sort_keys=True)).where(
                 HandoffBatch.id == batch.id
@@ -330,22 +329,22 @@ def mark_sent(actor: Actor, batch_ref: str | int) -> HandoffBatch:
             normal = [x.record_id for x in batch.lines if x.corrects_id is None]
             corrected = [x.record_id for x in batch.lines if x.corrects_id is not None]
             for ids, state in ((normal, PAYMENT_SENT), (corrected, PAYMENT_CORRECTED)):
-                for start in range(0, len(ids), 900):
-                    GovernmentPayment.update(state=state).where(
-                        GovernmentPayment.id.in_(ids[start : start + 900])
-                    ).execute()
+                for part in bulk.in_chunks(ids):
+                    GovernmentPayment.update(state=state).where(GovernmentPayment.id.in_(part)).execute()
     return get(batch.id)
 
 
 def _release(batch: HandoffBatch, line_ids: Sequence[int] | None = None) -> None:
     """Return records to the pool (a cancelled batch, or lines the tax side rejected)."""
-    query = batch.lines if line_ids is None else batch.lines.where(HandoffLine.id.in_(list(line_ids)))
-    lines = list(query)
-    HandoffLine.update(claim=None).where(HandoffLine.id.in_([x.id for x in lines])).execute()
+    if line_ids is None:
+        lines = list(batch.lines)
+    else:
+        lines = [x for part in bulk.in_chunks(line_ids) for x in batch.lines.where(HandoffLine.id.in_(part))]
+    for part in bulk.in_chunks(x.id for x in lines):
+        HandoffLine.update(claim=None).where(HandoffLine.id.in_(part)).execute()
     normal = [x.record_id for x in lines if x.corrects_id is None]
     model = RefundCase if batch.kind == "refund" else GovernmentPayment
-    for start in range(0, len(normal), 900):
-        part = normal[start : start + 900]
+    for part in bulk.in_chunks(normal):
         model.update(handoff_batch_id=None).where(
             model.id.in_(part) & (model.handoff_batch_id == batch.id)
         ).execute()
@@ -382,7 +381,10 @@ def correct(actor: Actor, batch_ref: str | int, line_nos: Sequence[int], reason:
     if original.state != BATCH_SENT:
         raise UserError(f"只能更正已报送的批次（{original.batch_no} 为“{original.state}”，可直接取消）。")
     wanted = set(line_nos)
-    chosen = list(original.lines.where(HandoffLine.line_no.in_(list(wanted))).order_by(HandoffLine.line_no))
+    chosen = sorted(
+        (x for part in bulk.in_chunks(wanted) for x in original.lines.where(HandoffLine.line_no.in_(part))),
+        key=lambda x: x.line_no,
+    )
     missing = wanted - {x.line_no for x in chosen}
     if missing:
         raise UserError(f"批次 {original.batch_no} 中没有序号：{'、'.join(str(n) for n in sorted(missing))}")

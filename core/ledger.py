@@ -12,6 +12,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from core import audit, idcard
 from core import special_groups as sg
@@ -285,19 +286,24 @@ def _refund_candidates(report: ImportReport, payments: list[_Payment], ids: dict
     touched = {(p.resident_id, p.year) for p in payments if p.payer == PERSONAL}
     if not touched:
         return
-    personal: dict[tuple[int, int], list[Contribution]] = defaultdict(list)
-    query = Contribution.select().where(
-        Contribution.resident.in_(list({r for r, _ in touched})) & (Contribution.payer == PERSONAL)
-        & (Contribution.kind == NORMAL)
-    ).order_by(Contribution.paid_on, Contribution.id)  # fmt: skip
-    for c in query:
-        if (c.resident_id, c.year) in touched:
-            personal[(c.resident_id, c.year)].append(c)
+    personal: dict[tuple[int, int], list] = defaultdict(list)
+    columns = (Contribution.id, Contribution.resident_id.alias("resident_id"), Contribution.year,
+               Contribution.amount_fen, Contribution.tier_fen, Contribution.channel, Contribution.paid_on)  # fmt: skip
+    for part in bulk.in_chunks({r for r, _ in touched}):
+        query = Contribution.select(*columns).where(
+            Contribution.resident.in_(part) & (Contribution.payer == PERSONAL) & (Contribution.kind == NORMAL)
+        )
+        for c in query.namedtuples():
+            if (c.resident_id, c.year) in touched:
+                personal[(c.resident_id, c.year)].append(c)
+    for paid in personal.values():
+        paid.sort(key=lambda c: (c.paid_on or dt.date.min, c.id))
+    flagged_in = {year: set(sg.flagged_groups(year)) for year in {y for _, y in touched}}
     new_ids = {ids[v][0]: v for v in by_voucher}
-    candidates: list[tuple[Contribution, str, str, int]] = []
+    candidates: list[tuple[Any, str, str, int]] = []  # (payment row, code, detail, fen)
     for (rid, year), paid in personal.items():
         rules = policies[year]
-        flagged = sg.is_flagged(rid, year)
+        flagged = rid in flagged_in[year]
         total = sum(c.amount_fen for c in paid)
         if len(paid) > 1:
             channels = "、".join(dict.fromkeys(c.channel or "未填渠道" for c in paid))

@@ -27,6 +27,7 @@ from core import audit, regions
 from core.auth import ADMIN, CLERK, FINANCE, REVIEWER, Actor, check_township, require
 from core.errors import PermissionDenied, UserError
 from core.money import format_yuan, to_capital
+from dao import bulk
 from dao.db import current
 from dao.models import (
     CANDIDATE_CASE,
@@ -438,23 +439,25 @@ def write_fund_request(actor: Actor, month: str, out: str | Path) -> FundRequest
 
 
 def _load(case_ids: Iterable[int]) -> list[RefundCase]:
-    ids = list(case_ids)
-    cases = {c.id: c for c in RefundCase.select(RefundCase, Resident, Township).join(Resident).switch(RefundCase).join(Township)
-             .where(RefundCase.id.in_(ids))}  # fmt: skip
+    order = list(case_ids)
+    cases: dict[int, RefundCase] = {}
     items: dict[int, list[RefundItem]] = defaultdict(list)
-    for item in (
-        RefundItem.select(RefundItem, Contribution).join(Contribution).where(RefundItem.case.in_(ids))
-    ):
-        items[item.case_id].append(item)
     events: dict[int, list[RefundEvent]] = defaultdict(list)
-    for event in RefundEvent.select().where(RefundEvent.case.in_(ids)).order_by(RefundEvent.id):
-        events[event.case_id].append(event)
+    for ids in bulk.in_chunks(order):
+        cases.update((c.id, c) for c in RefundCase.select(RefundCase, Resident, Township).join(Resident)
+                     .switch(RefundCase).join(Township).where(RefundCase.id.in_(ids)))  # fmt: skip
+        for item in (
+            RefundItem.select(RefundItem, Contribution).join(Contribution).where(RefundItem.case.in_(ids))
+        ):
+            items[item.case_id].append(item)
+        for event in RefundEvent.select().where(RefundEvent.case.in_(ids)).order_by(RefundEvent.id):
+            events[event.case_id].append(event)
     names = dict(User.select(User.username, User.display_name).tuples())
     for c in cases.values():
         c.loaded_items = items[c.id]
         c.loaded_events = events[c.id]
         c.display = names
-    return [cases[i] for i in ids if i in cases]
+    return [cases[i] for i in order if i in cases]
 
 
 def _form(c: RefundCase) -> refund_forms.CaseForm:

@@ -314,10 +314,11 @@ def _current_entries(year: int):  # type: ignore[no-untyped-def]
 def flagged_groups(year: int, resident_ids: Iterable[int] | None = None) -> dict[int, set[str]]:
     """resident id -> the groups that qualify them in ``year``."""
     query = _current_entries(year).where(SpecialListEntry.status.in_(FLAGGING_STATES))
-    if resident_ids is not None:
-        query = query.where(SpecialListEntry.resident.in_(list(resident_ids)))
+    queries = [query] if resident_ids is None else [
+        query.where(SpecialListEntry.resident.in_(part)) for part in bulk.in_chunks(resident_ids)
+    ]  # fmt: skip
     groups: dict[int, set[str]] = defaultdict(set)
-    for entry in query:
+    for entry in (e for q in queries for e in q):
         groups[entry.resident_id].add(entry.special_list.group)
     return dict(groups)
 
@@ -450,7 +451,9 @@ def enrol(actor: Actor, entry_ids: Iterable[int], township_id: int | None = None
     enrolled = 0
     with current().atomic():
         villages = VillageCache()
-        for entry in SpecialListEntry.select().where(SpecialListEntry.id.in_(list(entry_ids))):
+        entries = [e for part in bulk.in_chunks(entry_ids)
+                   for e in SpecialListEntry.select().where(SpecialListEntry.id.in_(part))]  # fmt: skip
+        for entry in sorted(entries, key=lambda e: e.id):
             if entry.status != ENTRY_NOT_IN_ROSTER:
                 continue
             info = idcard.parse(entry.id_number, today)
@@ -572,11 +575,9 @@ class GroupStats:
 def statistics(actor: Actor, year: int) -> GroupStats:
     require(actor, "special.view")
     flags = flagged_groups(year)
-    towns = (
-        dict(Resident.select(Resident.id, Resident.township).where(Resident.id.in_(list(flags))).tuples())
-        if flags
-        else {}
-    )
+    towns = {
+        rid: town for rid, (town,) in bulk.fetch_by_keys(Resident, "id", ("township_id",), flags).items()
+    }
     if actor.township_id is not None:
         flags = {rid: g for rid, g in flags.items() if towns.get(rid) == actor.township_id}
     names = {t.id: t.name for t in regions.townships()}

@@ -7,13 +7,24 @@ path goes one level down, still inside the caller's peewee transaction.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import TypeVar
 
 import peewee as pw
+from peewee import __exception_wrapper__ as driver_errors  # driver errors -> peewee's (IntegrityError, ...)
 
 from dao.db import current, is_postgres
 
 CHUNK = 5000
+IN_LIST = 900  # values in one IN (...): under every SQLite build's variable limit (999 before 3.32)
+T = TypeVar("T")
+
+
+def in_chunks(values: Iterable[T], size: int = IN_LIST) -> Iterator[list[T]]:
+    """``values`` in lists short enough for one ``IN (...)``; a county-wide list would overflow the limit."""
+    values = list(values)
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 
 def _quote(name: str) -> str:
@@ -54,16 +65,17 @@ def insert_rows(
     cols = ", ".join(_quote(c) for c in (*columns, *constants))
     fixed = "".join(f", {_literal(v)}" for v in constants.values())
     cursor = db.cursor()
-    if is_postgres(db):
-        from psycopg2.extras import execute_values
+    with driver_errors:
+        if is_postgres(db):
+            from psycopg2.extras import execute_values
 
-        template = "(" + ", ".join("%s" for _ in columns) + fixed + ")"
-        execute_values(
-            cursor, f"INSERT INTO {table} ({cols}) VALUES %s", rows, template=template, page_size=1000
-        )
-    else:
-        marks = ", ".join("?" for _ in columns)
-        cursor.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks}{fixed})", rows)
+            template = "(" + ", ".join("%s" for _ in columns) + fixed + ")"
+            execute_values(
+                cursor, f"INSERT INTO {table} ({cols}) VALUES %s", rows, template=template, page_size=1000
+            )
+        else:
+            marks = ", ".join("?" for _ in columns)
+            cursor.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks}{fixed})", rows)
 
 
 def update_rows(
@@ -79,12 +91,13 @@ def update_rows(
         sets += ', "version" = "version" + 1'
     sql = f"UPDATE {_quote(model._meta.table_name)} SET {sets} WHERE id = {p}"
     cursor = db.cursor()
-    if is_postgres(db):
-        from psycopg2.extras import execute_batch
+    with driver_errors:
+        if is_postgres(db):
+            from psycopg2.extras import execute_batch
 
-        execute_batch(cursor, sql, rows, page_size=500)
-    else:
-        cursor.executemany(sql, rows)
+            execute_batch(cursor, sql, rows, page_size=500)
+        else:
+            cursor.executemany(sql, rows)
 
 
 def fetch_by_keys(
@@ -94,16 +107,15 @@ def fetch_by_keys(
 
     Plain column values, no peewee conversion: fine for text and integer columns.
     """
-    keys = list(keys)
     db = current()
     table = _quote(model._meta.table_name)
     select = ", ".join(_quote(c) for c in (key, *columns))
     found: dict[object, tuple] = {}
     cursor = db.cursor()
-    for start in range(0, len(keys), 900):
-        part = keys[start : start + 900]
+    for part in in_chunks(keys):
         marks = ", ".join(db.param for _ in part)
-        cursor.execute(f"SELECT {select} FROM {table} WHERE {_quote(key)} IN ({marks})", part)
+        with driver_errors:
+            cursor.execute(f"SELECT {select} FROM {table} WHERE {_quote(key)} IN ({marks})", part)
         for row in cursor.fetchall():
             found[row[0]] = row[1:]
     return found
