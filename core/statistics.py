@@ -72,8 +72,8 @@ class YearStats:
 
 def _figures(year: int, township_id: int | None) -> tuple[dict[object, Figures], dict[object, Figures], dict]:
     """This year's and last year's figures per area, and this year's first payments per day."""
-    this_paid, days = stats_queries.year_payments(year, township_id, PERSONAL, GOVERNMENT, NORMAL)
-    last_paid, _ = stats_queries.year_payments(year - 1, township_id, PERSONAL, GOVERNMENT, NORMAL)
+    this_paid, days = stats_queries.year_payments(year, township_id)
+    last_paid, _ = stats_queries.year_payments(year - 1, township_id, days=False)
     this: dict[object, Figures] = defaultdict(Figures)
     last: dict[object, Figures] = defaultdict(Figures)
     for area, (now_enrolled, before_enrolled) in stats_queries.enrolled(

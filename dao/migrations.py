@@ -15,10 +15,10 @@ from pathlib import Path
 import peewee as pw
 from playhouse.migrate import SchemaMigrator, migrate
 
-from dao import models
+from dao import models, payer_year
 from dao.db import DatabaseOpenError
 
-LATEST = 7
+LATEST = 8
 
 
 def _step_2(db: pw.Database) -> None:
@@ -311,8 +311,45 @@ def _step_7(db: pw.Database) -> None:
     )
 
 
+def _step_8(db: pw.Database) -> None:
+    """The paying residents per year (``payer_year``), kept by triggers, counted once from the payments."""
+
+    class Base(pw.Model):
+        class Meta:
+            database = db
+
+    class ResidentRef(Base):
+        class Meta:
+            table_name = "resident"
+
+    class PayerYearV8(Base):
+        resident = pw.ForeignKeyField(ResidentRef, on_delete="RESTRICT", index=False)
+        year = pw.IntegerField()
+        township_id = pw.IntegerField(null=True)
+        village_id = pw.IntegerField(null=True)
+        payments = pw.IntegerField()
+        personal = pw.IntegerField()
+        government = pw.IntegerField()
+        amount_fen = pw.BigIntegerField()
+        first_day = pw.DateField(null=True)
+
+        class Meta:
+            table_name = "payer_year"
+            primary_key = pw.CompositeKey("resident", "year")
+            indexes = (
+                pw.SQL(
+                    'CREATE INDEX "payer_year_area" ON "payer_year" '
+                    '("year", "township_id", "village_id", "personal", "government", "amount_fen", "first_day")'
+                ),
+            )
+
+    db.create_tables([PayerYearV8])
+    payer_year.install(db)
+    payer_year.refill(db)
+
+
 STEPS: dict[int, Callable[[pw.Database], None]] = {
-    2: _step_2, 3: _step_3, 4: _step_4, 5: _step_5, 6: _step_6, 7: _step_7,
+    2: _step_2, 3: _step_3, 4: _step_4, 5: _step_5, 6: _step_6, 7: _step_7, 8: _step_8,
 }  # fmt: skip
 
 
@@ -366,6 +403,7 @@ def _create_fresh(db: pw.Database) -> None:
         db.create_tables(models.ALL_MODELS)
     for table in APPEND_ONLY_TABLES:
         _append_only(db, table)
+    payer_year.install(db)
     _stamp(db, LATEST)
 
 

@@ -139,6 +139,34 @@ class Contribution(BaseModel):
         )
 
 
+class PayerYear(BaseModel):
+    """A paying resident: one row per person and year with normal (正常应缴) payments, and where they live.
+
+    Kept by database triggers on ``contribution`` and ``resident`` (dao/payer_year.py), never by the program,
+    so no writer can forget it. The statistics read it instead of grouping a million payments per view.
+    """
+
+    resident = pw.ForeignKeyField(Resident, on_delete="RESTRICT", index=False)
+    year = pw.IntegerField()
+    township_id = pw.IntegerField(null=True)
+    village_id = pw.IntegerField(null=True)
+    payments = pw.IntegerField()
+    personal = pw.IntegerField()  # how many of them the person paid
+    government = pw.IntegerField()  # how many were 政府代缴
+    amount_fen = pw.BigIntegerField()
+    first_day = pw.DateField(null=True)  # earliest payment date: the weekly progress chart
+
+    class Meta:
+        table_name = "payer_year"
+        primary_key = pw.CompositeKey("resident", "year")
+        indexes = (
+            pw.SQL(
+                'CREATE INDEX "payer_year_area" ON "payer_year" '
+                '("year", "township_id", "village_id", "personal", "government", "amount_fen", "first_day")'
+            ),
+        )
+
+
 ROLES = ("乡镇经办", "县局审核", "财务", "管理员")
 
 
@@ -436,6 +464,7 @@ ALL_MODELS: list[type[BaseModel]] = [
     Resident,
     PolicyYear,
     Contribution,
+    PayerYear,
     User,
     AuditLog,
     AppSetting,

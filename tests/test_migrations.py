@@ -12,7 +12,7 @@ from playhouse.migrate import SchemaMigrator, migrate
 from core.database import DatabaseOpenError, close_database, open_database
 from dao import db as dao_db
 from dao import migrations
-from dao.models import Resident, Township
+from dao.models import PayerYear, Resident, Township
 
 
 def _columns(database) -> dict[str, set[str]]:
@@ -60,7 +60,18 @@ def _undo_7(database) -> None:
     )
 
 
+def _undo_8(database) -> None:
+    if isinstance(database, pw.PostgresqlDatabase):
+        database.execute_sql('DROP TRIGGER payer_year_sync ON "contribution"')
+        database.execute_sql('DROP TRIGGER payer_year_move ON "resident"')
+    else:
+        for name in ("insert", "delete", "update", "move"):
+            database.execute_sql(f"DROP TRIGGER payer_year_{name}")
+    database.execute_sql('DROP TABLE "payer_year"')
+
+
 UNDO = {
+    8: _undo_8,
     7: _undo_7,
     6: _undo_6,
     5: _undo_5,
@@ -93,6 +104,11 @@ def test_upgrade_from_previous_version_keeps_data(db_url, tmp_path, old_version)
         f" created_at, updated_at, version) VALUES ('371325198001010011', '老数据', '男', '1980-01-01', {town.id},"
         " '', '', '正常参保', '2020-01-01', '2020-01-01', 1)"
     )
+    database.execute_sql(  # a payment made before the upgrade is counted in the payers' summary
+        "INSERT INTO contribution (resident_id, year, amount_fen, tier_fen, payer, kind, channel, paid_on, voucher,"
+        " created_at) SELECT id, 2020, 30000, 30000, '个人', '正常应缴', '', '2020-03-01', 'OLD-1', '2020-03-01'"
+        " FROM resident WHERE id_number = '371325198001010011'"
+    )
     assert migrations.current_version(database) == old_version
     close_database()
 
@@ -102,6 +118,15 @@ def test_upgrade_from_previous_version_keeps_data(db_url, tmp_path, old_version)
     assert _columns(database) == fresh_schema
     old = Resident.get(Resident.id_number == "371325198001010011")
     assert old.name == "老数据" and old.birth_date == dt.date(1980, 1, 1) and old.import_log_id is None
+    summary = PayerYear.get(PayerYear.resident == old.id)
+    assert (summary.year, summary.payments, summary.personal, summary.amount_fen, summary.first_day) == (
+        2020,
+        1,
+        1,
+        30000,
+        dt.date(2020, 3, 1),
+    )
+    assert summary.township_id == town.id
 
 
 def test_sqlite_is_backed_up_before_migrating(tmp_path):
