@@ -1,6 +1,6 @@
 """Contributions ledger import (缴费明细) into a county of 100,000 residents, SQLite.
 
-    python bench/import_ledger.py [--rows 100000]
+    python bench/import_ledger.py [--rows 100000] [--pg] [--profile]
 
 Prints the bare CSV read of the file (baseline, same run), the import of every row as a new payment, and the
 ratio. No target is set by an issue; the figure shows what the statistics' payer summary (kept by database
@@ -27,11 +27,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--profile", action="store_true", help="print where the import spends its time")
+    parser.add_argument("--pg", action="store_true", help="PostgreSQL (a scratch schema) instead of SQLite")
     args = parser.parse_args()
-
+    from bench.import_roster import drop_pg, pg_url
     from core import idcard
     from core.auth import ADMIN, Actor
-    from core.database import open_database
+    from core.database import close_database, open_database
     from core.ledger import import_contributions
     from core.progress import run
     from dao import bulk
@@ -39,8 +40,13 @@ def main() -> int:
     from dao.models import Resident, Township
 
     rng = random.Random(6)
+    schema = ""
     with tempfile.TemporaryDirectory() as tmp:
-        open_database(f"sqlite:///{Path(tmp) / 'bench.db'}")
+        if args.pg:
+            url, schema = pg_url()
+        else:
+            url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+        open_database(url)
         towns = [t.id for t in Township.select()]
         stamp = dt.datetime(2020, 1, 1)
         numbers = [idcard.make("371325", dt.date(1950, 1, 1) + dt.timedelta(days=i // 900), i % 900)
@@ -81,6 +87,9 @@ def main() -> int:
         print(f"(b) ledger import         {seconds:7.2f} s   imported {report.imported:,}, "
               f"rejected {report.rejected:,}   ({seconds / args.rows * 1e6:.0f} µs a payment)")  # fmt: skip
         print(f"ratio b/a = {seconds / baseline:.1f}")
+        if schema:
+            close_database()
+            drop_pg(schema)
     return 0
 
 
