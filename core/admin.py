@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import os
-import shutil
 import sqlite3
 import sys
 from dataclasses import dataclass
@@ -15,11 +14,13 @@ import peewee as pw
 
 from core import audit, auth, policy
 from core.auth import ADMIN, CLERK, Actor, require
+from core.database import open_database
 from core.errors import PermissionDenied, UserError
 from core.money import yuan_to_fen
 from core.regions import TownshipMatcher, VillageCache, normalise_text
 from core.tabular import Column, data_rows, open_table, text_of
 from dao import db as dao_db
+from dao import sqlite_files
 from dao.db import current
 from dao.migrations import LATEST
 from dao.models import ROLES, AuditLog, Contribution, PolicyYear, Township, User, now
@@ -269,17 +270,7 @@ def backup(actor: Actor, out: str | Path) -> Path:
     out = Path(out)
     if out.resolve() == Path(info.path).resolve():
         raise UserError("备份文件不能是当前数据库文件本身。")
-    tmp = out.with_name(f".{out.name}.part")
-    source = sqlite3.connect(str(info.path))
-    try:
-        target = sqlite3.connect(str(tmp))
-        try:
-            source.backup(target)
-        finally:
-            target.close()
-    finally:
-        source.close()
-    os.replace(tmp, out)
+    sqlite_files.online_copy(Path(info.path), out)
     audit.record(actor.username, "backup", "database", "", after={"file": str(out)})
     return out
 
@@ -294,12 +285,7 @@ def restore(actor: Actor, source: str | Path, *, confirm: bool) -> Path:
         raise UserError("PostgreSQL 数据库请用 pg_restore 恢复。")
     source = Path(source)
     try:
-        check = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
-        try:
-            ok = check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-            version = check.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
-        finally:
-            check.close()
+        ok, version = sqlite_files.inspect(source)
     except sqlite3.DatabaseError as exc:
         raise UserError(f"备份文件不是本系统的 SQLite 数据库或已损坏：{source.name}") from exc
     if not ok:
@@ -308,13 +294,9 @@ def restore(actor: Actor, source: str | Path, *, confirm: bool) -> Path:
         raise UserError(f"备份文件的结构版本（{version}）与本程序（{LATEST}）不兼容。")
     safety = Path(info.path).with_name(f"{Path(info.path).name}.before-restore-{now():%Y%m%d%H%M%S}.bak")
     backup(actor, safety)
-    database = current()
-    database.close()
-    live = Path(info.path)
-    for suffix in ("-wal", "-shm"):
-        Path(f"{live}{suffix}").unlink(missing_ok=True)
-    shutil.copyfile(source, live)
-    database.connect()
+    current().close()
+    sqlite_files.put_in_place(source, Path(info.path))
+    open_database(info.url)  # an older backup is upgraded to this program's schema, as when opened
     # Recorded in the restored database, which is the one that goes on.
     audit.record(
         actor.username, "restore", "database", "", after={"from": str(source), "safety_copy": str(safety)}

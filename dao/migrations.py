@@ -8,14 +8,13 @@ names only, never the live model classes (which describe the newest schema and w
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
 import peewee as pw
 from playhouse.migrate import SchemaMigrator, migrate
 
-from dao import models, payer_year
+from dao import models, payer_year, sqlite_files
 from dao.db import DatabaseOpenError
 
 LATEST = 8
@@ -408,18 +407,8 @@ def _create_fresh(db: pw.Database) -> None:
 
 
 def backup_sqlite(path: Path, suffix: str) -> Path:
-    """Online, consistent copy through SQLite's backup API (safe while others use the file)."""
-    target = path.with_name(f"{path.name}.{suffix}.bak")
-    src = sqlite3.connect(str(path))
-    try:
-        dst = sqlite3.connect(str(target))
-        try:
-            src.backup(dst)
-        finally:
-            dst.close()
-    finally:
-        src.close()
-    return target
+    """Online, consistent copy next to the file (safe while others use it)."""
+    return sqlite_files.online_copy(path, path.with_name(f"{path.name}.{suffix}.bak"))
 
 
 def upgrade(db: pw.Database, sqlite_path: Path | None = None) -> int:

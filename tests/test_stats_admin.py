@@ -9,6 +9,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
+import peewee as pw
 import pytest
 
 from core import admin as administration
@@ -16,9 +17,11 @@ from core import auth, statistics
 from core.database import close_database, open_database
 from core.errors import PermissionDenied, UserError
 from dao import db as dao_db
+from dao import migrations
 from dao.models import AuditLog, Contribution, PolicyYear, Resident, Township, User, Village
 from tests.conftest import clerk_of, township_id
 from tests.fixtures import HEADER, person, write_xlsx
+from tests.test_migrations import _undo_8
 from tests.test_roster_import import do_import
 
 
@@ -190,6 +193,21 @@ def test_backup_while_another_connection_writes_then_restore(tmp_path, admin):
     broken.write_bytes(b"nope" * 100)
     with pytest.raises(UserError, match="不是本系统"):
         administration.restore(admin, broken, confirm=True)
+    close_database()
+
+
+def test_restoring_an_older_backup_upgrades_it(tmp_path, admin):
+    open_database(f"sqlite:///{tmp_path / 'office.db'}")
+    do_import(write_xlsx(tmp_path / "r.xlsx", [HEADER, person(1)]), admin)
+    Contribution.create(resident=Resident.get(), year=2020, amount_fen=30000, tier_fen=30000, voucher="V1")
+    old = administration.backup(admin, tmp_path / "old.db")
+    taken_before = pw.SqliteDatabase(str(old))  # as the previous version of the program left it
+    _undo_8(taken_before)
+    taken_before.execute_sql(f"UPDATE schema_version SET version = {migrations.LATEST - 1}")
+    taken_before.close()
+    administration.restore(admin, old, confirm=True)
+    assert migrations.current_version(dao_db.current()) == migrations.LATEST
+    assert statistics.year_stats(admin, 2020).total.this.payers == 1  # the summary was filled on the way
     close_database()
 
 
