@@ -127,13 +127,16 @@ def fetch_by_keys(
     """
     db = current()
     table = _quote(model._meta.table_name)
-    select = ", ".join(_quote(c) for c in (key, *columns))
+    select = f"SELECT {', '.join(_quote(c) for c in (key, *columns))} FROM {table} WHERE {_quote(key)}"
     found: dict[object, tuple] = {}
     cursor = db.cursor()
-    for part in in_chunks(keys):
-        marks = ", ".join(db.param for _ in part)
+    postgres = is_postgres(db)
+    for part in in_chunks(keys, 20_000 if postgres else IN_LIST):
         with driver_errors:
-            cursor.execute(f"SELECT {select} FROM {table} WHERE {_quote(key)} IN ({marks})", part)
+            if postgres:  # one array parameter: no statement text 20,000 placeholders long
+                cursor.execute(f"{select} = ANY(%s)", (part,))
+            else:
+                cursor.execute(f"{select} IN ({', '.join('?' for _ in part)})", part)
         for row in cursor.fetchall():
             found[row[0]] = row[1:]
     return found
