@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import random
+import tempfile
+from pathlib import Path
 
-from core import arrears, audit, idcard, refunds, regions
+import peewee as pw
+
+from core import arrears, audit, handoff, idcard, ledger, refunds, regions
 from core import special_groups as sg
 from core.auth import ADMIN, CLERK, FINANCE, REVIEWER, Actor, actor_of, create_user, require
 from core.errors import UserError
-from core.progress import Job, Progress
+from core.money import fen_to_yuan
+from core.progress import Job, Progress, run
 from dao import bulk
 from dao.db import current
 from dao.models import (
     ENTRY_MATCHED,
     Contribution,
+    GovernmentPayment,
     PolicyYear,
     Resident,
     SpecialList,
@@ -104,13 +111,15 @@ def create_demo(actor: Actor, residents: int = 3000, seed: int = 2020) -> Job[di
         counts["contributions"] = len(contributions)
         counts["users"] = _demo_users(actor, towns)
         yield Progress(residents * 3 // 4, residents, "生成特殊群体、补缴和退费")
-        counts.update(_demo_workflows(rng, ids, stamp))
+        counts.update(_demo_workflows(actor, rng, ids, stamp))
         audit.record(actor.username, "demo_data", "database", "", after=counts)
     yield Progress(residents, residents, "完成")
     return counts
 
 
-def _demo_workflows(rng: random.Random, ids: list[tuple[int, dt.date]], stamp: dt.datetime) -> dict[str, int]:
+def _demo_workflows(
+    actor: Actor, rng: random.Random, ids: list[tuple[int, dt.date]], stamp: dt.datetime
+) -> dict[str, int]:
     """A little of every workflow, through the same core calls the tabs use, so no tab starts empty."""
     users = {u.username: actor_of(u) for u in User.select()}
     county = users["shenhe"]
@@ -131,8 +140,14 @@ def _demo_workflows(rng: random.Random, ids: list[tuple[int, dt.date]], stamp: d
             SpecialListEntry.create(special_list=demo_list.id, row=row, id_number=r.id_number, name=r.name, resident=rid,
                                     status=ENTRY_MATCHED)  # fmt: skip
     payments = sg.sync_payments(county, 2020)
+    made_collected = _demo_subsidy_collected(actor, county)
     clerks = {u.township_id: u for u in users.values() if u.role == CLERK}
-    made = {"government_payments": payments["created"], "arrears": 0, "refunds": 0}
+    made = {
+        "government_payments": payments["created"],
+        "government_paid": made_collected,
+        "arrears": 0,
+        "refunds": 0,
+    }
     unpaid = [
         rid
         for rid, _ in ids
@@ -166,6 +181,44 @@ def _demo_workflows(rng: random.Random, ids: list[tuple[int, dt.date]], stamp: d
             refunds.advance(users["caiwu"], case.id, "已退款", bank_ref=f"NB{stamp:%Y%m%d}{n:04d}")
         made["refunds"] += 1
     return made
+
+
+def _demo_subsidy_collected(actor: Actor, county: Actor) -> int:
+    """February: the 代缴 list went to the tax side, which collected it (and last year's); the tax side's detail
+    file came back into the ledger as 政府代缴 payments. Returns how many payments that file held."""
+    database = current()
+    folder = (
+        Path(database.database).parent / "handoff-demo"
+        if isinstance(database, pw.SqliteDatabase)
+        else handoff.default_folder()
+    )
+    batch = handoff.create_batch(county, "2020-02", "subsidy", folder)
+    handoff.mark_sent(county, batch.id)
+    rows = [
+        [
+            "身份证号码",
+            "姓名",
+            "缴费年度",
+            "缴费金额",
+            "缴费日期",
+            "缴费渠道",
+            "税票号码",
+            "缴费类型",
+            "缴费人类型",
+        ]
+    ]
+    query = (
+        GovernmentPayment.select(GovernmentPayment, Resident).join(Resident).order_by(GovernmentPayment.id)
+    )
+    for n, p in enumerate(query):
+        for year in (2019, 2020) if n % 5 else (2020,):  # most were already on last year's lists
+            rows.append([p.resident.id_number, p.resident.name, year, str(fen_to_yuan(p.amount_fen)), f"{year}-03-16",
+                         "财政代缴", f"9{year}{p.id:08d}", "正常缴费", "政府代缴"])  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "政府代缴到账明细.csv"
+        with path.open("w", newline="", encoding="utf-8") as out:
+            csv.writer(out).writerows(rows)
+        return run(ledger.import_contributions(path, actor)).imported
 
 
 def _demo_users(actor: Actor, towns: list[Township]) -> int:

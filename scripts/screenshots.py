@@ -85,6 +85,13 @@ def main() -> int:
             tab.inner.setCurrentIndex(page)
             settle()
             window.grab().save(str(out / f"{n}-special-{page}.png"))
+    others = ("arrears", "refund", "handoff", "stats", "admin")
+    for n, name in enumerate(others, start=10):
+        tab = getattr(window, f"{name}_tab")
+        if tab is not None:  # the user's role may not have it
+            window.tabs.setCurrentWidget(tab)
+            settle(1000)
+            window.grab().save(str(out / f"{n}-{name}.png"))
     window.close()
     return 0
 
