@@ -54,7 +54,9 @@ def test_init_create_user_and_demo(tmp_path):
     assert counts["government_paid"] > 0 and (tmp_path / "handoff-demo").is_dir()  # 代缴 sent and collected
     stats = json.loads(cli("--db", url, "stats", "--year", "2020", "--json").stdout)
     total = stats["areas"][-1]
-    assert total["this_year"]["government"] > 0 and total["this_year"]["payers"] > total["last_year"]["payers"]
+    assert (
+        total["this_year"]["government"] > 0 and total["this_year"]["payers"] > total["last_year"]["payers"]
+    )
     second = cli("--db", url, "demo-data")
     assert second.returncode == 2 and "已有居民数据" in second.stderr
 
