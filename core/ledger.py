@@ -287,7 +287,7 @@ def _refund_candidates(report: ImportReport, payments: list[_Payment], ids: dict
     if not touched:
         return
     personal: dict[tuple[int, int], list] = defaultdict(list)
-    columns = (Contribution.id, Contribution.resident_id.alias("resident_id"), Contribution.year,
+    columns = (Contribution.id, Contribution.resident.alias("resident_id"), Contribution.year,
                Contribution.amount_fen, Contribution.tier_fen, Contribution.channel, Contribution.paid_on)  # fmt: skip
     for part in bulk.in_chunks({r for r, _ in touched}):
         query = Contribution.select(*columns).where(

@@ -74,7 +74,7 @@ def insert_rows(
             execute_values(
                 cursor, f"INSERT INTO {table} ({cols}) VALUES %s", rows, template=template, page_size=1000
             )
-        elif _has_triggers(cursor, model._meta.table_name):
+        elif _has_insert_triggers(cursor, model._meta.table_name):
             # Rows go to a scratch table first, then into the table in one statement: with triggers on the
             # table (contribution) SQLite would open a statement journal for each single-row INSERT, which
             # doubled the ledger import. Other tables gain nothing from it (measured), so they skip it.
@@ -91,8 +91,11 @@ def insert_rows(
             cursor.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks}{fixed})", rows)
 
 
-def _has_triggers(cursor: sqlite3.Cursor, table: str) -> bool:
-    cursor.execute("SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?", (table,))
+def _has_insert_triggers(cursor: sqlite3.Cursor, table: str) -> bool:
+    cursor.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ? AND sql LIKE '% INSERT ON %'",
+        (table,),
+    )
     return cursor.fetchone() is not None
 
 
