@@ -17,7 +17,7 @@ from core import audit, idcard, policy, regions
 from core import special_groups as sg
 from core.auth import Actor, check_township, require
 from core.errors import UserError
-from core.money import format_yuan, to_capital
+from core.money import format_yuan, to_capital, yuan_text
 from dao import bulk
 from dao.db import current
 from dao.models import (
@@ -148,7 +148,7 @@ def declare(
         rules = policy.get(year)
         assert rules is not None
         if tier not in rules.tiers:
-            choices = "、".join(str(t // 100) for t in rules.tiers)
+            choices = "、".join(yuan_text(t) for t in rules.tiers)
             raise UserError(f"{format_yuan(tier)} 元不是 {year} 年的缴费档次（{choices} 元）。")
         if tier not in owed[year].tiers:
             raise UserError(f"{year} 年该居民不属于困难群体，不能选择最低档次 {format_yuan(tier)} 元。")

@@ -18,7 +18,7 @@ from core import audit, idcard
 from core import special_groups as sg
 from core.arrears import mark_paid
 from core.auth import Actor, require
-from core.money import format_yuan, yuan_to_fen
+from core.money import format_yuan, yuan_text, yuan_to_fen
 from core.progress import Job, Progress
 from core.regions import normalise_text
 from core.roster_import import ID_ALIASES, NAME_ALIASES, file_sha256
@@ -236,7 +236,7 @@ def _check_row(row: int, value: dict[str, object], label: dict[str, str], polici
     amount = amount if amount is not None else tier
     tier = tier if tier is not None else amount
     if rules is not None and tier is not None and tier not in rules.tiers:
-        tiers = "、".join(str(t // 100) for t in rules.tiers)
+        tiers = "、".join(yuan_text(t) for t in rules.tiers)
         problems.append(issue(row, label["tier_or_amount"], "TIER_INVALID",
                               f"{format_yuan(tier)} 元；{year} 年档次为 {tiers} 元"))  # fmt: skip
     channel = normalise_text(text_of(value.get("channel")))

@@ -29,6 +29,12 @@ def format_yuan(fen: int) -> str:
     return f"{fen_to_yuan(fen):,.2f}"
 
 
+def yuan_text(fen: int) -> str:
+    """A tier or standard as people write it: 30000 -> '300', 15050 -> '150.50' (never cut to whole yuan)."""
+    yuan, rest = divmod(fen, 100)
+    return str(yuan) if rest == 0 else str(fen_to_yuan(fen))
+
+
 _DIGITS = "零壹贰叁肆伍陆柒捌玖"
 _SMALL_UNITS = ("", "拾", "佰", "仟")
 _BIG_UNITS = ("", "万", "亿", "万亿")

@@ -22,7 +22,7 @@ from peewee import JOIN
 from core import audit, idcard, policy, regions
 from core.auth import Actor, check_township, require
 from core.errors import UserError
-from core.money import format_yuan
+from core.money import format_yuan, yuan_text
 from core.progress import Job, Progress
 from core.regions import TownshipMatcher, VillageCache, normalise_text
 from core.roster_import import ID_ALIASES, NAME_ALIASES, TOWNSHIP_ALIASES, VILLAGE_ALIASES, file_sha256
@@ -512,7 +512,7 @@ def personal_payment_problem(
     if rules is None:
         return None
     if tier_fen == rules.hardship_min_fen:
-        return f"{year} 年已由政府代缴最低档次 {rules.hardship_min_fen // 100} 元，个人不能再选该档次"
+        return f"{year} 年已由政府代缴最低档次 {yuan_text(rules.hardship_min_fen)} 元，个人不能再选该档次"
     if rules.reselect_date and (paid_on is None or paid_on < rules.reselect_date):
         return f"政府代缴对象须在 {rules.reselect_date:%Y-%m-%d} 及以后重新选择其他档次缴费"
     return None

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from core import admin, auth, policy, regions, roster
 from core.auth import Actor
 from core.errors import UserError
+from core.money import yuan_text
 from dao.models import ROLES, Village
 from gui.tables import button_row, fill_table, read_only_table
 
@@ -201,8 +202,8 @@ class AdminTab(QWidget):
         if p is None:
             return
         self.p_year.setValue(p.year)
-        self.p_tiers.setText(",".join(str(t // 100) for t in p.tiers))
-        self.p_min.setText(str(p.hardship_min_fen // 100))
+        self.p_tiers.setText(",".join(yuan_text(t) for t in p.tiers))
+        self.p_min.setText(yuan_text(p.hardship_min_fen))
         for edit, day in (
             (self.p_reselect, p.reselect_date),
             (self.p_start, p.window_start),
@@ -370,7 +371,7 @@ class AdminTab(QWidget):
                    [[u.username, u.display_name, u.role, towns.get(u.township_id, "全县"), "启用" if u.active else "停用",
                      f"{u.locked_until:%Y-%m-%d %H:%M}" if u.locked_until else ""] for u in admin.users(self.actor)])  # fmt: skip
         fill_table(self.policy_table, ["年度", "缴费档次（元）", "最低标准", "重新选档", "征缴期", "可补缴", "补缴补贴", "说明"],
-                   [[p.year, ",".join(str(t // 100) for t in p.tiers), p.hardship_min_fen // 100, p.reselect_date or "",
+                   [[p.year, ",".join(yuan_text(t) for t in p.tiers), yuan_text(p.hardship_min_fen), p.reselect_date or "",
                      f"{p.window_start or ''}—{p.window_end or ''}", "是" if p.arrears_allowed else "否",
                      "是" if p.arrears_subsidy else "否", p.note] for p in policy.years()])  # fmt: skip
         self.policy_table.horizontalHeader().setSectionResizeMode(7, QHeaderView.ResizeMode.Stretch)

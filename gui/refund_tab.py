@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from core import arrears, ledger, refunds
 from core.auth import Actor
 from core.errors import UserError
-from core.money import format_yuan, yuan_to_fen
+from core.money import fen_to_yuan, format_yuan, yuan_to_fen
 from dao.models import REFUND_DOCUMENTS, REFUND_REASONS, Contribution
 from gui.tables import button_row, fill_table, read_only_table
 
@@ -273,7 +273,7 @@ class EntryPage(QWidget):
             self.pay_table.setCellWidget(n, 0, QCheckBox())
             for col, value in enumerate((c.year, c.voucher, format_yuan(c.amount_fen), c.channel), start=1):
                 self.pay_table.setItem(n, col, QTableWidgetItem(str(value)))
-            self.pay_table.setItem(n, 5, QTableWidgetItem(f"{c.amount_fen / 100:.2f}"))
+            self.pay_table.setItem(n, 5, QTableWidgetItem(str(fen_to_yuan(c.amount_fen))))
         self.create_button.setEnabled(self.actor.can("refund.enter"))
 
     def use_candidate(self) -> None:
@@ -288,7 +288,7 @@ class EntryPage(QWidget):
         for n, c in enumerate(self.payments):
             if c.id == candidate.contribution_id:
                 self.pay_table.cellWidget(n, 0).setChecked(True)
-                self.pay_table.item(n, 5).setText(f"{candidate.amount_fen / 100:.2f}")
+                self.pay_table.item(n, 5).setText(str(fen_to_yuan(candidate.amount_fen)))
         reason = {"OVER_ANNUAL_MAX": "多缴/超过最高档次", "DUPLICATE_PAYMENT": "重复缴费"}.get(
             candidate.code, "政府代缴后个人重复缴费"
         )

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 from core import policy, statistics
 from core.auth import Actor
 from core.errors import UserError
-from core.money import format_yuan
+from core.money import format_yuan, yuan_text
 from gui.tables import fill_table, read_only_table, township_combo
 from reports import stats_report
 
@@ -147,7 +147,7 @@ class StatsTab(QWidget):
         series = QBarSeries()
         series.append(bars)
         x = QBarCategoryAxis()
-        x.append([f"{t // 100}" for t, _ in tiers] or ["—"])
+        x.append([yuan_text(t) for t, _ in tiers] or ["—"])
         x.setTitleText("档次（元）")
         _replot(self.tier_chart, series, x, max([n for _, n in tiers] or [1]))
 

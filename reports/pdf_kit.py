@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 from fpdf import FPDF
@@ -112,7 +113,7 @@ class Roster:
     subtitle_right: str = ""
     amount_column: int | None = None  # index of the amount column (values in fen) summed per page
     count_label: str = "人数"  # 本页小计：人数 28
-    money: Callable[[int], str] = field(default=lambda fen: f"{fen / 100:,.2f}")
+    money: Callable[[int], str] = field(default=lambda fen: f"{Decimal(fen) / 100:,.2f}")  # exact, no float
     amounts: Sequence[int] = ()  # fen per row, parallel to rows, when amount_column is set
     row_height: float = 7
     signatures: Sequence[str] = ()

@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from core import arrears, ledger
 from core import special_groups as sg
 from core.errors import PermissionDenied, UserError
-from core.money import to_capital
+from core.money import to_capital, yuan_text
 from core.progress import run
 from dao.models import (
     ARREARS_ASSESSED,
@@ -25,6 +25,7 @@ from dao.models import (
     RefundCandidate,
     Resident,
 )
+from reports.pdf_kit import Column, Roster
 from tests.conftest import clerk_of
 from tests.fixtures import HEADER, person, write_xlsx
 from tests.test_roster_import import do_import
@@ -268,3 +269,9 @@ def test_capital_amounts_match_cn2an():
     rng = random.Random(2020)
     for fen in [rng.randrange(0, 10**10) for _ in range(3000)]:
         assert to_capital(fen) == cn2an.an2cn(f"{fen // 100}.{fen % 100:02d}", "rmb"), fen
+
+
+def test_tiers_and_amounts_are_shown_exactly():
+    assert [yuan_text(f) for f in (30000, 15050, 15005, 0, 1)] == ["300", "150.50", "150.05", "0", "0.01"]
+    roster = Roster("清单", [Column("金额", 30)], [["x"]], amount_column=0, amounts=[1])
+    assert [roster.money(f) for f in (1, 123456789, -250)] == ["0.01", "1,234,567.89", "-2.50"]
