@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from core import admin, auth, regions, statistics
 from core.money import format_yuan
@@ -20,9 +21,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("out", metavar="OUT.db")
     p.set_defaults(handler=backup_cmd)
 
-    p = sub.add_parser("restore", help="用备份恢复 SQLite 数据库（先自动备份当前数据库）")
+    p = sub.add_parser(
+        "restore", help="用备份恢复 SQLite 数据库（先自动备份当前数据库；在终端上会先请求确认）"
+    )
     p.add_argument("source", metavar="IN.db")
-    p.add_argument("--yes", action="store_true", help="确认用备份替换当前数据库")
+    p.add_argument("--yes", action="store_true", help="不再询问，直接用备份替换当前数据库")
     p.set_defaults(handler=restore_cmd)
 
 
@@ -48,6 +51,10 @@ def backup_cmd(args: argparse.Namespace) -> int:
 
 
 def restore_cmd(args: argparse.Namespace) -> int:
-    safety = admin.restore(auth.cli_actor(args.user), args.source, confirm=args.yes)
+    confirm = args.yes or not sys.stdin.isatty()  # a script's command line is its confirmation
+    if not confirm:
+        answer = input(f"用 {args.source} 替换当前数据库？当前数据库会先自动另存一份。确认请输入 y：")
+        confirm = answer.strip().lower() in {"y", "yes", "是"}
+    safety = admin.restore(auth.cli_actor(args.user), args.source, confirm=confirm)
     print(f"已恢复；恢复前的数据库已另存为 {safety}")
     return 0

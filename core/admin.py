@@ -279,7 +279,7 @@ def restore(actor: Actor, source: str | Path, *, confirm: bool) -> Path:
     """Replace the SQLite database with a backup; the current file is backed up first. Returns that backup."""
     require(actor, "system.manage")
     if not confirm:
-        raise UserError("恢复会用备份替换当前数据库：请确认后再执行（命令行加 --yes）。")
+        raise UserError("未确认：数据库没有恢复，仍是原来的数据。")
     info = dao_db.describe(_current_url())
     if info.backend != "sqlite":
         raise UserError("PostgreSQL 数据库请用 pg_restore 恢复。")

@@ -195,6 +195,20 @@ def test_refund_handoff_and_stats_commands(tmp_path):
         and stats["areas"][-1]["this_year"]["amount"] == "1000.00"
     )
     assert cli("--db", url, "backup", str(tmp_path / "b.db")).returncode == 0
-    refused = cli("--db", url, "restore", str(tmp_path / "b.db"))
-    assert refused.returncode == 2 and "--yes" in refused.stderr
+    restored = cli("--db", url, "restore", str(tmp_path / "b.db"))  # no terminal: the command confirms
+    assert restored.returncode == 0 and "另存为" in restored.stdout
     assert cli("--db", url, "restore", str(tmp_path / "b.db"), "--yes").returncode == 0
+
+
+def test_restore_asks_on_a_terminal(tmp_path, monkeypatch, capsys):
+    from main import main
+
+    url = f"sqlite:///{tmp_path / 'office.db'}"
+    assert main(["--db", url, "init-db"]) == 0
+    assert main(["--db", url, "backup", str(tmp_path / "b.db")]) == 0
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda prompt: "n")
+    assert main(["--db", url, "restore", str(tmp_path / "b.db")]) == 2
+    assert "未确认" in capsys.readouterr().err
+    monkeypatch.setattr("builtins.input", lambda prompt: "y")
+    assert main(["--db", url, "restore", str(tmp_path / "b.db")]) == 0

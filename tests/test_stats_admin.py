@@ -184,7 +184,7 @@ def test_backup_while_another_connection_writes_then_restore(tmp_path, admin):
     assert check.execute("SELECT COUNT(*) FROM resident").fetchone()[0] == 100
     check.close()
     Resident.delete().where(Resident.id > 50).execute()
-    with pytest.raises(UserError, match="确认"):
+    with pytest.raises(UserError, match="未确认"):
         administration.restore(admin, backup, confirm=False)
     safety = administration.restore(admin, backup, confirm=True)
     assert Resident.select().count() == 100 and safety.exists()
