@@ -66,7 +66,7 @@ def _batch_json(batch) -> dict:  # type: ignore[no-untyped-def]
 
 
 def create_cmd(args: argparse.Namespace) -> int:
-    actor = auth.system_user(args.user)
+    actor = auth.cli_actor(args.user)
     batch = handoff.create_batch(actor, args.month, args.kind, args.out)
     folder = args.out or handoff.default_folder()
     if args.json:
@@ -79,7 +79,7 @@ def create_cmd(args: argparse.Namespace) -> int:
 
 
 def sent_cmd(args: argparse.Namespace) -> int:
-    batch = handoff.mark_sent(auth.system_user(args.user), args.batch)
+    batch = handoff.mark_sent(auth.cli_actor(args.user), args.batch)
     print(f"批次 {batch.batch_no} 已报送，已锁定")
     return 0
 
@@ -92,7 +92,7 @@ def export_cmd(args: argparse.Namespace) -> int:
 
 
 def feedback_cmd(args: argparse.Namespace) -> int:
-    actor = auth.system_user(args.user)
+    actor = auth.cli_actor(args.user)
     report = run_with_bar(
         handoff.import_feedback(args.file, actor, dry_run=args.dry_run), "登记反馈", quiet=args.json
     )
@@ -101,14 +101,14 @@ def feedback_cmd(args: argparse.Namespace) -> int:
 
 
 def cancel_cmd(args: argparse.Namespace) -> int:
-    batch = handoff.cancel(auth.system_user(args.user), args.batch, args.reason)
+    batch = handoff.cancel(auth.cli_actor(args.user), args.batch, args.reason)
     print(f"批次 {batch.batch_no} 已取消，其中的记录回到待传递")
     return 0
 
 
 def correct_cmd(args: argparse.Namespace) -> int:
     lines = [int(x) for x in args.lines.replace("，", ",").split(",") if x.strip()]
-    batch = handoff.correct(auth.system_user(args.user), args.batch, lines, args.reason, args.month, args.out)
+    batch = handoff.correct(auth.cli_actor(args.user), args.batch, lines, args.reason, args.month, args.out)
     print(f"已生成更正批次 {batch.batch_no}：{batch.records} 条，合计 {format_yuan(batch.total_fen)} 元")
     return 0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -173,8 +174,20 @@ def test_refund_handoff_and_stats_commands(tmp_path):
 
     month = listed[0]["fund_month"]
     out = tmp_path / "handoff"
-    created = cli("--db", url, "--user", "shen", "handoff", "create", "--month", month, "--kind", "refund",
-                  "--out", str(out), "--json")  # fmt: skip
+    created = cli(
+        "--db",
+        url,
+        "handoff",
+        "create",
+        "--month",
+        month,
+        "--kind",
+        "refund",
+        "--out",
+        str(out),
+        "--json",
+        env={"USER": "zhou", "LOGNAME": "zhou"},
+    )  # as issue 8 writes it: the OS login acts
     assert created.returncode == 0, created.stderr
     batch = json.loads(created.stdout)
     assert batch["records"] == 1 and batch["total"] == "500.00"
@@ -183,6 +196,9 @@ def test_refund_handoff_and_stats_commands(tmp_path):
     for name in batch["files"]:
         assert (out / name).read_bytes() == (tmp_path / "again" / name).read_bytes()
     assert cli("--db", url, "--user", "shen", "handoff", "mark-sent", batch["batch"]).returncode == 0
+    con = sqlite3.connect(tmp_path / "flow.db")
+    assert con.execute("SELECT created_by, sent_by FROM handoff_batch").fetchone() == ("zhou", "shen")
+    con.close()
     feedback = write_xlsx(tmp_path / "fb.xlsx", [["批次号", "序号", "处理结果"], [batch["batch"], 1, "成功"]])
     fb = json.loads(
         cli("--db", url, "--user", "shen", "handoff", "import-feedback", str(feedback), "--json").stdout
