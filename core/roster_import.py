@@ -263,8 +263,6 @@ class _Writer:
         self.log_id = log_id
         self.dry_run = log_id is None
         self.villages = VillageCache(dry_run=self.dry_run)
-        # On an empty roster nothing can match (repeats within the file are rejected): skip the look-ups.
-        self.roster_was_empty = not Resident.select().exists()
 
     def flush(self, chunk: Sequence[_Valid]) -> None:
         if not chunk:
