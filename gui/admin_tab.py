@@ -33,7 +33,7 @@ from core.auth import Actor
 from core.errors import UserError
 from core.money import yuan_text
 from dao.models import ROLES, Village
-from gui.tables import button_row, fill_table, read_only_table
+from gui.tables import ListTable, button_row
 
 
 def _date_edit(day: dt.date | None) -> QDateEdit:
@@ -118,7 +118,7 @@ class AdminTab(QWidget):
     def _users_page(self) -> QWidget:
         page = QWidget()
         layout = QVBoxLayout(page)
-        self.users_table = read_only_table()
+        self.users_table = ListTable()
         layout.addWidget(self.users_table, 1)
         self._buttons(layout, [("新建用户…", self.new_user), ("修改角色/乡镇…", self.edit_user),
                                ("停用/启用", self.toggle_user), ("重置密码…", self.reset_password)])  # fmt: skip
@@ -129,7 +129,7 @@ class AdminTab(QWidget):
         if len(rows) != 1:
             QMessageBox.information(self, "用户", "请选择一个用户。")
             return None
-        return self.users_table.item(rows[0], 0).text()
+        return self.users_table.text(rows[0], 0)
 
     def new_user(self) -> None:
         dialog = UserDialog(self)
@@ -168,8 +168,8 @@ class AdminTab(QWidget):
     def _policy_page(self) -> QWidget:
         page = QWidget()
         layout = QVBoxLayout(page)
-        self.policy_table = read_only_table()
-        self.policy_table.itemSelectionChanged.connect(self._load_policy)
+        self.policy_table = ListTable()
+        self.policy_table.selectionModel().selectionChanged.connect(lambda *_: self._load_policy())
         layout.addWidget(self.policy_table, 1)
         form = QFormLayout()
         self.p_year = QSpinBox()
@@ -198,7 +198,7 @@ class AdminTab(QWidget):
         rows = sorted({i.row() for i in self.policy_table.selectedIndexes()})
         if len(rows) != 1:
             return
-        p = policy.get(int(self.policy_table.item(rows[0], 0).text()))
+        p = policy.get(int(self.policy_table.text(rows[0], 0)))
         if p is None:
             return
         self.p_year.setValue(p.year)
@@ -232,7 +232,7 @@ class AdminTab(QWidget):
                 "乡镇（街道）及其村居。可从文件导入（列：乡镇代码、乡镇、村居代码、村居），另一个县也可据此设置。"
             )
         )
-        self.region_table = read_only_table()
+        self.region_table = ListTable()
         layout.addWidget(self.region_table, 1)
         self._buttons(layout, [("从文件导入…", self.import_regions)])
         return page
@@ -269,7 +269,7 @@ class AdminTab(QWidget):
         ):
             row.addWidget(widget)
         layout.addLayout(row)
-        self.audit_table = read_only_table()
+        self.audit_table = ListTable()
         layout.addWidget(self.audit_table, 1)
         return page
 
@@ -279,9 +279,9 @@ class AdminTab(QWidget):
 
     def refresh_audit(self) -> None:
         entries = admin.audit_entries(self.actor, **self._audit_filters())
-        fill_table(self.audit_table, ["时间", "用户", "操作", "对象", "编号", "修改前", "修改后"],
-                   [[f"{e.at:%Y-%m-%d %H:%M:%S}", e.username, e.action, e.entity, e.entity_id, e.before[:80], e.after[:80]]
-                    for e in entries])  # fmt: skip
+        self.audit_table.set_rows(["时间", "用户", "操作", "对象", "编号", "修改前", "修改后"],
+                                  [[f"{e.at:%Y-%m-%d %H:%M:%S}", e.username, e.action, e.entity, e.entity_id, e.before[:80], e.after[:80]]
+                                   for e in entries])  # fmt: skip
 
     def export_audit(self) -> None:
         name, _ = QFileDialog.getSaveFileName(
@@ -367,19 +367,19 @@ class AdminTab(QWidget):
     # -- refresh ------------------------------------------------------------------------------------------
     def refresh(self) -> None:
         towns = {t.id: t.name for t in regions.townships()}
-        fill_table(self.users_table, ["用户名", "姓名", "角色", "乡镇", "状态", "锁定至"],
-                   [[u.username, u.display_name, u.role, towns.get(u.township_id, "全县"), "启用" if u.active else "停用",
-                     f"{u.locked_until:%Y-%m-%d %H:%M}" if u.locked_until else ""] for u in admin.users(self.actor)])  # fmt: skip
-        fill_table(self.policy_table, ["年度", "缴费档次（元）", "最低标准", "重新选档", "征缴期", "可补缴", "补缴补贴", "说明"],
-                   [[p.year, ",".join(yuan_text(t) for t in p.tiers), yuan_text(p.hardship_min_fen), p.reselect_date or "",
-                     f"{p.window_start or ''}—{p.window_end or ''}", "是" if p.arrears_allowed else "否",
-                     "是" if p.arrears_subsidy else "否", p.note] for p in policy.years()])  # fmt: skip
+        self.users_table.set_rows(["用户名", "姓名", "角色", "乡镇", "状态", "锁定至"],
+                                  [[u.username, u.display_name, u.role, towns.get(u.township_id, "全县"), "启用" if u.active else "停用",
+                                    f"{u.locked_until:%Y-%m-%d %H:%M}" if u.locked_until else ""] for u in admin.users(self.actor)])  # fmt: skip
+        self.policy_table.set_rows(["年度", "缴费档次（元）", "最低标准", "重新选档", "征缴期", "可补缴", "补缴补贴", "说明"],
+                                   [[p.year, ",".join(yuan_text(t) for t in p.tiers), yuan_text(p.hardship_min_fen), p.reselect_date or "",
+                                     f"{p.window_start or ''}—{p.window_end or ''}", "是" if p.arrears_allowed else "否",
+                                     "是" if p.arrears_subsidy else "否", p.note] for p in policy.years()])  # fmt: skip
         self.policy_table.horizontalHeader().setSectionResizeMode(7, QHeaderView.ResizeMode.Stretch)
         counts: dict[int, int] = {}
         for v in Village.select(Village.township):
             counts[v.township_id] = counts.get(v.township_id, 0) + 1
-        fill_table(self.region_table, ["代码", "乡镇（街道）", "村居数"],
-                   [[t.code, t.name, counts.get(t.id, 0)] for t in regions.townships()])  # fmt: skip
+        self.region_table.set_rows(["代码", "乡镇（街道）", "村居数"],
+                                   [[t.code, t.name, counts.get(t.id, 0)] for t in regions.townships()])  # fmt: skip
         masked = roster.masked_roles()
         for role, box in self.mask_boxes.items():
             box.setChecked(role in masked)

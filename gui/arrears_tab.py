@@ -33,7 +33,7 @@ from core.money import format_yuan
 from core.progress import Job
 from dao.models import ARREARS_ASSESSED, ARREARS_DECLARED, ARREARS_PAID, ARREARS_VOID, Contribution
 from gui.import_panel import ImportPanel
-from gui.tables import fill_table, read_only_table, township_combo
+from gui.tables import ListTable, township_combo
 
 ALL = "（全部）"
 
@@ -79,7 +79,7 @@ class DeclarePage(QWidget):
         row = QHBoxLayout()
         paid_box = QGroupBox("缴费记录（缴费明细）")
         paid_layout = QVBoxLayout(paid_box)
-        self.paid_table = read_only_table()
+        self.paid_table = ListTable()
         paid_layout.addWidget(self.paid_table)
         row.addWidget(paid_box, 1)
         owed_box = QGroupBox("可补缴年度（勾选要补缴的年度并选择档次）")
@@ -105,7 +105,7 @@ class DeclarePage(QWidget):
         except UserError as exc:
             self.resident, self.owed = None, []
             self.info.setText(f"<span style='color:#b00'>{exc}</span>")
-            self.paid_table.setRowCount(0)
+            self.paid_table.clear_rows()
             self.owed_table.setRowCount(0)
             self.declare_button.setEnabled(False)
             return
@@ -115,9 +115,9 @@ class DeclarePage(QWidget):
         self.info.setText(f"<b>{r.name}</b>　{r.sex}　出生 {r.birth_date:%Y-%m-%d}　{r.township.name} {village}　"
                           f"参保登记 {enrolled}　状态 {r.status}")  # fmt: skip
         paid = Contribution.select().where(Contribution.resident == r.id).order_by(Contribution.year)
-        fill_table(self.paid_table, ["年度", "金额（元）", "类型", "缴费人", "渠道", "缴费日期"],
-                   [[c.year, format_yuan(c.amount_fen), c.kind, c.payer, c.channel,
-                     c.paid_on.isoformat() if c.paid_on else ""] for c in paid])  # fmt: skip
+        self.paid_table.set_rows(["年度", "金额（元）", "类型", "缴费人", "渠道", "缴费日期"],
+                                 [[c.year, format_yuan(c.amount_fen), c.kind, c.payer, c.channel,
+                                   c.paid_on.isoformat() if c.paid_on else ""] for c in paid])  # fmt: skip
         self.owed_table.setRowCount(len(self.owed))
         for n, year in enumerate(self.owed):
             check = QCheckBox()
@@ -182,7 +182,7 @@ class AssessPage(QWidget):
         self.summary = QLabel("")
         top.addWidget(self.summary)
         layout.addLayout(top)
-        self.table = read_only_table()
+        self.table = ListTable()
         layout.addWidget(self.table, 1)
         buttons = QHBoxLayout()
         self.assess_button = QPushButton("核定")
@@ -206,12 +206,12 @@ class AssessPage(QWidget):
 
     def refresh(self) -> None:
         self.rows = arrears.listing(self.actor, self._status(), self.town.currentData())
-        fill_table(self.table, ["编号", "核定单号", "状态", "乡镇", "身份证号码", "姓名", "补缴年度", "金额（元）", "申报日期",
-                                "核定日期", "已欠天数", "已缴年度"],
-                   [[r.id, r.sheet_no, r.status, r.township, r.id_number, r.name, r.years, format_yuan(r.total_fen),
-                     f"{r.declared_at:%Y-%m-%d}", f"{r.assessed_at:%Y-%m-%d}" if r.assessed_at else "",
-                     "" if r.days_outstanding is None else r.days_outstanding, f"{r.paid_years}/{r.line_count}"]
-                    for r in self.rows])  # fmt: skip
+        self.table.set_rows(["编号", "核定单号", "状态", "乡镇", "身份证号码", "姓名", "补缴年度", "金额（元）", "申报日期",
+                                         "核定日期", "已欠天数", "已缴年度"],
+                            [[r.id, r.sheet_no, r.status, r.township, r.id_number, r.name, r.years, format_yuan(r.total_fen),
+                              f"{r.declared_at:%Y-%m-%d}", f"{r.assessed_at:%Y-%m-%d}" if r.assessed_at else "",
+                              "" if r.days_outstanding is None else r.days_outstanding, f"{r.paid_years}/{r.line_count}"]
+                             for r in self.rows])  # fmt: skip
         self.table.horizontalHeader().setSectionResizeMode(6, QHeaderView.ResizeMode.Stretch)
         total = sum(r.total_fen for r in self.rows)
         self.summary.setText(f"共 {len(self.rows)} 条，金额合计 {format_yuan(total)} 元")
@@ -293,7 +293,7 @@ class ArrearsTab(QWidget):
         self.ledger_panel = LedgerImportPanel(actor)
         self.ledger_panel.setEnabled(actor.can("ledger.import"))
         self.ledger_panel.imported.connect(self.assess_page.refresh)
-        self.candidates = read_only_table()
+        self.candidates = ListTable()
         self.inner.addTab(self.declare_page, "补缴申报")
         self.inner.addTab(self.assess_page, "核定与打印")
         self.inner.addTab(self.ledger_panel, "缴费明细导入")
@@ -305,10 +305,10 @@ class ArrearsTab(QWidget):
 
     def refresh_candidates(self) -> None:
         rows = ledger.candidates(self.actor)
-        fill_table(self.candidates, ["身份证号码", "姓名", "年度", "缴费金额（元）", "渠道", "税票号码", "原因", "建议退费（元）", "状态"],
-                   [[c.contribution.resident.id_number, c.contribution.resident.name, c.contribution.year,
-                     format_yuan(c.contribution.amount_fen), c.contribution.channel, c.contribution.voucher,
-                     f"{c.code}：{c.message}", format_yuan(c.amount_fen), c.status] for c in rows])  # fmt: skip
+        self.candidates.set_rows(["身份证号码", "姓名", "年度", "缴费金额（元）", "渠道", "税票号码", "原因", "建议退费（元）", "状态"],
+                                 [[c.contribution.resident.id_number, c.contribution.resident.name, c.contribution.year,
+                                   format_yuan(c.contribution.amount_fen), c.contribution.channel, c.contribution.voucher,
+                                   f"{c.code}：{c.message}", format_yuan(c.amount_fen), c.status] for c in rows])  # fmt: skip
         self.inner.setTabText(3, f"退费候选（{len(rows)}）")
 
     def shutdown(self) -> None:

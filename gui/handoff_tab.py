@@ -24,7 +24,7 @@ from core.auth import Actor
 from core.errors import UserError
 from core.money import format_yuan
 from core.progress import run
-from gui.tables import button_row, fill_table, read_only_table
+from gui.tables import ListTable, button_row
 
 
 class HandoffTab(QWidget):
@@ -66,16 +66,16 @@ class HandoffTab(QWidget):
         layout.addLayout(row)
 
         splitter = QSplitter()
-        self.batches = read_only_table()
+        self.batches = ListTable()
         splitter.addWidget(self.batches)
         side = QWidget()
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(0, 0, 0, 0)
         side_layout.addWidget(QLabel("月份状态（已报送的月份已锁定）"))
-        self.periods = read_only_table()
+        self.periods = ListTable()
         side_layout.addWidget(self.periods, 1)
         side_layout.addWidget(QLabel("税务端拒绝的记录（待处理）"))
-        self.rejected = read_only_table()
+        self.rejected = ListTable()
         side_layout.addWidget(self.rejected, 1)
         splitter.addWidget(side)
         splitter.setSizes([800, 400])
@@ -84,14 +84,13 @@ class HandoffTab(QWidget):
 
     def refresh(self) -> None:
         self.rows = handoff.batches(self.actor)
-        fill_table(self.batches, ["批次号", "类型", "月份", "状态", "更正", "条数", "金额（元）", "接收", "拒绝", "生成人",
-                                  "生成时间", "报送人", "说明"],
-                   [[r.batch_no, r.kind, r.month, r.state, "是" if r.correction else "", r.records, format_yuan(r.total_fen),
-                     r.accepted, r.rejected, r.created_by, f"{r.created_at:%Y-%m-%d %H:%M}", r.sent_by, r.note]
-                    for r in self.rows])  # fmt: skip
-        fill_table(self.periods, ["月份", "类型", "状态"], [list(p) for p in handoff.periods(self.actor)])
-        fill_table(
-            self.rejected,
+        self.batches.set_rows(["批次号", "类型", "月份", "状态", "更正", "条数", "金额（元）", "接收", "拒绝", "生成人",
+                                             "生成时间", "报送人", "说明"],
+                              [[r.batch_no, r.kind, r.month, r.state, "是" if r.correction else "", r.records, format_yuan(r.total_fen),
+                                r.accepted, r.rejected, r.created_by, f"{r.created_at:%Y-%m-%d %H:%M}", r.sent_by, r.note]
+                               for r in self.rows])  # fmt: skip
+        self.periods.set_rows(["月份", "类型", "状态"], [list(p) for p in handoff.periods(self.actor)])
+        self.rejected.set_rows(
             ["批次", "序号", "人员", "原因"],
             [list(x) for x in handoff.rejected_lines(self.actor)],
         )

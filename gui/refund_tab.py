@@ -30,7 +30,7 @@ from core.auth import Actor
 from core.errors import UserError
 from core.money import fen_to_yuan, format_yuan, yuan_to_fen
 from dao.models import REFUND_DOCUMENTS, REFUND_REASONS, Contribution
-from gui.tables import button_row, fill_table, read_only_table
+from gui.tables import ListTable, button_row
 
 ALL = "（全部）"
 
@@ -61,7 +61,7 @@ class CasesPage(QWidget):
         self.summary = QLabel("")
         top.addWidget(self.summary)
         layout.addLayout(top)
-        self.table = read_only_table()
+        self.table = ListTable()
         layout.addWidget(self.table, 1)
         actions: list[tuple[str, Callable[[], None]]] = [
             ("初审", lambda: self.move("初审")),
@@ -84,10 +84,10 @@ class CasesPage(QWidget):
         except UserError as exc:
             QMessageBox.warning(self, "无法查询", str(exc))
             return
-        fill_table(self.table, ["案件编号", "状态", "乡镇", "身份证号码", "姓名", "原因", "金额（元）", "报送批次", "资金月份",
-                                "受理人", "受理时间"],
-                   [[r.case_no, r.state, r.township, r.id_number, r.name, r.reason, format_yuan(r.amount_fen),
-                     r.batch_month, r.fund_month, r.entered_by, f"{r.entered_at:%Y-%m-%d}"] for r in self.rows])  # fmt: skip
+        self.table.set_rows(["案件编号", "状态", "乡镇", "身份证号码", "姓名", "原因", "金额（元）", "报送批次", "资金月份",
+                                         "受理人", "受理时间"],
+                            [[r.case_no, r.state, r.township, r.id_number, r.name, r.reason, format_yuan(r.amount_fen),
+                              r.batch_month, r.fund_month, r.entered_by, f"{r.entered_at:%Y-%m-%d}"] for r in self.rows])  # fmt: skip
         self.table.horizontalHeader().setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
         self.summary.setText(
             f"共 {len(self.rows)} 件，金额合计 {format_yuan(sum(r.amount_fen for r in self.rows))} 元"
@@ -237,7 +237,7 @@ class EntryPage(QWidget):
 
         cand_box = QGroupBox("退费候选（缴费明细导入发现的多缴、重复缴费等，可一键带入）")
         cand_layout = QVBoxLayout(cand_box)
-        self.candidates = read_only_table()
+        self.candidates = ListTable()
         self.candidates.setMaximumHeight(150)
         cand_layout.addWidget(self.candidates)
         use = QPushButton("以选中的候选受理")
@@ -248,9 +248,9 @@ class EntryPage(QWidget):
 
     def refresh_candidates(self) -> None:
         self.candidate_rows = ledger.candidates(self.actor)
-        fill_table(self.candidates, ["身份证号码", "姓名", "年度", "税票号码", "原因", "建议退费（元）"],
-                   [[c.contribution.resident.id_number, c.contribution.resident.name, c.contribution.year,
-                     c.contribution.voucher, c.message, format_yuan(c.amount_fen)] for c in self.candidate_rows])  # fmt: skip
+        self.candidates.set_rows(["身份证号码", "姓名", "年度", "税票号码", "原因", "建议退费（元）"],
+                                 [[c.contribution.resident.id_number, c.contribution.resident.name, c.contribution.year,
+                                   c.contribution.voucher, c.message, format_yuan(c.amount_fen)] for c in self.candidate_rows])  # fmt: skip
 
     def find(self) -> None:
         self.candidate_id = None
@@ -342,7 +342,7 @@ class FundPage(QWidget):
         layout.addLayout(top)
         self.summary = QLabel("每月初，上月复核通过的案件汇总为一份资金申请，报县财政局。")
         layout.addWidget(self.summary)
-        self.table = read_only_table()
+        self.table = ListTable()
         layout.addWidget(self.table, 1)
 
     def refresh(self) -> None:
@@ -351,9 +351,9 @@ class FundPage(QWidget):
         except UserError as exc:
             QMessageBox.warning(self, "资金申请", str(exc))
             return
-        fill_table(self.table, ["案件编号", "乡镇", "姓名", "收款人户名", "银行账号", "开户行", "金额（元）", "状态"],
-                   [[c.case_no, c.township.name, c.resident.name, c.account_name, c.account_no, c.bank_name,
-                     format_yuan(c.amount_fen), c.state] for c in request.cases])  # fmt: skip
+        self.table.set_rows(["案件编号", "乡镇", "姓名", "收款人户名", "银行账号", "开户行", "金额（元）", "状态"],
+                            [[c.case_no, c.township.name, c.resident.name, c.account_name, c.account_no, c.bank_name,
+                              format_yuan(c.amount_fen), c.state] for c in request.cases])  # fmt: skip
         towns = "；".join(f"{t} {n} 件 {format_yuan(fen)} 元" for t, n, fen in request.by_township)
         self.summary.setText(
             f"{request.month}：{len(request.cases)} 件，合计 {format_yuan(request.total_fen)} 元。{towns}"

@@ -31,7 +31,7 @@ from core.progress import Job
 from core.rowcodes import ImportReport
 from dao.models import ENTRY_NAME_MISMATCH, ENTRY_NOT_IN_ROSTER, SPECIAL_GROUPS
 from gui.import_panel import ImportPanel
-from gui.tables import fill_table, read_only_table, township_combo
+from gui.tables import ListTable, township_combo
 
 BY_FILE = "（按文件中的“人员类别”列）"
 
@@ -111,7 +111,7 @@ class SpecialTab(QWidget):
         self.inner.addTab(self._pending_page(), "待处理人员")
         self.inner.addTab(self._subsidy_page(), "政府代缴名单")
         self.inner.addTab(self._stats_page(), "统计")
-        self.lists_table = read_only_table()
+        self.lists_table = ListTable()
         self.inner.addTab(self.lists_table, "名单记录")
         layout.addWidget(self.inner)
         self.import_panel.setEnabled(actor.can("special.import"))
@@ -129,7 +129,7 @@ class SpecialTab(QWidget):
                 "名单中的人员不在花名册中（可登记参保后标识），或身份证号码相同而姓名不一致（核对后再标识）。"
             )
         )
-        self.pending_table = read_only_table()
+        self.pending_table = ListTable()
         self.pending_table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         layout.addWidget(self.pending_table, 1)
         buttons = QHBoxLayout()
@@ -163,7 +163,7 @@ class SpecialTab(QWidget):
         row.addWidget(export_xlsx)
         row.addWidget(export_pdf)
         layout.addLayout(row)
-        self.subsidy_table = read_only_table()
+        self.subsidy_table = ListTable()
         layout.addWidget(self.subsidy_table, 1)
         return page
 
@@ -173,7 +173,7 @@ class SpecialTab(QWidget):
         self.stats_label = QLabel("")
         self.stats_label.setWordWrap(True)
         layout.addWidget(self.stats_label)
-        self.stats_table = read_only_table()
+        self.stats_table = ListTable()
         layout.addWidget(self.stats_table, 1)
         return page
 
@@ -181,24 +181,24 @@ class SpecialTab(QWidget):
     def refresh(self) -> None:
         year = self.year.value()
         self.pending = sg.pending(self.actor, year)
-        fill_table(self.pending_table, ["状态", "部门", "人员类别", "姓名（名单）", "身份证号码", "花名册姓名", "乡镇（名单）", "村居（名单）"],
-                   [[p.status, p.department, p.group, p.name, p.id_number, p.roster_name, p.township_text, p.village_text]
-                    for p in self.pending])  # fmt: skip
+        self.pending_table.set_rows(["状态", "部门", "人员类别", "姓名（名单）", "身份证号码", "花名册姓名", "乡镇（名单）", "村居（名单）"],
+                                    [[p.status, p.department, p.group, p.name, p.id_number, p.roster_name, p.township_text, p.village_text]
+                                     for p in self.pending])  # fmt: skip
         self.pending_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.inner.setTabText(1, f"待处理人员（{len(self.pending)}）")
         self.refresh_subsidies()
         self._refresh_stats(year)
         lists = sg.lists(self.actor, year)
-        fill_table(self.lists_table, ["导入时间", "部门", "人员类别", "文件", "人数", "新增", "移出", "未变", "状态", "经办人"],
-                   [[f"{x.imported_at:%Y-%m-%d %H:%M}", x.department, x.group, x.file_name, x.people, x.added,
-                     x.removed, x.unchanged, "当前" if x.current else "已被替换", x.username] for x in lists])  # fmt: skip
+        self.lists_table.set_rows(["导入时间", "部门", "人员类别", "文件", "人数", "新增", "移出", "未变", "状态", "经办人"],
+                                  [[f"{x.imported_at:%Y-%m-%d %H:%M}", x.department, x.group, x.file_name, x.people, x.added,
+                                    x.removed, x.unchanged, "当前" if x.current else "已被替换", x.username] for x in lists])  # fmt: skip
         self.lists_table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
 
     def refresh_subsidies(self) -> None:
         rows = sg.subsidy_rows(self.actor, self.year.value(), self.subsidy_town.currentData())
-        fill_table(self.subsidy_table, ["乡镇（街道）", "村（居）", "身份证号码", "姓名", "性别", "人员类别", "代缴金额（元）", "状态"],
-                   [[r.township, r.village, r.id_number, r.name, r.sex, r.groups, format_yuan(r.amount_fen), r.state]
-                    for r in rows])  # fmt: skip
+        self.subsidy_table.set_rows(["乡镇（街道）", "村（居）", "身份证号码", "姓名", "性别", "人员类别", "代缴金额（元）", "状态"],
+                                    [[r.township, r.village, r.id_number, r.name, r.sex, r.groups, format_yuan(r.amount_fen), r.state]
+                                     for r in rows])  # fmt: skip
         self.subsidy_table.horizontalHeader().setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
         total = sum(r.amount_fen for r in rows)
         self.subsidy_total.setText(f"  共 {len(rows):,} 人，代缴金额合计 {format_yuan(total)} 元")
@@ -208,7 +208,7 @@ class SpecialTab(QWidget):
         groups = [g for gs in SPECIAL_GROUPS.values() for g in gs]
         rows = [[town, *(counts.get(g, 0) for g in groups)] for town, counts in stats.by_township.items()]
         rows.append(["合计", *(stats.by_group.get(g, 0) for g in groups)])
-        fill_table(self.stats_table, ["乡镇（街道）", *groups], rows)
+        self.stats_table.set_rows(["乡镇（街道）", *groups], rows)
         overlaps = "；".join(f"{a} 且 {b}：{n} 人" for (a, b), n in sorted(stats.overlaps.items())) or "无"
         self.stats_label.setText(
             f"{year} 年标识人数 {stats.people:,}（其中属于两个及以上类别 {stats.multi:,} 人）；"

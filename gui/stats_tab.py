@@ -34,7 +34,7 @@ from core import policy, statistics
 from core.auth import Actor
 from core.errors import UserError
 from core.money import format_yuan, yuan_text
-from gui.tables import fill_table, read_only_table, township_combo
+from gui.tables import ListTable, township_combo
 from reports import stats_report
 
 
@@ -96,7 +96,7 @@ class StatsTab(QWidget):
         self.summary.setWordWrap(True)
         layout.addWidget(self.summary)
         grid = QGridLayout()
-        self.table = read_only_table()
+        self.table = ListTable()
         grid.addWidget(self.table, 0, 0, 1, 2)
         self.progress_chart, self.progress_view = _chart("征缴进度：累计缴费人数（按周）")
         self.tier_chart, self.tier_view = _chart("缴费档次分布（个人缴费笔数）")
@@ -114,7 +114,7 @@ class StatsTab(QWidget):
             QMessageBox.warning(self, "统计", str(exc))
             return
         s = self.stats
-        fill_table(self.table, list(statistics.AREA_HEADERS), statistics.area_table(s))
+        self.table.set_rows(list(statistics.AREA_HEADERS), statistics.area_table(s))
         t = s.total
         growth = "—" if t.payer_growth is None else f"{t.payer_growth:+.1f}%"
         groups = "、".join(f"{g} {n}" for g, n in s.groups.items()) or "无"

@@ -97,7 +97,7 @@ def test_handoff_tab_creates_sends_and_reexports(
     tab.batches.selectRow(0)
     monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes))
     tab.mark_sent()
-    assert HandoffBatch.get().state == "已报送" and tab.periods.item(0, 2).text() == "已锁定"
+    assert HandoffBatch.get().state == "已报送" and tab.periods.text(0, 2) == "已锁定"
     monkeypatch.setattr(
         QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: str(tmp_path / "again"))
     )

@@ -34,7 +34,7 @@ def test_import_resolve_and_export(qtbot, sqlite_db, admin, tmp_path, monkeypatc
     assert tab.pending_table.rowCount() == 2 and "（2）" in tab.inner.tabText(1)
     assert tab.subsidy_table.rowCount() == 1
 
-    statuses = [tab.pending_table.item(r, 0).text() for r in range(2)]
+    statuses = [tab.pending_table.text(r, 0) for r in range(2)]
     tab.pending_table.selectRow(statuses.index("姓名待核"))
     tab.review_selected(True)
     tab.pending_table.selectRow(0)  # the one left: not in the roster, no township given
@@ -43,7 +43,7 @@ def test_import_resolve_and_export(qtbot, sqlite_db, admin, tmp_path, monkeypatc
     assert Resident.get(Resident.id_number == newcomer[1]).township.name == "胡阳镇"
     assert tab.pending_table.rowCount() == 0 and GovernmentPayment.select().count() == 3
     assert tab.subsidy_table.rowCount() == 3 and "300.00" in tab.subsidy_total.text()
-    assert tab.stats_table.item(tab.stats_table.rowCount() - 1, 0).text() == "合计"
+    assert tab.stats_table.text(tab.stats_table.rowCount() - 1, 0) == "合计"
 
     out = tmp_path / "代缴.pdf"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(out), "")))

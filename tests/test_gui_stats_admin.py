@@ -25,8 +25,8 @@ def test_stats_tab_charts_render_and_export(qtbot, sqlite_db, admin, tmp_path, m
     tab.resize(1200, 800)
     tab.show()
     tab.refresh()
-    assert tab.table.item(tab.table.rowCount() - 1, 0).text() == "合计"
-    assert tab.table.item(tab.table.rowCount() - 1, 3).text() == "5"
+    assert tab.table.text(tab.table.rowCount() - 1, 0) == "合计"
+    assert tab.table.text(tab.table.rowCount() - 1, 3) == "5"
     assert len(tab.progress_chart.series()) == 1 and tab.progress_chart.series()[0].count() > 0
     assert tab.tier_chart.series()[0].barSets()[0].count() == 3
     images = tab.chart_images(tmp_path)
@@ -82,6 +82,6 @@ def test_admin_tab_users_policy_and_backup(qtbot, sqlite_db, admin, tmp_path, mo
     assert tab.audit_table.rowCount() >= 3
     assert AuditLog.select().where(AuditLog.entity == "setting").count() == 1
     monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: ("new-password-2", True)))
-    tab.users_table.selectRow([tab.users_table.item(r, 0).text() for r in range(2)].index("li"))
+    tab.users_table.selectRow([tab.users_table.text(r, 0) for r in range(2)].index("li"))
     tab.reset_password()
     assert auth.authenticate("li", "new-password-2").username == "li"
