@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 import time
+from decimal import Decimal
 
 import PySide6
 import pytest
@@ -19,6 +20,7 @@ from dao.models import Resident, Township
 from gui.login import FirstAdminDialog, LoginDialog
 from gui.main_window import MainWindow
 from gui.roster_tab import RosterTab
+from gui.tables import ListTable
 from tests.conftest import clerk_of, township_id
 from tests.fixtures import HEADER, person, write_xlsx
 
@@ -51,6 +53,23 @@ def test_qt_calls_keep_none_alive(qtbot):
     for _ in range(2000):
         label.setText("缴费")
     assert abs(sys.getrefcount(None) - before) < 100, f"{PySide6.__version__} loses references to None"
+
+
+def test_list_table_shows_rows_without_items(qtbot):
+    table = ListTable()
+    qtbot.addWidget(table)
+    rows = [[f"居民{n}", n, Decimal("100.50"), None] for n in range(30_000)]
+    table.set_rows(["姓名", "序号", "金额", "备注"], rows)
+    model = table.model()
+    assert table.rowCount() == 30_000 and table.text(29_999, 0) == "居民29999" and table.text(0, 3) == ""
+    assert model.headerData(2, Qt.Orientation.Horizontal) == "金额"
+    right = model.data(model.index(0, 2), Qt.ItemDataRole.TextAlignmentRole)
+    assert (
+        right & int(Qt.AlignmentFlag.AlignRight)
+        and model.data(model.index(0, 0), Qt.ItemDataRole.TextAlignmentRole) is None
+    )
+    table.clear_rows()
+    assert table.rowCount() == 0 and model.columnCount() == 4
 
 
 def test_login_rejects_wrong_password_and_accepts_right(qtbot, sqlite_db, admin):
