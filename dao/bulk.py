@@ -1,4 +1,4 @@
-"""Bulk reads and writes for importers: the DB-API's executemany (SQLite) or execute_values (PostgreSQL).
+"""Bulk reads and writes for importers: executemany (SQLite) or COPY (PostgreSQL) for inserts.
 
 peewee's insert_many builds SQL text per row; at 100,000 rows that cost dominates an import, so the hot
 path goes one level down, still inside the caller's peewee transaction.
@@ -7,6 +7,7 @@ path goes one level down, still inside the caller's peewee transaction.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TypeVar
@@ -67,13 +68,12 @@ def insert_rows(
     fixed = "".join(f", {_literal(v)}" for v in constants.values())
     cursor = db.cursor()
     with driver_errors:
-        if is_postgres(db):
-            from psycopg2.extras import execute_values
-
-            template = "(" + ", ".join("%s" for _ in columns) + fixed + ")"
-            execute_values(
-                cursor, f"INSERT INTO {table} ({cols}) VALUES %s", rows, template=template, page_size=1000
-            )
+        if is_postgres(db):  # COPY: the server parses rows as a stream, no statement per 1,000 rows
+            tail = "".join(f"\t{_copy_text(v)}" for v in constants.values()) + "\n"
+            buffer = io.StringIO()
+            buffer.writelines("\t".join(map(_copy_text, row)) + tail for row in rows)
+            buffer.seek(0)
+            cursor.copy_expert(f"COPY {table} ({cols}) FROM STDIN", buffer)
         elif _has_insert_triggers(cursor, model._meta.table_name):
             # Rows go to a scratch table first, then into the table in one statement: with triggers on the
             # table (contribution) SQLite would open a statement journal for each single-row INSERT, which
@@ -89,6 +89,20 @@ def insert_rows(
         else:
             marks = ", ".join("?" for _ in columns)
             cursor.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks}{fixed})", rows)
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value: object) -> str:
+    """A value in PostgreSQL's COPY text format."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return str(value).translate(_COPY_ESCAPES)
 
 
 def _has_insert_triggers(cursor: sqlite3.Cursor, table: str) -> bool:

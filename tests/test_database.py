@@ -168,3 +168,50 @@ def test_two_postgres_connections_see_each_others_writes(pg_schema):
     finally:
         second.close()
     assert isinstance(dao_db.current(), pw.PostgresqlDatabase)
+
+
+def test_bulk_writes_keep_every_character_and_type(db):
+    """The bulk path (COPY on PostgreSQL, a scratch table for SQLite tables with triggers) stores text with
+    tabs, line breaks, backslashes and quotes, NULLs, dates and big integers exactly."""
+    import datetime as dt
+
+    import peewee as pw
+
+    from dao import bulk
+    from dao.models import AuditLog, Contribution, Resident
+
+    awkward = [
+        "tab\there",
+        "line\nbreak\r\n",
+        "back\\slash \\N",
+        "quote ' \" ;",
+        "",
+        "=1+1",
+        "中文，全角　空格",
+    ]
+    bulk.insert_rows(AuditLog, ("entity_id", "before", "after"), [(str(n), text, text) for n, text in enumerate(awkward)],
+                     {"at": dt.datetime(2020, 1, 2, 3, 4, 5), "username": "测试", "action": "x", "entity": "y"})  # fmt: skip
+    stored = {int(e.entity_id): e for e in AuditLog.select().where(AuditLog.action == "x")}
+    assert [stored[n].before for n in range(len(awkward))] == awkward
+    assert stored[0].at == dt.datetime(2020, 1, 2, 3, 4, 5) and stored[0].username == "测试"
+
+    town = Township.get().id
+    bulk.insert_rows(Resident, ("id_number", "name", "sex", "birth_date", "township_id", "village_id", "phone"),
+                     [("371325198001010011", "甲\t乙", "男", dt.date(1980, 1, 1), town, None, "")],
+                     {"status": "正常参保", "household_type": "", "enrolled_on": None, "created_at": dt.datetime(2020, 1, 1),
+                      "updated_at": dt.datetime(2020, 1, 1), "version": 1})  # fmt: skip
+    person = Resident.get()
+    assert (person.name, person.birth_date, person.village_id, person.enrolled_on) == (
+        "甲\t乙",
+        dt.date(1980, 1, 1),
+        None,
+        None,
+    )
+    bulk.insert_rows(Contribution, ("resident_id", "year", "amount_fen", "voucher", "paid_on"),
+                     [(person.id, 2020, 9_000_000_000_000, "V\\1", None)],
+                     {"tier_fen": None, "payer": "个人", "kind": "正常应缴", "channel": "", "created_at": dt.datetime(2020, 1, 1)})  # fmt: skip
+    paid = Contribution.get()
+    assert (paid.amount_fen, paid.voucher, paid.paid_on) == (9_000_000_000_000, "V\\1", None)
+    with pytest.raises(pw.IntegrityError):  # driver errors arrive as peewee's, whatever the path
+        bulk.insert_rows(Contribution, ("resident_id", "year", "amount_fen", "voucher"), [(person.id, 2020, 1, "V\\1")],
+                         {"payer": "个人", "kind": "正常应缴", "channel": "", "created_at": dt.datetime(2020, 1, 1)})  # fmt: skip
