@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 from core import arrears, ledger
 from core.auth import Actor
 from core.errors import UserError
-from core.money import format_yuan
+from core.money import fen_to_yuan, format_yuan
 from core.progress import Job
 from dao.models import ARREARS_ASSESSED, ARREARS_DECLARED, ARREARS_PAID, ARREARS_VOID, Contribution
 from gui.import_panel import ImportPanel
@@ -116,7 +116,7 @@ class DeclarePage(QWidget):
                           f"参保登记 {enrolled}　状态 {r.status}")  # fmt: skip
         paid = Contribution.select().where(Contribution.resident == r.id).order_by(Contribution.year)
         self.paid_table.set_rows(["年度", "金额（元）", "类型", "缴费人", "渠道", "缴费日期"],
-                                 [[c.year, format_yuan(c.amount_fen), c.kind, c.payer, c.channel,
+                                 [[c.year, fen_to_yuan(c.amount_fen), c.kind, c.payer, c.channel,
                                    c.paid_on.isoformat() if c.paid_on else ""] for c in paid])  # fmt: skip
         self.owed_table.setRowCount(len(self.owed))
         for n, year in enumerate(self.owed):
@@ -208,7 +208,7 @@ class AssessPage(QWidget):
         self.rows = arrears.listing(self.actor, self._status(), self.town.currentData())
         self.table.set_rows(["编号", "核定单号", "状态", "乡镇", "身份证号码", "姓名", "补缴年度", "金额（元）", "申报日期",
                                          "核定日期", "已欠天数", "已缴年度"],
-                            [[r.id, r.sheet_no, r.status, r.township, r.id_number, r.name, r.years, format_yuan(r.total_fen),
+                            [[r.id, r.sheet_no, r.status, r.township, r.id_number, r.name, r.years, fen_to_yuan(r.total_fen),
                               f"{r.declared_at:%Y-%m-%d}", f"{r.assessed_at:%Y-%m-%d}" if r.assessed_at else "",
                               "" if r.days_outstanding is None else r.days_outstanding, f"{r.paid_years}/{r.line_count}"]
                              for r in self.rows])  # fmt: skip
@@ -307,8 +307,8 @@ class ArrearsTab(QWidget):
         rows = ledger.candidates(self.actor)
         self.candidates.set_rows(["身份证号码", "姓名", "年度", "缴费金额（元）", "渠道", "税票号码", "原因", "建议退费（元）", "状态"],
                                  [[c.contribution.resident.id_number, c.contribution.resident.name, c.contribution.year,
-                                   format_yuan(c.contribution.amount_fen), c.contribution.channel, c.contribution.voucher,
-                                   f"{c.code}：{c.message}", format_yuan(c.amount_fen), c.status] for c in rows])  # fmt: skip
+                                   fen_to_yuan(c.contribution.amount_fen), c.contribution.channel, c.contribution.voucher,
+                                   f"{c.code}：{c.message}", fen_to_yuan(c.amount_fen), c.status] for c in rows])  # fmt: skip
         self.inner.setTabText(3, f"退费候选（{len(rows)}）")
 
     def shutdown(self) -> None:

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 from core import handoff, refunds
 from core.auth import Actor
 from core.errors import UserError
-from core.money import format_yuan
+from core.money import fen_to_yuan, format_yuan
 from core.progress import run
 from gui.tables import ListTable, button_row
 
@@ -86,7 +86,7 @@ class HandoffTab(QWidget):
         self.rows = handoff.batches(self.actor)
         self.batches.set_rows(["批次号", "类型", "月份", "状态", "更正", "条数", "金额（元）", "接收", "拒绝", "生成人",
                                              "生成时间", "报送人", "说明"],
-                              [[r.batch_no, r.kind, r.month, r.state, "是" if r.correction else "", r.records, format_yuan(r.total_fen),
+                              [[r.batch_no, r.kind, r.month, r.state, "是" if r.correction else "", r.records, fen_to_yuan(r.total_fen),
                                 r.accepted, r.rejected, r.created_by, f"{r.created_at:%Y-%m-%d %H:%M}", r.sent_by, r.note]
                                for r in self.rows])  # fmt: skip
         self.periods.set_rows(["月份", "类型", "状态"], [list(p) for p in handoff.periods(self.actor)])

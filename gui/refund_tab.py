@@ -86,7 +86,7 @@ class CasesPage(QWidget):
             return
         self.table.set_rows(["案件编号", "状态", "乡镇", "身份证号码", "姓名", "原因", "金额（元）", "报送批次", "资金月份",
                                          "受理人", "受理时间"],
-                            [[r.case_no, r.state, r.township, r.id_number, r.name, r.reason, format_yuan(r.amount_fen),
+                            [[r.case_no, r.state, r.township, r.id_number, r.name, r.reason, fen_to_yuan(r.amount_fen),
                               r.batch_month, r.fund_month, r.entered_by, f"{r.entered_at:%Y-%m-%d}"] for r in self.rows])  # fmt: skip
         self.table.horizontalHeader().setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
         self.summary.setText(
@@ -250,7 +250,7 @@ class EntryPage(QWidget):
         self.candidate_rows = ledger.candidates(self.actor)
         self.candidates.set_rows(["身份证号码", "姓名", "年度", "税票号码", "原因", "建议退费（元）"],
                                  [[c.contribution.resident.id_number, c.contribution.resident.name, c.contribution.year,
-                                   c.contribution.voucher, c.message, format_yuan(c.amount_fen)] for c in self.candidate_rows])  # fmt: skip
+                                   c.contribution.voucher, c.message, fen_to_yuan(c.amount_fen)] for c in self.candidate_rows])  # fmt: skip
 
     def find(self) -> None:
         self.candidate_id = None
@@ -353,7 +353,7 @@ class FundPage(QWidget):
             return
         self.table.set_rows(["案件编号", "乡镇", "姓名", "收款人户名", "银行账号", "开户行", "金额（元）", "状态"],
                             [[c.case_no, c.township.name, c.resident.name, c.account_name, c.account_no, c.bank_name,
-                              format_yuan(c.amount_fen), c.state] for c in request.cases])  # fmt: skip
+                              fen_to_yuan(c.amount_fen), c.state] for c in request.cases])  # fmt: skip
         towns = "；".join(f"{t} {n} 件 {format_yuan(fen)} 元" for t, n, fen in request.by_township)
         self.summary.setText(
             f"{request.month}：{len(request.cases)} 件，合计 {format_yuan(request.total_fen)} 元。{towns}"

@@ -26,7 +26,7 @@ from core import policy, regions
 from core import special_groups as sg
 from core.auth import Actor
 from core.errors import UserError
-from core.money import format_yuan
+from core.money import fen_to_yuan, format_yuan
 from core.progress import Job
 from core.rowcodes import ImportReport
 from dao.models import ENTRY_NAME_MISMATCH, ENTRY_NOT_IN_ROSTER, SPECIAL_GROUPS
@@ -197,7 +197,7 @@ class SpecialTab(QWidget):
     def refresh_subsidies(self) -> None:
         rows = sg.subsidy_rows(self.actor, self.year.value(), self.subsidy_town.currentData())
         self.subsidy_table.set_rows(["乡镇（街道）", "村（居）", "身份证号码", "姓名", "性别", "人员类别", "代缴金额（元）", "状态"],
-                                    [[r.township, r.village, r.id_number, r.name, r.sex, r.groups, format_yuan(r.amount_fen), r.state]
+                                    [[r.township, r.village, r.id_number, r.name, r.sex, r.groups, fen_to_yuan(r.amount_fen), r.state]
                                      for r in rows])  # fmt: skip
         self.subsidy_table.horizontalHeader().setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
         total = sum(r.amount_fen for r in rows)

@@ -45,6 +45,8 @@ class ListModel(QAbstractTableModel):
         row = self.rows[index.row()]
         value = row[index.column()] if index.column() < len(row) else None
         if role == Qt.ItemDataRole.DisplayRole:
+            if isinstance(value, Decimal):  # amounts in yuan (core.money.fen_to_yuan)
+                return f"{value:,.2f}"
             return "" if value is None else str(value)
         if role == Qt.ItemDataRole.TextAlignmentRole and isinstance(value, int | float | Decimal):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)

@@ -58,11 +58,11 @@ def test_qt_calls_keep_none_alive(qtbot):
 def test_list_table_shows_rows_without_items(qtbot):
     table = ListTable()
     qtbot.addWidget(table)
-    rows = [[f"居民{n}", n, Decimal("100.50"), None] for n in range(30_000)]
+    rows = [[f"居民{n}", n, Decimal("1234567.50"), None] for n in range(30_000)]
     table.set_rows(["姓名", "序号", "金额", "备注"], rows)
     model = table.model()
     assert table.rowCount() == 30_000 and table.text(29_999, 0) == "居民29999" and table.text(0, 3) == ""
-    assert model.headerData(2, Qt.Orientation.Horizontal) == "金额"
+    assert model.headerData(2, Qt.Orientation.Horizontal) == "金额" and table.text(0, 2) == "1,234,567.50"
     right = model.data(model.index(0, 2), Qt.ItemDataRole.TextAlignmentRole)
     assert (
         right & int(Qt.AlignmentFlag.AlignRight)
