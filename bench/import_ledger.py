@@ -16,7 +16,6 @@ import datetime as dt
 import pstats
 import random
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -29,10 +28,9 @@ def main() -> int:
     parser.add_argument("--profile", action="store_true", help="print where the import spends its time")
     parser.add_argument("--pg", action="store_true", help="PostgreSQL (a scratch schema) instead of SQLite")
     args = parser.parse_args()
-    from bench.import_roster import drop_pg, pg_url
+    from bench.import_roster import scratch_database
     from core import idcard
     from core.auth import ADMIN, Actor
-    from core.database import close_database, open_database
     from core.ledger import import_contributions
     from core.progress import run
     from dao import bulk
@@ -40,13 +38,7 @@ def main() -> int:
     from dao.models import Resident, Township
 
     rng = random.Random(6)
-    schema = ""
-    with tempfile.TemporaryDirectory() as tmp:
-        if args.pg:
-            url, schema = pg_url()
-        else:
-            url = f"sqlite:///{Path(tmp) / 'bench.db'}"
-        open_database(url)
+    with scratch_database(args.pg) as tmp:
         towns = [t.id for t in Township.select()]
         stamp = dt.datetime(2020, 1, 1)
         numbers = [idcard.make("371325", dt.date(1950, 1, 1) + dt.timedelta(days=i // 900), i % 900)
@@ -87,9 +79,6 @@ def main() -> int:
         print(f"(b) ledger import         {seconds:7.2f} s   imported {report.imported:,}, "
               f"rejected {report.rejected:,}   ({seconds / args.rows * 1e6:.0f} µs a payment)")  # fmt: skip
         print(f"ratio b/a = {seconds / baseline:.1f}")
-        if schema:
-            close_database()
-            drop_pg(schema)
     return 0
 
 

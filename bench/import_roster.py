@@ -18,6 +18,8 @@ import subprocess
 import sys
 import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -111,6 +113,23 @@ def drop_pg(schema: str) -> None:
     conn.autocommit = True
     conn.cursor().execute(f'DROP SCHEMA "{schema}" CASCADE')
     conn.close()
+
+
+@contextmanager
+def scratch_database(pg: bool) -> Iterator[str]:
+    """An opened, empty database for a benchmark: a SQLite file in a temporary folder, or a scratch schema in
+    the PostgreSQL test database; removed afterwards."""
+    from core.database import close_database, open_database
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url, schema = pg_url() if pg else (f"sqlite:///{Path(tmp) / 'bench.db'}", "")
+        open_database(url)
+        try:
+            yield tmp
+        finally:
+            close_database()
+            if schema:
+                drop_pg(schema)
 
 
 def main() -> int:

@@ -14,7 +14,6 @@ import argparse
 import datetime as dt
 import random
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -26,23 +25,16 @@ def main() -> int:
     parser.add_argument("--residents", type=int, default=500_000)
     parser.add_argument("--pg", action="store_true", help="PostgreSQL instead of SQLite")
     args = parser.parse_args()
-    from bench.import_roster import drop_pg, pg_url
+    from bench.import_roster import scratch_database
     from core import idcard, statistics
     from core.auth import ADMIN, CLERK, Actor
-    from core.database import open_database
     from dao import bulk
     from dao.db import current
     from dao.models import Contribution, Resident, Township, Village
 
     rng = random.Random(9)
     n = args.residents
-    schema = ""
-    with tempfile.TemporaryDirectory() as tmp:
-        if args.pg:
-            url, schema = pg_url()
-        else:
-            url = f"sqlite:///{Path(tmp) / 'bench.db'}"
-        open_database(url)
+    with scratch_database(args.pg):
         started = time.perf_counter()
         towns = [t.id for t in Township.select()]
         with current().atomic():
@@ -95,11 +87,6 @@ def main() -> int:
             print(f"{label:<28} {seconds:6.2f} s ({verdict}, {seconds / baseline:.2f} of the count from the payments)"
                   f"  payers {stats.total.this.payers:,} vs {stats.total.last.payers:,}, {len(stats.weekly)} weeks, "
                   f"{len(stats.tiers)} tiers")  # fmt: skip
-        if schema:
-            from core.database import close_database
-
-            close_database()
-            drop_pg(schema)
     return 0
 
 

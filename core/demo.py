@@ -194,17 +194,11 @@ def _demo_subsidy_collected(actor: Actor, county: Actor) -> int:
     )
     batch = handoff.create_batch(county, "2020-02", "subsidy", folder)
     handoff.mark_sent(county, batch.id)
+    label = {c.field: c.label for c in ledger.LEDGER_COLUMNS}
     rows = [
         [
-            "身份证号码",
-            "姓名",
-            "缴费年度",
-            "缴费金额",
-            "缴费日期",
-            "缴费渠道",
-            "税票号码",
-            "缴费类型",
-            "缴费人类型",
+            label[f]
+            for f in ("id_number", "name", "year", "amount", "paid_on", "channel", "voucher", "kind", "payer")
         ]
     ]
     query = (
