@@ -18,6 +18,8 @@ from PySide6.QtWidgets import (
 from core import regions
 from core.auth import Actor
 
+_Index = QModelIndex | QPersistentModelIndex
+
 
 class ListModel(QAbstractTableModel):
     """Rows held in a Python list and drawn on demand: no item object per cell, so a county's 25,000-row
@@ -33,15 +35,13 @@ class ListModel(QAbstractTableModel):
         self.headers, self.rows = list(headers), list(rows)
         self.endResetModel()
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.rows)
 
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.headers)
 
-    def data(
-        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> object:
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         row = self.rows[index.row()]
         value = row[index.column()] if index.column() < len(row) else None
         if role == Qt.ItemDataRole.DisplayRole:
