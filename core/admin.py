@@ -197,8 +197,11 @@ def import_regions(actor: Actor, path: str | Path) -> dict[str, int]:
 # --- the audit log --------------------------------------------------------------------------------------
 
 
+AUDIT_SHOWN = 1000  # newest entries the viewer lists; an export takes every matching one
+
+
 def audit_entries(actor: Actor, *, username: str = "", entity: str = "", start: dt.date | None = None,
-                  end: dt.date | None = None, limit: int = 1000) -> list[AuditLog]:  # fmt: skip
+                  end: dt.date | None = None, limit: int = AUDIT_SHOWN) -> list[AuditLog]:  # fmt: skip
     require(actor, "system.manage")
     query = AuditLog.select().order_by(AuditLog.id.desc()).limit(limit)
     if username:

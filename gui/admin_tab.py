@@ -271,6 +271,8 @@ class AdminTab(QWidget):
         layout.addLayout(row)
         self.audit_table = ListTable()
         layout.addWidget(self.audit_table, 1)
+        self.audit_count = QLabel()
+        layout.addWidget(self.audit_count)
         return page
 
     def _audit_filters(self) -> dict:
@@ -282,6 +284,12 @@ class AdminTab(QWidget):
         self.audit_table.set_rows(["时间", "用户", "操作", "对象", "编号", "修改前", "修改后"],
                                   [[f"{e.at:%Y-%m-%d %H:%M:%S}", e.username, e.action, e.entity, e.entity_id, e.before[:80], e.after[:80]]
                                    for e in entries])  # fmt: skip
+        shown = len(entries)
+        self.audit_count.setText(
+            f"显示最近 {shown:,} 条（更早的请缩小条件或导出，导出包含全部符合条件的记录）"
+            if shown >= admin.AUDIT_SHOWN
+            else f"共 {shown:,} 条"
+        )
 
     def export_audit(self) -> None:
         name, _ = QFileDialog.getSaveFileName(

@@ -79,7 +79,7 @@ def test_admin_tab_users_policy_and_backup(qtbot, sqlite_db, admin, tmp_path, mo
     tab.mask_boxes[auth.CLERK].setChecked(True)
     tab.save_settings()
     tab.refresh_audit()
-    assert tab.audit_table.rowCount() >= 3
+    assert tab.audit_table.rowCount() >= 3 and tab.audit_count.text() == f"共 {tab.audit_table.rowCount()} 条"
     assert AuditLog.select().where(AuditLog.entity == "setting").count() == 1
     monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: ("new-password-2", True)))
     tab.users_table.selectRow([tab.users_table.text(r, 0) for r in range(2)].index("li"))
