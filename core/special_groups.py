@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from peewee import JOIN
+from peewee import JOIN, fn
 
 from core import audit, idcard, policy, regions
 from core.auth import Actor, check_township, require
@@ -313,13 +313,19 @@ def _current_entries(year: int):  # type: ignore[no-untyped-def]
 
 def flagged_groups(year: int, resident_ids: Iterable[int] | None = None) -> dict[int, set[str]]:
     """resident id -> the groups that qualify them in ``year``."""
-    query = _current_entries(year).where(SpecialListEntry.status.in_(FLAGGING_STATES))
+    query = (
+        SpecialListEntry.select(SpecialListEntry.resident, SpecialList.group)
+        .join(SpecialList)
+        .where(
+            (SpecialList.year == year) & SpecialList.current & SpecialListEntry.status.in_(FLAGGING_STATES)
+        )
+    )
     queries = [query] if resident_ids is None else [
         query.where(SpecialListEntry.resident.in_(part)) for part in bulk.in_chunks(resident_ids)
     ]  # fmt: skip
     groups: dict[int, set[str]] = defaultdict(set)
-    for entry in (e for q in queries for e in q):
-        groups[entry.resident_id].add(entry.special_list.group)
+    for resident_id, group in (row for q in queries for row in q.tuples()):
+        groups[resident_id].add(group)
     return dict(groups)
 
 
@@ -540,24 +546,19 @@ def subsidy_rows(actor: Actor, year: int, township_id: int | None = None) -> lis
         check_township(actor, township_id if township_id is not None else actor.township_id)
         township_id = actor.township_id
     query = (
-        GovernmentPayment.select(GovernmentPayment, Resident, Township, Village)
+        GovernmentPayment.select(Township.name, fn.COALESCE(Village.name, ""), Resident.id_number, Resident.name,
+                                 Resident.sex, GovernmentPayment.groups, GovernmentPayment.amount_fen,
+                                 GovernmentPayment.state)
         .join(Resident)
         .join(Township, on=(Resident.township == Township.id))
         .switch(Resident)
         .join(Village, join_type=JOIN.LEFT_OUTER, on=(Resident.village == Village.id))
         .where((GovernmentPayment.year == year) & GovernmentPayment.state.in_(ACTIVE_PAYMENT_STATES))
         .order_by(Township.sort_order, Village.name, Resident.id_number)
-    )
+    )  # fmt: skip
     if township_id is not None:
         query = query.where(Resident.township == township_id)
-    rows = []
-    for p in query:
-        r = p.resident
-        village = r.village.name if r.village_id else ""
-        rows.append(
-            SubsidyRow(r.township.name, village, r.id_number, r.name, r.sex, p.groups, p.amount_fen, p.state)
-        )
-    return rows
+    return [SubsidyRow(*row) for row in query.tuples()]  # plain rows: a county's list is tens of thousands
 
 
 @dataclass
@@ -592,15 +593,20 @@ def statistics(actor: Actor, year: int) -> GroupStats:
         for i, a in enumerate(ordered):
             for b in ordered[i + 1 :]:
                 overlaps[(a, b)] += 1
-    rows = subsidy_rows(actor, year)
+    payments = GovernmentPayment.select(
+        fn.COUNT(GovernmentPayment.id), fn.SUM(GovernmentPayment.amount_fen)
+    ).where((GovernmentPayment.year == year) & GovernmentPayment.state.in_(ACTIVE_PAYMENT_STATES))
+    if actor.township_id is not None:
+        payments = payments.join(Resident).where(Resident.township == actor.township_id)
+    count, amount = payments.tuples().get()
     return GroupStats(
         {t: dict(g) for t, g in by_township.items() if g},
         dict(by_group),
         dict(overlaps),
         sum(1 for g in flags.values() if len(g) > 1),
         len(flags),
-        len(rows),
-        sum(r.amount_fen for r in rows),
+        count,
+        int(amount or 0),
         len(pending(actor, year)),
     )
 

@@ -34,6 +34,7 @@ from core.progress import Job
 from dao.models import ARREARS_ASSESSED, ARREARS_DECLARED, ARREARS_PAID, ARREARS_VOID, Contribution
 from gui.import_panel import ImportPanel
 from gui.tables import ListTable, township_combo
+from gui.workers import run_busy
 
 ALL = "（全部）"
 
@@ -256,8 +257,10 @@ class AssessPage(QWidget):
         if not name:
             return
         try:
-            count = arrears.print_sheets(self.actor, [r.id for r in chosen], name)
-        except (UserError, OSError) as exc:
+            count = run_busy(
+                self, "正在生成核定单……", arrears.print_sheets, self.actor, [r.id for r in chosen], name
+            )
+        except UserError as exc:
             QMessageBox.warning(self, "无法打印", str(exc))
             return
         QMessageBox.information(self, "已生成", f"已生成 {count} 张核定单：\n{name}")
@@ -271,8 +274,10 @@ class AssessPage(QWidget):
         if Path(name).suffix.lower() not in (".xlsx", ".csv"):
             name += ".xlsx"
         try:
-            count = arrears.export(self.actor, name, self._status(), self.town.currentData())
-        except (UserError, OSError) as exc:
+            count = run_busy(
+                self, "正在导出……", arrears.export, self.actor, name, self._status(), self.town.currentData()
+            )
+        except UserError as exc:
             QMessageBox.warning(self, "导出失败", str(exc))
             return
         QMessageBox.information(self, "已导出", f"已导出 {count} 条到：\n{name}")

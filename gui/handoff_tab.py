@@ -25,6 +25,7 @@ from core.errors import UserError
 from core.money import fen_to_yuan, format_yuan
 from core.progress import run
 from gui.tables import ListTable, button_row
+from gui.workers import run_busy
 
 
 class HandoffTab(QWidget):
@@ -113,8 +114,8 @@ class HandoffTab(QWidget):
 
     def _do(self, action: Callable[[], str]) -> None:
         try:
-            message = action()
-        except (UserError, OSError) as exc:
+            message = run_busy(self, "正在处理税务传递……", action)
+        except UserError as exc:
             QMessageBox.warning(self, "税务传递", str(exc))
             return
         self.refresh()
@@ -129,9 +130,10 @@ class HandoffTab(QWidget):
     def create(self) -> None:
         folder = self._folder()
         if folder:
+            month, kind = self.month.text(), self.kind.currentData()  # read here: make() runs in a worker
 
             def make() -> str:
-                batch = handoff.create_batch(self.actor, self.month.text(), self.kind.currentData(), folder)
+                batch = handoff.create_batch(self.actor, month, kind, folder)
                 return f"已生成批次 {batch.batch_no}：{batch.records} 条，合计 {format_yuan(batch.total_fen)} 元。\n文件在：{folder}"
 
             self._do(make)

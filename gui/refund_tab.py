@@ -31,6 +31,7 @@ from core.errors import UserError
 from core.money import fen_to_yuan, format_yuan, yuan_to_fen
 from dao.models import REFUND_DOCUMENTS, REFUND_REASONS, Contribution
 from gui.tables import ListTable, button_row
+from gui.workers import run_busy
 
 ALL = "（全部）"
 
@@ -169,8 +170,8 @@ class CasesPage(QWidget):
 
     def _run(self, action: Callable[[], object], done: str) -> None:
         try:
-            action()
-        except (UserError, OSError) as exc:
+            run_busy(self, "正在生成……", action)
+        except UserError as exc:
             QMessageBox.warning(self, "无法完成", str(exc))
             return
         QMessageBox.information(self, "完成", done)
@@ -369,8 +370,10 @@ class FundPage(QWidget):
         if not path.lower().endswith(suffix):
             path += suffix
         try:
-            request = refunds.write_fund_request(self.actor, self.month.text(), path)
-        except (UserError, OSError) as exc:
+            request = run_busy(
+                self, "正在生成资金申请……", refunds.write_fund_request, self.actor, self.month.text(), path
+            )
+        except UserError as exc:
             QMessageBox.warning(self, "资金申请", str(exc))
             return
         QMessageBox.information(

@@ -32,6 +32,7 @@ from core.rowcodes import ImportReport
 from dao.models import ENTRY_NAME_MISMATCH, ENTRY_NOT_IN_ROSTER, SPECIAL_GROUPS
 from gui.import_panel import ImportPanel
 from gui.tables import ListTable, township_combo
+from gui.workers import run_busy
 
 BY_FILE = "（按文件中的“人员类别”列）"
 
@@ -271,8 +272,9 @@ class SpecialTab(QWidget):
         if not name.lower().endswith(suffix):
             name += suffix
         try:
-            count = sg.export_subsidy_list(self.actor, year, name, self.subsidy_town.currentData())
-        except (UserError, OSError) as exc:
+            count = run_busy(self, "正在生成政府代缴名单……", sg.export_subsidy_list, self.actor, year, name,
+                             self.subsidy_town.currentData())  # fmt: skip
+        except UserError as exc:
             QMessageBox.warning(self, "导出失败", str(exc))
             return
         QMessageBox.information(self, "已导出", f"已导出 {count} 人到：\n{name}")

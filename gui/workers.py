@@ -9,10 +9,11 @@ from __future__ import annotations
 import time
 import traceback
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import peewee as pw
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QEventLoop, QObject, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtWidgets import QProgressDialog, QWidget
 
 from core.errors import Cancelled, UserError
 from core.progress import Job, Progress, run
@@ -53,6 +54,8 @@ class _JobObject(QObject):
             self.failed.emit(str(exc))
         except pw.DatabaseError as exc:
             self.failed.emit(f"数据库操作失败，本次操作已撤销：{str(exc).strip().splitlines()[0]}")
+        except OSError as exc:  # a file that cannot be written (read-only folder, open in Excel, disk full)
+            self.failed.emit(f"文件无法读写：{exc.filename or ''} {exc.strerror or exc}".strip())
         except Exception as exc:  # a bug: show it rather than lose it in a thread
             traceback.print_exc()
             self.failed.emit(f"程序内部错误：{type(exc).__name__}: {exc}")
@@ -65,6 +68,7 @@ class _JobObject(QObject):
             self.done.emit()
 
 
+T = TypeVar("T")
 LIVE_THREADS: set[QThread] = set()  # tests check that none outlives its window
 
 
@@ -140,3 +144,42 @@ def as_job(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[[], Jo
         return fn(*args, **kwargs)
 
     return job
+
+
+def run_busy(widget: QWidget, label: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """A plain core call (a PDF of a county's list, a batch of files) off the GUI thread.
+
+    The window keeps painting; ``widget`` is disabled meanwhile, so the same action cannot start twice; a busy
+    dialog appears when the call takes longer than 0.6 s. Returns the call's result; a failure is raised as a
+    UserError carrying the message the worker made of it.
+    """
+    runner = JobRunner(widget)
+    outcome: dict[str, Any] = {}
+    runner.succeeded.connect(lambda result: outcome.update(result=result))
+    runner.failed.connect(lambda message: outcome.update(error=message))
+    # No cancel button: the call writes its file or batch whole or not at all.
+    window = widget.window()  # the dialog's parent must not be the widget disabled below
+    dialog = QProgressDialog(label, None, 0, 0, window if window is not widget else None)
+    dialog.setWindowModality(Qt.WindowModality.WindowModal)
+    dialog.reset()  # hidden until the timer below: a quick call shows no flash of a dialog
+    show_later = QTimer(dialog)
+    show_later.setSingleShot(True)
+    show_later.timeout.connect(dialog.show)
+    loop = QEventLoop()
+    runner.finished.connect(loop.quit)
+    widget.setEnabled(False)
+    try:
+        runner.start(as_job(fn, *args, **kwargs))
+        show_later.start(600)
+        loop.exec()
+    finally:
+        show_later.stop()
+        widget.setEnabled(True)
+        dialog.close()
+        dialog.deleteLater()
+        runner.deleteLater()
+    if "error" in outcome:
+        raise UserError(outcome["error"])
+    if "result" not in outcome:  # the window closed under it
+        raise UserError("操作已中止。")
+    return outcome["result"]

@@ -72,6 +72,38 @@ def test_list_table_shows_rows_without_items(qtbot):
     assert table.rowCount() == 0 and model.columnCount() == 4
 
 
+def test_run_busy_returns_results_and_errors_from_the_worker(qtbot, sqlite_db):
+    import threading
+
+    from core.errors import UserError
+    from gui.workers import LIVE_THREADS, run_busy
+
+    widget = QLabel()
+    qtbot.addWidget(widget)
+    seen: list[object] = []
+
+    def work(x: int) -> int:
+        seen.append(threading.current_thread())
+        assert not widget.isEnabled()  # the action cannot be started twice meanwhile
+        return x * 2
+
+    assert run_busy(widget, "…", work, 21) == 42 and seen[0] is not threading.main_thread()
+    assert widget.isEnabled() and not LIVE_THREADS
+
+    def refused() -> None:
+        raise UserError("批次已报送，不能修改。")
+
+    with pytest.raises(UserError, match="批次已报送"):
+        run_busy(widget, "…", refused)
+
+    def unwritable() -> None:
+        raise PermissionError(13, "Permission denied", "/只读/清单.pdf")
+
+    with pytest.raises(UserError, match=r"文件无法读写：/只读/清单\.pdf Permission denied"):
+        run_busy(widget, "…", unwritable)
+    assert widget.isEnabled() and not LIVE_THREADS
+
+
 def test_login_rejects_wrong_password_and_accepts_right(qtbot, sqlite_db, admin):
     auth.create_user(admin, "li", "password123", auth.REVIEWER)
     dialog = LoginDialog("test.db")
