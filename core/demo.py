@@ -166,7 +166,10 @@ def _demo_workflows(
         if made["arrears"] % 2 == 0:
             arrears.assess(clerks[resident.township_id], declared.id)
         made["arrears"] += 1
-    paid = list(Contribution.select().where(Contribution.year == 2020).order_by(Contribution.id).limit(8))
+    personal = Contribution.select().where((Contribution.year == 2020) & (Contribution.payer == "个人"))
+    paid = rng.sample(
+        list(personal.order_by(Contribution.id)), k=8
+    )  # cases across the county, not one township
     for n, c in enumerate(paid):
         resident = Resident.get_by_id(c.resident_id)
         clerk = clerks[resident.township_id]
