@@ -258,11 +258,14 @@ def _write(report: ImportReport, payments: list[_Payment], actor: Actor, policie
     log_id = ImportLog.create(kind="ledger", file_name=report.file_name, sha256=report.sha256,
                               username=actor.username).id  # fmt: skip
     moment = now()
+    # In person order: each payment updates its person's payers-summary row (a trigger), and two offices
+    # importing overlapping files must lock those rows in the same order, or PostgreSQL finds a deadlock.
+    in_order = sorted(payments, key=lambda p: (p.resident_id, p.year))
     bulk.insert_rows(
         Contribution,
         ("resident_id", "year", "amount_fen", "tier_fen", "payer", "kind", "channel", "paid_on", "voucher"),
         [(p.resident_id, p.year, p.amount_fen, p.tier_fen, p.payer, p.kind, p.channel, p.paid_on, p.voucher)
-         for p in payments],
+         for p in in_order],
         {"import_log_id": log_id, "created_at": moment},
     )  # fmt: skip
     report.imported = len(payments)

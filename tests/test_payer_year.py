@@ -119,3 +119,39 @@ def test_two_offices_pay_for_the_same_person_at_once_on_postgres(pg_schema, admi
     row = PayerYear.get(PayerYear.resident == rid)
     assert (row.payments, row.personal, row.amount_fen, row.first_day) == (2, 2, 60000, dt.date(2020, 3, 1))
     assert_in_step()
+
+
+def test_two_offices_import_overlapping_ledgers_at_once_on_postgres(pg_schema, admin, tmp_path):
+    """Both files touch the same 300 people, in opposite orders: the summary rows are locked in one order
+    (people sorted before the insert), so neither import deadlocks the other."""
+    from core import ledger
+    from core.progress import run
+
+    open_database(pg_schema.url)
+    people = [person(n, born=dt.date(1970, 1, 1) + dt.timedelta(days=n // 1000)) for n in range(300)]
+    do_import(write_xlsx(tmp_path / "roster.xlsx", [HEADER, *people]), admin)
+    header = ["身份证号码", "姓名", "缴费年度", "缴费金额", "缴费日期", "税票号码"]
+    files = []
+    for office, order in (("a", people), ("b", people[::-1])):
+        rows = [[p[1], p[0], 2020, 300, "2020-03-01", f"{office}{n:04d}"] for n, p in enumerate(order)]
+        files.append(write_xlsx(tmp_path / f"{office}.xlsx", [header, *rows]))
+    start = threading.Barrier(2)
+    outcomes: list[object] = []
+
+    def office(path) -> None:
+        try:
+            start.wait(5)
+            outcomes.append(run(ledger.import_contributions(path, admin)).imported)
+        except Exception as exc:  # reported by the assertion below
+            outcomes.append(exc)
+        finally:
+            current().close()
+
+    threads = [threading.Thread(target=office, args=(f,)) for f in files]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes == [300, 300]
+    assert PayerYear.select().where(PayerYear.payments == 2).count() == 300
+    assert_in_step()
