@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 import peewee as pw
 
 from core.database import DatabaseOpenError, close_database, open_database
-from core.errors import Cancelled, UserError
+from core.errors import Cancelled, UserError, os_error_message
 
 # argparse speaks English; the messages a user meets most are translated here.
 _ARGPARSE_ZH = (
@@ -102,6 +102,9 @@ def run(argv: Sequence[str]) -> int:
         return 3
     except BrokenPipeError:  # output piped into `head` and the like
         return 0
+    except OSError as exc:  # an output folder that does not exist, a file open in Excel, a full disk
+        print(f"错误：{os_error_message(exc)}", file=sys.stderr)
+        return 2
     except (KeyboardInterrupt, Cancelled):
         print("\n已中断：本次操作未写入任何数据。", file=sys.stderr)
         return 130

@@ -273,7 +273,12 @@ def backup(actor: Actor, out: str | Path) -> Path:
     out = Path(out)
     if out.resolve() == Path(info.path).resolve():
         raise UserError("备份文件不能是当前数据库文件本身。")
-    sqlite_files.online_copy(Path(info.path), out)
+    if not out.parent.is_dir():
+        raise UserError(f"备份文件夹不存在：{out.parent}")
+    try:
+        sqlite_files.online_copy(Path(info.path), out)
+    except (sqlite3.Error, OSError) as exc:
+        raise UserError(f"无法写入备份文件 {out}（{exc}）：请换一个有写入权限、空间足够的位置。") from exc
     audit.record(actor.username, "backup", "database", "", after={"file": str(out)})
     return out
 
@@ -287,6 +292,8 @@ def restore(actor: Actor, source: str | Path, *, confirm: bool) -> Path:
     if info.backend != "sqlite":
         raise UserError("PostgreSQL 数据库请用 pg_restore 恢复。")
     source = Path(source)
+    if not source.is_file():
+        raise UserError(f"找不到备份文件：{source}")
     try:
         ok, version = sqlite_files.inspect(source)
     except sqlite3.DatabaseError as exc:

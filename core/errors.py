@@ -1,5 +1,7 @@
 """Errors whose message is meant for the user (in Chinese)."""
 
+import errno
+
 
 class UserError(Exception):
     """Something the user can fix; ``str(exc)`` is a complete Chinese sentence."""
@@ -11,3 +13,23 @@ class PermissionDenied(UserError):
 
 class Cancelled(Exception):
     """Long work stopped at the user's request; nothing was written."""
+
+
+_OS_REASONS = {
+    errno.ENOENT: "文件或文件夹不存在",
+    errno.EACCES: "没有权限：文件可能正在 Excel/WPS 中打开，或文件夹只读",
+    errno.EPERM: "没有权限：文件可能正在 Excel/WPS 中打开，或文件夹只读",
+    errno.ENOSPC: "磁盘空间不足",
+    errno.EROFS: "磁盘或共享为只读",
+}
+
+
+def os_error_message(exc: OSError) -> str:
+    """A Chinese sentence for a file that could not be read or written, naming the file the user chose
+    (not the temporary ``.name.part`` the writers use on the way)."""
+    name = str(exc.filename or "")
+    folder, _, base = name.rpartition("/") if "/" in name else name.rpartition("\\")
+    if base.startswith(".") and ".part" in base:
+        name = folder or name
+    reason = _OS_REASONS.get(exc.errno or 0, exc.strerror or str(exc))
+    return f"文件无法读写：{name}（{reason}）" if name else f"文件无法读写：{reason}"

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from core import admin, auth, policy, regions, roster
 from core.auth import Actor
-from core.errors import UserError
+from core.errors import UserError, os_error_message
 from core.money import yuan_text
 from dao.models import ROLES, Village
 from gui.tables import ListTable, button_row
@@ -103,7 +103,8 @@ class AdminTab(QWidget):
         try:
             action()
         except (UserError, OSError) as exc:
-            QMessageBox.warning(self, "系统管理", str(exc))
+            message = os_error_message(exc) if isinstance(exc, OSError) else str(exc)
+            QMessageBox.warning(self, "系统管理", message)
             return False
         self.refresh()
         if done:

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from core import tabular
 from core.auth import Actor
+from core.errors import os_error_message
 from core.progress import Job
 from core.rowcodes import CODES, ImportReport, write_error_report
 from core.tabular import Column
@@ -303,7 +304,7 @@ class ImportPanel(QWidget):
         try:
             count = write_error_report(self.report, name)
         except OSError as exc:
-            QMessageBox.warning(self, "保存失败", f"无法写入文件 {name}：{exc.strerror}")
+            QMessageBox.warning(self, "保存失败", os_error_message(exc))
             return
         QMessageBox.information(self, "已保存", f"已导出 {count} 行被拒绝的数据到：\n{name}")
 

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 
 from core import policy, statistics
 from core.auth import Actor
-from core.errors import UserError
+from core.errors import UserError, os_error_message
 from core.money import format_yuan, yuan_text
 from gui.tables import ListTable, township_combo
 from reports import stats_report
@@ -162,7 +162,12 @@ class StatsTab(QWidget):
             self, "导出统计表", f"{self.year.value()}年统计.xlsx", "Excel 工作簿 (*.xlsx)"
         )
         if name and self.stats:
-            statistics.export(self.actor, self.stats, name if name.endswith(".xlsx") else name + ".xlsx")
+            name = name if name.endswith(".xlsx") else name + ".xlsx"
+            try:
+                statistics.export(self.actor, self.stats, name)
+            except OSError as exc:
+                QMessageBox.warning(self, "导出失败", os_error_message(exc))
+                return
             QMessageBox.information(self, "已导出", name)
 
     def export_charts(self) -> None:
@@ -179,9 +184,13 @@ class StatsTab(QWidget):
             return
         with tempfile.TemporaryDirectory() as tmp:
             images = self.chart_images(Path(tmp))
-            stats_report.write_pdf(name, f"{self.stats.scope}{self.stats.year}年城乡居民养老保险征缴统计",
-                                   list(statistics.AREA_HEADERS), statistics.area_table(self.stats), images,
-                                   self.summary.text().replace("<b>", "").replace("</b>", ""))  # fmt: skip
+            try:
+                stats_report.write_pdf(name, f"{self.stats.scope}{self.stats.year}年城乡居民养老保险征缴统计",
+                                       list(statistics.AREA_HEADERS), statistics.area_table(self.stats), images,
+                                       self.summary.text().replace("<b>", "").replace("</b>", ""))  # fmt: skip
+            except OSError as exc:
+                QMessageBox.warning(self, "打印失败", os_error_message(exc))
+                return
         QMessageBox.information(self, "已生成", name)
 
     def shutdown(self) -> None:

@@ -15,7 +15,7 @@ import peewee as pw
 from PySide6.QtCore import QEventLoop, QObject, Qt, QThread, QTimer, Signal, Slot
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
-from core.errors import Cancelled, UserError
+from core.errors import Cancelled, UserError, os_error_message
 from core.progress import Job, Progress, run
 from dao import db as dao_db
 
@@ -55,7 +55,7 @@ class _JobObject(QObject):
         except pw.DatabaseError as exc:
             self.failed.emit(f"数据库操作失败，本次操作已撤销：{str(exc).strip().splitlines()[0]}")
         except OSError as exc:  # a file that cannot be written (read-only folder, open in Excel, disk full)
-            self.failed.emit(f"文件无法读写：{exc.filename or ''} {exc.strerror or exc}".strip())
+            self.failed.emit(os_error_message(exc))
         except Exception as exc:  # a bug: show it rather than lose it in a thread
             traceback.print_exc()
             self.failed.emit(f"程序内部错误：{type(exc).__name__}: {exc}")

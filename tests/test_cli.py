@@ -228,3 +228,25 @@ def test_restore_asks_on_a_terminal(tmp_path, monkeypatch, capsys):
     assert "未确认" in capsys.readouterr().err
     monkeypatch.setattr("builtins.input", lambda prompt: "y")
     assert main(["--db", url, "restore", str(tmp_path / "b.db")]) == 0
+
+
+def test_files_that_cannot_be_written_or_found_get_chinese_messages(tmp_path):
+    import errno
+
+    from core.errors import os_error_message
+
+    url = f"sqlite:///{tmp_path / 'office.db'}"
+    assert cli("--db", url, "init-db").returncode == 0
+    missing = tmp_path / "没有这个文件夹"
+    backup = cli("--db", url, "backup", str(missing / "b.db"))
+    assert backup.returncode == 2 and "备份文件夹不存在" in backup.stderr and "Traceback" not in backup.stderr
+    restore = cli("--db", url, "restore", str(tmp_path / "无.db"))
+    assert restore.returncode == 2 and "找不到备份文件" in restore.stderr
+    export = cli("--db", url, "export-arrears", str(missing / "a.xlsx"))
+    assert export.returncode == 2 and f"文件无法读写：{missing}（文件或文件夹不存在）" in export.stderr
+    # the writers' temporary name is not what the clerk chose: the message names the folder instead
+    busy = PermissionError(errno.EACCES, "Permission denied", "/单位/共享/.清单.xlsx.abc123.part")
+    assert (
+        os_error_message(busy)
+        == "文件无法读写：/单位/共享（没有权限：文件可能正在 Excel/WPS 中打开，或文件夹只读）"
+    )

@@ -99,7 +99,7 @@ def test_run_busy_returns_results_and_errors_from_the_worker(qtbot, sqlite_db):
     def unwritable() -> None:
         raise PermissionError(13, "Permission denied", "/只读/清单.pdf")
 
-    with pytest.raises(UserError, match=r"文件无法读写：/只读/清单\.pdf Permission denied"):
+    with pytest.raises(UserError, match=r"文件无法读写：/只读/清单\.pdf（没有权限"):
         run_busy(widget, "…", unwritable)
     assert widget.isEnabled() and not LIVE_THREADS
 
