@@ -87,6 +87,7 @@ GROUP_SYNONYMS = {
     "贫困人员": "建档立卡贫困人员", "贫困户": "建档立卡贫困人员",
 }  # fmt: skip
 DEPARTMENT_NAMES = {"残联": "县残联", "民政": "县民政局", "扶贫": "县扶贫办"}
+GROUP_ORDER = {g: n for n, g in enumerate(dict.fromkeys(GROUP_SYNONYMS.values()))}  # as the notice lists them
 
 
 def normalise_group(value: object) -> str | None:
@@ -601,7 +602,7 @@ def statistics(actor: Actor, year: int) -> GroupStats:
     count, amount = payments.tuples().get()
     return GroupStats(
         {t: dict(g) for t, g in by_township.items() if g},
-        dict(by_group),
+        dict(sorted(by_group.items(), key=lambda item: GROUP_ORDER.get(item[0], len(GROUP_ORDER)))),
         dict(overlaps),
         sum(1 for g in flags.values() if len(g) > 1),
         len(flags),

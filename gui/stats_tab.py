@@ -13,6 +13,7 @@ from PySide6.QtCharts import (
     QBarSet,
     QChart,
     QChartView,
+    QHorizontalBarSeries,
     QLineSeries,
     QValueAxis,
 )
@@ -20,12 +21,12 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (
     QFileDialog,
-    QGridLayout,
     QHBoxLayout,
     QLabel,
     QMessageBox,
     QPushButton,
     QSpinBox,
+    QSplitter,
     QVBoxLayout,
     QWidget,
 )
@@ -48,8 +49,11 @@ def _chart(title: str) -> tuple[QChart, QChartView]:
     return chart, view
 
 
-def _replot(chart: QChart, series: QAbstractSeries, x: QAbstractAxis, top: int) -> None:
-    """Replace what ``chart`` shows by ``series`` on ``x`` and a count axis from 0 to ``top``."""
+def _replot(
+    chart: QChart, series: QAbstractSeries, x: QAbstractAxis, top: int, *, horizontal: bool = False
+) -> None:
+    """Replace what ``chart`` shows by ``series`` on ``x`` and a count axis from 0 to ``top`` (``x`` on the left
+    and the counts along the bottom when ``horizontal``)."""
     chart.removeAllSeries()
     for axis in chart.axes():
         chart.removeAxis(axis)
@@ -58,8 +62,9 @@ def _replot(chart: QChart, series: QAbstractSeries, x: QAbstractAxis, top: int) 
     y.setRange(0, top)
     y.setLabelFormat("%d")
     y.applyNiceNumbers()
-    chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
-    chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
+    bottom, left = (y, x) if horizontal else (x, y)
+    chart.addAxis(bottom, Qt.AlignmentFlag.AlignBottom)
+    chart.addAxis(left, Qt.AlignmentFlag.AlignLeft)
     series.attachAxis(x)
     series.attachAxis(y)
 
@@ -95,16 +100,21 @@ class StatsTab(QWidget):
         self.summary = QLabel("")
         self.summary.setWordWrap(True)
         layout.addWidget(self.summary)
-        grid = QGridLayout()
+        # Splitters, so a clerk can give a chart more room; the table keeps every column in view.
         self.table = ListTable()
-        grid.addWidget(self.table, 0, 0, 1, 2)
+        self.compare_chart, self.compare_view = _chart("")  # the areas side by side, beside their table
         self.progress_chart, self.progress_view = _chart("征缴进度：累计缴费人数（按周）")
         self.tier_chart, self.tier_view = _chart("缴费档次分布（个人缴费笔数）")
-        grid.addWidget(self.progress_view, 1, 0)
-        grid.addWidget(self.tier_view, 1, 1)
-        grid.setRowStretch(0, 3)
-        grid.setRowStretch(1, 2)
-        layout.addLayout(grid, 1)
+        upper, lower, both = (QSplitter(Qt.Orientation.Horizontal), QSplitter(Qt.Orientation.Horizontal),
+                              QSplitter(Qt.Orientation.Vertical))  # fmt: skip
+        for splitter, widgets, stretch in ((upper, (self.table, self.compare_view), (0, 1)),
+                                           (lower, (self.progress_view, self.tier_view), (1, 1)),
+                                           (both, (upper, lower), (3, 2))):  # fmt: skip
+            for n, (widget, factor) in enumerate(zip(widgets, stretch, strict=True)):
+                splitter.addWidget(widget)
+                splitter.setStretchFactor(n, factor)
+                splitter.setCollapsible(n, False)
+        layout.addWidget(both, 1)
         self.refresh()
 
     def refresh(self) -> None:
@@ -115,6 +125,8 @@ class StatsTab(QWidget):
             return
         s = self.stats
         self.table.set_rows(list(statistics.AREA_HEADERS), statistics.area_table(s))
+        frame = 2 * self.table.frameWidth() + self.table.verticalScrollBar().sizeHint().width()
+        self.table.setMinimumWidth(self.table.horizontalHeader().length() + frame)  # every column in view
         t = s.total
         growth = "—" if t.payer_growth is None else f"{t.payer_growth:+.1f}%"
         groups = "、".join(f"{g} {n}" for g, n in s.groups.items()) or "无"
@@ -124,8 +136,24 @@ class StatsTab(QWidget):
             f"<b>{s.scope} {s.year} 年</b>：缴费 {t.this.payers:,} 人（上年 {t.last.payers:,}，{growth}），"
             f"金额 {format_yuan(t.this.amount_fen)} 元；特殊群体：{groups}；补缴：{arrears}；退费：{refunds}"
         )
+        self._draw_compare()
         self._draw_progress()
         self._draw_tiers()
+
+    def _draw_compare(self) -> None:
+        rows = self.stats.rows[::-1] if self.stats else []  # horizontal bars are drawn bottom-up
+        series = QHorizontalBarSeries()
+        for label, figures in (("上年", lambda r: r.last), ("本年", lambda r: r.this)):
+            bars = QBarSet(f"{label}缴费人数")
+            bars.append([figures(r).payers for r in rows])
+            series.append(bars)
+        y = QBarCategoryAxis()
+        y.append([r.name for r in rows] or ["—"])
+        y.setTruncateLabels(False)  # township and village names are short; "…" would hide which is which
+        by = "各乡镇" if self.stats is None or self.town.currentData() is None else "各村居"
+        self.compare_chart.setTitle(f"{by}缴费人数：与上年对比")
+        top = max([max(r.this.payers, r.last.payers) for r in rows] or [1])
+        _replot(self.compare_chart, series, y, top, horizontal=True)
 
     def _draw_progress(self) -> None:
         series = QLineSeries()
@@ -152,8 +180,8 @@ class StatsTab(QWidget):
         _replot(self.tier_chart, series, x, max([n for _, n in tiers] or [1]))
 
     def chart_images(self, folder: Path) -> list[Path]:
-        paths = [folder / "征缴进度.png", folder / "档次分布.png"]
-        for view, path in zip((self.progress_view, self.tier_view), paths, strict=True):
+        paths = [folder / "区域对比.png", folder / "征缴进度.png", folder / "档次分布.png"]
+        for view, path in zip((self.compare_view, self.progress_view, self.tier_view), paths, strict=True):
             view.grab().save(str(path))
         return paths
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import struct
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -37,8 +38,27 @@ def write_pdf(path: str | os.PathLike, title: str, headers: Sequence[str], rows:
         doc.row([str(v) for v in values], widths, 6, ["L", *["R"] * (len(headers) - 1)])
     doc.set_font(FAMILY, size=10)
     doc.add_page()
-    width = (doc.content_width - 6) / max(1, len(images))
-    y = doc.get_y() + 4
+    # The first chart (the areas compared) on the left, the others stacked on the right, each in its own
+    # proportions; both columns shrink together when the taller would not fit the page.
+    width = (doc.content_width - 6) / 2
+    heights = [width * h / w for w, h in map(_png_size, images)]
+    top = doc.get_y() + 4
+    right = sum(heights[1:]) + 6 * max(0, len(heights) - 2)
+    tallest = max([*heights[:1], right])
+    scale = min(1.0, (doc.h - doc.b_margin - 12 - top) / tallest) if heights else 1.0
+    y = top
     for n, image in enumerate(images):
-        doc.image(str(image), x=doc.l_margin + n * (width + 6), y=y, w=width)
+        x = doc.l_margin if n == 0 else doc.l_margin + width + 6
+        doc.image(str(image), x=x, y=top if n == 0 else y, w=width * scale, h=heights[n] * scale)
+        if n:
+            y += heights[n] * scale + 6
     doc.save(path)
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    """Pixel width and height from a PNG's header (the charts the GUI renders are PNG)."""
+    with open(path, "rb") as fh:
+        head = fh.read(24)
+    if head[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError(f"not a PNG image: {path}")
+    return struct.unpack(">II", head[16:24])

@@ -29,7 +29,12 @@ def test_stats_tab_charts_render_and_export(qtbot, sqlite_db, admin, tmp_path, m
     assert tab.table.text(tab.table.rowCount() - 1, 3) == "5"
     assert len(tab.progress_chart.series()) == 1 and tab.progress_chart.series()[0].count() > 0
     assert tab.tier_chart.series()[0].barSets()[0].count() == 3
+    compare = tab.compare_chart.series()[0]  # this year against last, one bar pair per township
+    assert [b.label() for b in compare.barSets()] == ["上年缴费人数", "本年缴费人数"]
+    assert sum(compare.barSets()[1].at(n) for n in range(compare.barSets()[1].count())) == 5
+    assert "各乡镇" in tab.compare_chart.title()
     images = tab.chart_images(tmp_path)
+    assert len(images) == 3
     for image in images:
         picture = QImage(str(image))
         assert not picture.isNull() and picture.width() > 100
