@@ -23,7 +23,7 @@ from core.progress import Job, Progress
 from core.regions import normalise_text
 from core.roster_import import ID_ALIASES, NAME_ALIASES, file_sha256
 from core.rowcodes import ImportReport, RowIssue, issue, register
-from core.tabular import Column, FileUnusable, data_rows, open_table, text_of
+from core.tabular import Column, FileUnusable, data_rows, excel_serial_date, open_table, text_of
 from dao import bulk
 from dao.db import current
 from dao.models import Contribution, ImportLog, PolicyYear, RefundCandidate, Resident, now
@@ -90,6 +90,9 @@ def _date(value: object) -> dt.date | bool | None:
         return value.date()
     if isinstance(value, dt.date):
         return value
+    serial = excel_serial_date(value)
+    if serial is not None:
+        return serial
     text = (
         text_of(value).replace("/", "-").replace(".", "-").replace("年", "-").replace("月", "-").rstrip("日")
     )

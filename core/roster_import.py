@@ -19,7 +19,7 @@ from core.auth import Actor, require
 from core.progress import Job, Progress
 from core.regions import TownshipMatcher, VillageCache, normalise_text
 from core.rowcodes import ImportReport, RowIssue, issue
-from core.tabular import Column, Layout, OpenedTable, is_blank, open_table, text_of
+from core.tabular import Column, Layout, OpenedTable, excel_serial_date, is_blank, open_table, text_of
 from dao import bulk
 from dao.db import current
 from dao.models import ImportLog, Resident, now
@@ -107,6 +107,9 @@ def _date_parts(value: object) -> tuple[int, int, int | None] | None:
         return value.year, value.month, value.day
     if isinstance(value, dt.date):
         return value.year, value.month, value.day
+    serial = excel_serial_date(value)
+    if serial is not None:
+        return serial.year, serial.month, serial.day
     text = text_of(value)
     if text.isdigit() and len(text) in (6, 8):
         return int(text[:4]), int(text[4:6]), int(text[6:8]) if len(text) == 8 else None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import datetime as dt
 import itertools
 import os
 import re
@@ -356,6 +357,24 @@ def inspect(path: str | os.PathLike, columns: Sequence[Column], *, sheet: str | 
         return FilePreview(exc.sheet_names, exc.sheet or "", exc.layout)
     table.source.close()
     return FilePreview(table.source.sheet_names, table.source.sheet or "", table.layout)
+
+
+_EXCEL_EPOCH = dt.date(1899, 12, 30)  # day 0 of Excel's 1900 date system (its 1900-02-29 bug included)
+
+
+def excel_serial_date(value: object) -> dt.date | None:
+    """A date cell that lost its date format arrives as Excel's day number (43900 = 2020-03-10): that date,
+    or None when the value is not such a number. Only 5-digit day numbers (1954-2119) are taken as dates."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        days = int(value)
+    else:
+        text = str(value).strip() if isinstance(value, str) else ""
+        if not (text.isdigit() and len(text) == 5):
+            return None
+        days = int(text)
+    return _EXCEL_EPOCH + dt.timedelta(days=days) if 20_000 <= days < 80_000 else None
 
 
 def text_of(value: object) -> str:

@@ -275,3 +275,20 @@ def test_tiers_and_amounts_are_shown_exactly():
     assert [yuan_text(f) for f in (30000, 15050, 15005, 0, 1)] == ["300", "150.50", "150.05", "0", "0.01"]
     roster = Roster("清单", [Column("金额", 30)], [["x"]], amount_column=0, amounts=[1])
     assert [roster.money(f) for f in (1, 123456789, -250)] == ["0.01", "1,234,567.89", "-2.50"]
+
+
+def test_dates_that_lost_their_format_are_read_as_excel_day_numbers(people, admin, tmp_path):
+    from core.tabular import excel_serial_date
+
+    assert excel_serial_date(43831) == dt.date(2020, 1, 1) and excel_serial_date(43900) == dt.date(
+        2020, 3, 10
+    )
+    assert excel_serial_date("43900") == dt.date(2020, 3, 10)
+    assert excel_serial_date(43900.75) == dt.date(2020, 3, 10)  # a day number with a time of day
+    assert [excel_serial_date(v) for v in (True, 20200311, "202003", "4390", "abc", None)] == [None] * 6
+    p = people
+    rows = [pay(p[1], 2020, 300, "S1", on=43900), pay(p[5], 2020, 300, "S2", on="43901")]
+    report = imp(ledger_file(tmp_path, "serial.xlsx", rows), admin)
+    assert report.imported == 2 and not report.errors
+    days = {c.voucher: c.paid_on for c in Contribution.select()}
+    assert days == {"S1": dt.date(2020, 3, 10), "S2": dt.date(2020, 3, 11)}

@@ -403,3 +403,10 @@ def test_export_csv_and_township_filter(db, admin, tmp_path):
     assert text[1].startswith(person(3)[1]) and "上冶镇" in text[1]
     clerk = clerk_of("薛庄镇")
     assert run(roster.export(clerk, tmp_path / "mine.csv")) == 0  # scoped to an empty township
+
+
+def test_birth_dates_as_excel_day_numbers_are_understood(db, admin, tmp_path):
+    serial = (dt.date(1980, 5, 17) - dt.date(1899, 12, 30)).days  # how Excel stores 1980-05-17
+    rows = [HEADER, [*person(1)[:3], serial, *person(1)[4:]], [*person(3)[:3], serial + 1, *person(3)[4:]]]
+    report = do_import(write_xlsx(tmp_path / "serial.xlsx", rows), admin)
+    assert report.imported == 2 and codes(report) == {3: {"BIRTHDATE_MISMATCH"}}
