@@ -166,10 +166,9 @@ def _demo_workflows(
         if made["arrears"] % 2 == 0:
             arrears.assess(clerks[resident.township_id], declared.id)
         made["arrears"] += 1
+    # Cases across the county, not all in the first township.
     personal = Contribution.select().where((Contribution.year == 2020) & (Contribution.payer == "个人"))
-    paid = rng.sample(
-        list(personal.order_by(Contribution.id)), k=8
-    )  # cases across the county, not one township
+    paid = rng.sample(list(personal.order_by(Contribution.id)), k=8)
     for n, c in enumerate(paid):
         resident = Resident.get_by_id(c.resident_id)
         clerk = clerks[resident.township_id]
@@ -198,12 +197,8 @@ def _demo_subsidy_collected(actor: Actor, county: Actor) -> int:
     batch = handoff.create_batch(county, "2020-02", "subsidy", folder)
     handoff.mark_sent(county, batch.id)
     label = {c.field: c.label for c in ledger.LEDGER_COLUMNS}
-    rows = [
-        [
-            label[f]
-            for f in ("id_number", "name", "year", "amount", "paid_on", "channel", "voucher", "kind", "payer")
-        ]
-    ]
+    fields = ("id_number", "name", "year", "amount", "paid_on", "channel", "voucher", "kind", "payer")
+    rows = [[label[f] for f in fields]]
     query = (
         GovernmentPayment.select(GovernmentPayment, Resident).join(Resident).order_by(GovernmentPayment.id)
     )

@@ -87,7 +87,7 @@ GROUP_SYNONYMS = {
     "贫困人员": "建档立卡贫困人员", "贫困户": "建档立卡贫困人员",
 }  # fmt: skip
 DEPARTMENT_NAMES = {"残联": "县残联", "民政": "县民政局", "扶贫": "县扶贫办"}
-GROUP_ORDER = {g: n for n, g in enumerate(dict.fromkeys(GROUP_SYNONYMS.values()))}  # as the notice lists them
+GROUP_ORDER = {g: n for n, g in enumerate(g for groups in SPECIAL_GROUPS.values() for g in groups)}
 
 
 def normalise_group(value: object) -> str | None:
