@@ -265,7 +265,7 @@ def network_share_warning(path: Path) -> str | None:
 def backup(actor: Actor, out: str | Path) -> Path:
     """An online, consistent copy of the SQLite database (others may keep working meanwhile)."""
     require(actor, "system.manage")
-    info = dao_db.describe(_current_url())
+    info = database_info()
     if info.backend != "sqlite":
         raise UserError(
             "PostgreSQL 数据库请用 pg_dump 备份，例如：pg_dump -Fc -h 主机 -U 用户 库名 > 备份.dump"
@@ -288,7 +288,7 @@ def restore(actor: Actor, source: str | Path, *, confirm: bool) -> Path:
     require(actor, "system.manage")
     if not confirm:
         raise UserError("未确认：数据库没有恢复，仍是原来的数据。")
-    info = dao_db.describe(_current_url())
+    info = database_info()
     if info.backend != "sqlite":
         raise UserError("PostgreSQL 数据库请用 pg_restore 恢复。")
     source = Path(source)

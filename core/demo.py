@@ -8,9 +8,7 @@ import random
 import tempfile
 from pathlib import Path
 
-import peewee as pw
-
-from core import arrears, audit, handoff, idcard, ledger, refunds, regions
+from core import admin, arrears, audit, handoff, idcard, ledger, refunds, regions
 from core import special_groups as sg
 from core.auth import ADMIN, CLERK, FINANCE, REVIEWER, Actor, actor_of, create_user, require
 from core.errors import UserError
@@ -188,12 +186,8 @@ def _demo_workflows(
 def _demo_subsidy_collected(actor: Actor, county: Actor) -> int:
     """February: the 代缴 list went to the tax side, which collected it (and last year's); the tax side's detail
     file came back into the ledger as 政府代缴 payments. Returns how many payments that file held."""
-    database = current()
-    folder = (
-        Path(database.database).parent / "handoff-demo"
-        if isinstance(database, pw.SqliteDatabase)
-        else handoff.default_folder()
-    )
+    where = admin.database_info().path  # the SQLite file; None on PostgreSQL
+    folder = where.parent / "handoff-demo" if where is not None else handoff.default_folder()
     batch = handoff.create_batch(county, "2020-02", "subsidy", folder)
     handoff.mark_sent(county, batch.id)
     label = {c.field: c.label for c in ledger.LEDGER_COLUMNS}

@@ -304,9 +304,10 @@ def _status(resident: tuple | None, name: str, before: SpecialListEntry | None) 
 # --- flags and the 代缴 list ---------------------------------------------------------------------------
 
 
-def _current_entries(year: int):  # type: ignore[no-untyped-def]
+def _current_entries(year: int, *columns):  # type: ignore[no-untyped-def]
+    """Entries of the year's current lists, with ``columns`` (default: the entries and their group)."""
     return (
-        SpecialListEntry.select(SpecialListEntry, SpecialList.group)
+        SpecialListEntry.select(*(columns or (SpecialListEntry, SpecialList.group)))
         .join(SpecialList)
         .where((SpecialList.year == year) & SpecialList.current)
     )
@@ -314,12 +315,8 @@ def _current_entries(year: int):  # type: ignore[no-untyped-def]
 
 def flagged_groups(year: int, resident_ids: Iterable[int] | None = None) -> dict[int, set[str]]:
     """resident id -> the groups that qualify them in ``year``."""
-    query = (
-        SpecialListEntry.select(SpecialListEntry.resident, SpecialList.group)
-        .join(SpecialList)
-        .where(
-            (SpecialList.year == year) & SpecialList.current & SpecialListEntry.status.in_(FLAGGING_STATES)
-        )
+    query = _current_entries(year, SpecialListEntry.resident, SpecialList.group).where(
+        SpecialListEntry.status.in_(FLAGGING_STATES)
     )
     queries = [query] if resident_ids is None else [
         query.where(SpecialListEntry.resident.in_(part)) for part in bulk.in_chunks(resident_ids)
