@@ -8,7 +8,9 @@ from collections.abc import Callable, Sequence
 
 import peewee as pw
 
-from core.database import DatabaseOpenError, close_database, open_database
+from core import auth, session
+from core.auth import Actor
+from core.database import DatabaseOpenError, close_database
 from core.errors import Cancelled, UserError, os_error_message
 
 # argparse speaks English; the messages a user meets most are translated here.
@@ -51,6 +53,28 @@ class CommandFailed(Exception):
         self.code = code
 
 
+PASSWORD_ENV = "PENSION_PASSWORD"
+
+
+def password_of(username: str) -> str:
+    """The acting user's password: $PENSION_PASSWORD for scripts, else asked on the terminal (never argv)."""
+    import getpass
+    import os
+
+    if os.environ.get(PASSWORD_ENV):
+        return os.environ[PASSWORD_ENV]
+    if sys.stdin.isatty():
+        return getpass.getpass(f"用户 {username} 的密码：")
+    return ""  # no password: refused like a wrong one (and counted)
+
+
+def log_in(args: argparse.Namespace) -> Actor:
+    """Every command that reads or changes business data is a user of the system, proven by a password."""
+    username = (args.user or auth.os_login()).strip()
+    actor, _ = session.login(args.db, username, password_of(username))
+    return actor
+
+
 def build_parser() -> ChineseParser:
     from cli import admin, admin_ops, handoff, ledger, refunds, roster, special
 
@@ -64,7 +88,9 @@ def build_parser() -> ChineseParser:
         "--db", metavar="URL", help="数据库地址：sqlite:///文件路径 或 postgresql://用户@主机:端口/库名"
     )
     parser.add_argument(
-        "--user", metavar="用户名", help="执行操作的用户（记入审计日志），默认为操作系统登录名"
+        "--user",
+        metavar="用户名",
+        help="执行操作的系统用户（默认为操作系统登录名）；密码在终端上询问，脚本可用环境变量 PENSION_PASSWORD 给出",
     )
     sub = parser.add_subparsers(dest="command", title="子命令", metavar="子命令", parser_class=ChineseParser)
     admin.register(sub)
@@ -86,7 +112,7 @@ def run(argv: Sequence[str]) -> int:
         return 2
     try:
         if getattr(args, "needs_db", True):
-            open_database(args.db)
+            args.actor = log_in(args)
         return handler(args)
     except DatabaseOpenError as exc:
         print(f"错误：{exc}", file=sys.stderr)

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from core import admin, auth, regions, statistics
+from core import admin, regions, statistics
 from core.money import format_yuan
 
 
@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def stats_cmd(args: argparse.Namespace) -> int:
-    actor = auth.cli_actor(args.user)
+    actor = args.actor
     township_id = regions.township_id_of(args.township)
     stats = statistics.year_stats(actor, args.year, township_id)
     if args.json:
@@ -45,7 +45,7 @@ def stats_cmd(args: argparse.Namespace) -> int:
 
 
 def backup_cmd(args: argparse.Namespace) -> int:
-    out = admin.backup(auth.cli_actor(args.user), args.out)
+    out = admin.backup(args.actor, args.out)
     print(f"已备份到 {out}")
     return 0
 
@@ -55,6 +55,6 @@ def restore_cmd(args: argparse.Namespace) -> int:
     if not confirm:
         answer = input(f"用 {args.source} 替换当前数据库？当前数据库会先自动另存一份。确认请输入 y：")
         confirm = answer.strip().lower() in {"y", "yes", "是"}
-    safety = admin.restore(auth.cli_actor(args.user), args.source, confirm=confirm)
+    safety = admin.restore(args.actor, args.source, confirm=confirm)
     print(f"已恢复；恢复前的数据库已另存为 {safety}")
     return 0

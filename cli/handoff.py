@@ -8,7 +8,7 @@ import json
 from cli import ChineseParser
 from cli.progress import run_with_bar
 from cli.roster import summary_text
-from core import auth, handoff
+from core import handoff
 from core.money import fen_to_yuan, format_yuan
 
 
@@ -66,7 +66,7 @@ def _batch_json(batch) -> dict:  # type: ignore[no-untyped-def]
 
 
 def create_cmd(args: argparse.Namespace) -> int:
-    actor = auth.cli_actor(args.user)
+    actor = args.actor
     batch = handoff.create_batch(actor, args.month, args.kind, args.out)
     folder = args.out or handoff.default_folder()
     if args.json:
@@ -79,20 +79,20 @@ def create_cmd(args: argparse.Namespace) -> int:
 
 
 def sent_cmd(args: argparse.Namespace) -> int:
-    batch = handoff.mark_sent(auth.cli_actor(args.user), args.batch)
+    batch = handoff.mark_sent(args.actor, args.batch)
     print(f"批次 {batch.batch_no} 已报送，已锁定")
     return 0
 
 
 def export_cmd(args: argparse.Namespace) -> int:
-    files = handoff.export(auth.cli_actor(args.user), args.batch, args.out)
+    files = handoff.export(args.actor, args.batch, args.out)
     for name, digest in files.items():
         print(f"{name}  sha256={digest}")
     return 0
 
 
 def feedback_cmd(args: argparse.Namespace) -> int:
-    actor = auth.cli_actor(args.user)
+    actor = args.actor
     report = run_with_bar(
         handoff.import_feedback(args.file, actor, dry_run=args.dry_run), "登记反馈", quiet=args.json
     )
@@ -101,20 +101,20 @@ def feedback_cmd(args: argparse.Namespace) -> int:
 
 
 def cancel_cmd(args: argparse.Namespace) -> int:
-    batch = handoff.cancel(auth.cli_actor(args.user), args.batch, args.reason)
+    batch = handoff.cancel(args.actor, args.batch, args.reason)
     print(f"批次 {batch.batch_no} 已取消，其中的记录回到待传递")
     return 0
 
 
 def correct_cmd(args: argparse.Namespace) -> int:
     lines = [int(x) for x in args.lines.replace("，", ",").split(",") if x.strip()]
-    batch = handoff.correct(auth.cli_actor(args.user), args.batch, lines, args.reason, args.month, args.out)
+    batch = handoff.correct(args.actor, args.batch, lines, args.reason, args.month, args.out)
     print(f"已生成更正批次 {batch.batch_no}：{batch.records} 条，合计 {format_yuan(batch.total_fen)} 元")
     return 0
 
 
 def list_cmd(args: argparse.Namespace) -> int:
-    rows = handoff.batches(auth.cli_actor(args.user), args.kind)
+    rows = handoff.batches(args.actor, args.kind)
     if args.json:
         print(json.dumps([{"batch": r.batch_no, "kind": r.kind, "month": r.month, "state": r.state, "records": r.records,
                            "total": str(fen_to_yuan(r.total_fen)), "accepted": r.accepted, "rejected": r.rejected}

@@ -8,7 +8,7 @@ import json
 from cli import CommandFailed
 from cli.progress import run_with_bar
 from cli.roster import summary_text
-from core import arrears, auth, ledger, regions
+from core import arrears, ledger, regions
 from core.errors import UserError
 from core.money import fen_to_yuan, to_capital, yuan_to_fen
 from dao.models import ArrearsLine
@@ -43,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def import_cmd(args: argparse.Namespace) -> int:
-    actor = auth.cli_actor(args.user)
+    actor = args.actor
     job = ledger.import_contributions(args.file, actor, sheet=args.sheet, dry_run=args.dry_run)
     report = run_with_bar(job, "导入缴费明细", quiet=args.json)
     print(json.dumps(report.as_json(), ensure_ascii=False) if args.json else summary_text(report))
@@ -58,7 +58,7 @@ def _numbers(text: str, what: str) -> list[str]:
 
 
 def assess_cmd(args: argparse.Namespace) -> int:
-    actor = auth.cli_actor(args.user)
+    actor = args.actor
     try:
         years = [int(y) for y in _numbers(args.years, "--years")]
         tiers = [yuan_to_fen(t) for t in _numbers(args.tiers, "--tiers")]
@@ -97,7 +97,7 @@ def assess_cmd(args: argparse.Namespace) -> int:
 
 
 def export_cmd(args: argparse.Namespace) -> int:
-    actor = auth.cli_actor(args.user)
+    actor = args.actor
     township_id = regions.township_id_of(args.township)
     count = arrears.export(actor, args.out, args.status, township_id)
     print(f"已导出 {count} 条到 {args.out}")
@@ -105,7 +105,7 @@ def export_cmd(args: argparse.Namespace) -> int:
 
 
 def print_cmd(args: argparse.Namespace) -> int:
-    actor = auth.cli_actor(args.user)
+    actor = args.actor
     count = arrears.print_sheets(actor, args.ids, args.out)
     print(f"已打印 {count} 张核定单到 {args.out}")
     return 0

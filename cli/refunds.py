@@ -7,7 +7,7 @@ import datetime as dt
 import json
 
 from cli import ChineseParser
-from core import arrears, auth, refunds
+from core import arrears, refunds
 from core.errors import UserError
 from core.money import fen_to_yuan, format_yuan, yuan_to_fen
 from dao.models import REFUND_DOCUMENTS, REFUND_REASONS, Contribution
@@ -83,7 +83,7 @@ def _split(text: str) -> list[str]:
 
 
 def list_cmd(args: argparse.Namespace) -> int:
-    actor = auth.cli_actor(args.user)
+    actor = args.actor
     rows = refunds.listing(actor, args.state, args.month)
     if args.json:
         print(json.dumps([{"id": r.id, "case_no": r.case_no, "state": r.state, "township": r.township,
@@ -99,7 +99,7 @@ def list_cmd(args: argparse.Namespace) -> int:
 
 
 def create_cmd(args: argparse.Namespace) -> int:
-    actor = auth.system_user(args.user)
+    actor = args.actor
     resident = arrears.find_resident(actor, args.id_number)
     vouchers = _split(args.vouchers)
     found = {c.voucher: c for c in Contribution.select().where(Contribution.voucher.in_(vouchers))}
@@ -127,14 +127,14 @@ def create_cmd(args: argparse.Namespace) -> int:
 
 
 def candidate_cmd(args: argparse.Namespace) -> int:
-    actor = auth.system_user(args.user)
+    actor = args.actor
     case = refunds.from_candidate(actor, args.candidate, args.account_name, args.account_no, args.bank)
     print(f"已受理 {case.case_no}（{case.reason}），退费 {format_yuan(case.amount_fen)} 元")
     return 0
 
 
 def advance_cmd(args: argparse.Namespace) -> int:
-    actor = auth.system_user(args.user)
+    actor = args.actor
     for ref in args.cases:
         case = refunds.advance(
             actor, ref, args.to, reason=args.reason, bank_ref=args.bank_ref, paid_on=args.paid_on
@@ -146,14 +146,14 @@ def advance_cmd(args: argparse.Namespace) -> int:
 
 
 def account_cmd(args: argparse.Namespace) -> int:
-    actor = auth.system_user(args.user)
+    actor = args.actor
     case = refunds.correct_account(actor, args.case, args.account_name, args.account_no, args.bank)
     print(f"{case.case_no}：收款账户已更正")
     return 0
 
 
 def fund_cmd(args: argparse.Namespace) -> int:
-    actor = auth.cli_actor(args.user)
+    actor = args.actor
     request = refunds.write_fund_request(actor, args.month, args.out)
     print(
         f"{request.month} 退费资金申请：{len(request.cases)} 件，合计 {format_yuan(request.total_fen)} 元，已写入 {args.out}"
@@ -162,14 +162,14 @@ def fund_cmd(args: argparse.Namespace) -> int:
 
 
 def print_cmd(args: argparse.Namespace) -> int:
-    actor = auth.cli_actor(args.user)
+    actor = args.actor
     count = refunds.print_approval_sheets(actor, args.cases, args.out)
     print(f"已打印 {count} 张退费审批表到 {args.out}")
     return 0
 
 
 def application_cmd(args: argparse.Namespace) -> int:
-    actor = auth.cli_actor(args.user)
+    actor = args.actor
     refunds.print_application(actor, args.case, args.out)
     print(f"已打印退费申请表和缴费证明（各一式三份）到 {args.out}")
     return 0

@@ -8,7 +8,7 @@ import json
 import sys
 
 from cli.progress import run_with_bar
-from core import auth, regions, roster, roster_import
+from core import regions, roster, roster_import
 from core.rowcodes import ImportReport, write_error_report
 from dao.queries import ResidentFilter
 
@@ -59,7 +59,7 @@ def summary_text(report: ImportReport) -> str:
 
 
 def import_roster_cmd(args: argparse.Namespace) -> int:
-    actor = auth.cli_actor(args.user)
+    actor = args.actor
     job = roster_import.import_roster(
         args.file, actor, sheet=args.sheet, as_of=args.as_of, dry_run=args.dry_run
     )
@@ -76,7 +76,7 @@ def import_roster_cmd(args: argparse.Namespace) -> int:
 
 
 def export_residents_cmd(args: argparse.Namespace) -> int:
-    actor = auth.cli_actor(args.user)
+    actor = args.actor
     flt = ResidentFilter(township_id=regions.township_id_of(args.township))
     count = run_with_bar(roster.export(actor, args.out, flt), "导出花名册")
     print(f"已导出 {count} 人到 {args.out}")
@@ -84,7 +84,7 @@ def export_residents_cmd(args: argparse.Namespace) -> int:
 
 
 def import_history_cmd(args: argparse.Namespace) -> int:
-    actor = auth.cli_actor(args.user)
+    actor = args.actor
     logs = roster_import.history(actor)
     rows = [
         {"id": g.id, "file": g.file_name, "sha256": g.sha256, "user": g.username, "at": g.started_at.isoformat(),

@@ -7,7 +7,7 @@ import json
 
 from cli.progress import run_with_bar
 from cli.roster import summary_text
-from core import auth, regions, special_groups
+from core import regions, special_groups
 from dao.models import SPECIAL_GROUPS
 
 GROUPS = [g for groups in SPECIAL_GROUPS.values() for g in groups]
@@ -44,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def import_special_cmd(args: argparse.Namespace) -> int:
-    actor = auth.cli_actor(args.user)
+    actor = args.actor
     job = special_groups.import_special_list(args.file, actor, year=args.year, department=args.department,
                                              group=args.group, sheet=args.sheet, dry_run=args.dry_run)  # fmt: skip
     report = run_with_bar(job, "导入名单", quiet=args.json)
@@ -69,7 +69,7 @@ def import_special_cmd(args: argparse.Namespace) -> int:
 
 
 def export_subsidy_cmd(args: argparse.Namespace) -> int:
-    actor = auth.cli_actor(args.user)
+    actor = args.actor
     count = special_groups.export_subsidy_list(
         actor, args.year, args.out, regions.township_id_of(args.township)
     )
@@ -78,7 +78,7 @@ def export_subsidy_cmd(args: argparse.Namespace) -> int:
 
 
 def pending_cmd(args: argparse.Namespace) -> int:
-    actor = auth.cli_actor(args.user)
+    actor = args.actor
     rows = special_groups.pending(actor, args.year)
     if args.json:
         print(json.dumps([r.__dict__ for r in rows], ensure_ascii=False))
@@ -91,7 +91,7 @@ def pending_cmd(args: argparse.Namespace) -> int:
 
 
 def enrol_cmd(args: argparse.Namespace) -> int:
-    actor = auth.cli_actor(args.user)
+    actor = args.actor
     count = special_groups.enrol(actor, args.entries, regions.township_id_of(args.township))
     print(f"已登记参保 {count} 人，并已标识")
     return 0

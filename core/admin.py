@@ -35,7 +35,7 @@ def users(actor: Actor) -> list[User]:
 
 
 def _user(username: str) -> User:
-    user = User.get_or_none(User.username == username)
+    user = auth.find_user(username)
     if user is None:
         raise UserError(f"用户“{username}”不存在。")
     return user
@@ -72,21 +72,27 @@ def update_user(
         "display_name": user.display_name,
     }
     with current().atomic():
-        User.update(**changes).where(User.id == user.id).execute()
+        if dao_db.is_postgres():  # the login role follows: group membership, LOGIN / NOLOGIN
+            current().execute_sql(
+                "SELECT app_user_update(%s, %s, %s, %s, %s)",
+                (user.username, new_role, changes["township"], changes.get("active", user.active),
+                 changes.get("display_name", user.display_name)),
+            )  # fmt: skip
+        else:
+            if changes.get("active") is True:
+                changes.update(failed_attempts=0, locked_until=None)
+            User.update(**changes).where(User.id == user.id).execute()
         audit.record(actor.username, "update", "user", user.id, before=before, after=changes)
     return User.get_by_id(user.id)
 
 
 def reset_password(actor: Actor, username: str, password: str) -> None:
-    require(actor, "user.manage")
-    user = _user(username)
-    if len(password) < auth.MIN_PASSWORD_LEN:
-        raise UserError(f"密码至少 {auth.MIN_PASSWORD_LEN} 位。")
-    with current().atomic():
-        User.update(password_hash=auth.hash_password(password), failed_attempts=0, locked_until=None).where(
-            User.id == user.id
-        ).execute()
-        audit.record(actor.username, "reset_password", "user", user.id)  # never the password itself
+    """New password for a user (failures and lock cleared); on PostgreSQL ALTER ROLE ... PASSWORD."""
+    auth.set_password(actor, username, password)
+
+
+def change_own_password(actor: Actor, old_password: str, new_password: str) -> None:
+    auth.change_own_password(actor, old_password, new_password)
 
 
 # --- policy years ---------------------------------------------------------------------------------------

@@ -14,10 +14,10 @@ from pathlib import Path
 import peewee as pw
 from playhouse.migrate import SchemaMigrator, migrate
 
-from dao import models, payer_year, sqlite_files
+from dao import models, payer_year, pg_security, sqlite_files
 from dao.db import DatabaseOpenError
 
-LATEST = 8
+LATEST = 9
 
 
 def _step_2(db: pw.Database) -> None:
@@ -347,8 +347,25 @@ def _step_8(db: pw.Database) -> None:
     payer_year.refill(db)
 
 
+def _step_9(db: pw.Database) -> None:
+    """User names unique regardless of case; each user's PostgreSQL login role (``db_role``)."""
+    migrate(
+        SchemaMigrator.from_database(db).add_column(
+            "app_user", "db_role", pw.CharField(max_length=63, null=True)
+        )
+    )
+    _user_indexes(db)
+
+
+def _user_indexes(db: pw.Database) -> None:
+    db.execute_sql(
+        'CREATE UNIQUE INDEX IF NOT EXISTS app_user_username_nocase ON "app_user" (LOWER("username"))'
+    )
+    db.execute_sql('CREATE UNIQUE INDEX IF NOT EXISTS app_user_db_role ON "app_user" ("db_role")')
+
+
 STEPS: dict[int, Callable[[pw.Database], None]] = {
-    2: _step_2, 3: _step_3, 4: _step_4, 5: _step_5, 6: _step_6, 7: _step_7, 8: _step_8,
+    2: _step_2, 3: _step_3, 4: _step_4, 5: _step_5, 6: _step_6, 7: _step_7, 8: _step_8, 9: _step_9,
 }  # fmt: skip
 
 
@@ -403,6 +420,7 @@ def _create_fresh(db: pw.Database) -> None:
     for table in APPEND_ONLY_TABLES:
         _append_only(db, table)
     payer_year.install(db)
+    _user_indexes(db)
     _stamp(db, LATEST)
 
 
@@ -426,6 +444,7 @@ def upgrade(db: pw.Database, sqlite_path: Path | None = None) -> int:
             raise DatabaseOpenError("这个数据库里已有其他程序的表，不是本系统的数据库。数据库未作任何改动。")
         with db.atomic():
             _create_fresh(db)
+            secure(db)
         return 0
     if sqlite_path is not None:
         backup_sqlite(sqlite_path, f"v{version}-{dt.datetime.now():%Y%m%d%H%M%S}")
@@ -433,4 +452,20 @@ def upgrade(db: pw.Database, sqlite_path: Path | None = None) -> int:
         with db.atomic():
             STEPS[target](db)
             _stamp(db, target)
+    with db.atomic():
+        secure(db)  # new tables get their privileges and policies
     return version
+
+
+def secure(db: pw.Database) -> None:
+    """PostgreSQL: roles, privileges, row-level security (dao.pg_security). SQLite: the file is the boundary."""
+    if isinstance(db, pw.PostgresqlDatabase):
+        try:
+            pg_security.install(db)
+        except pw.ProgrammingError as exc:
+            if "permission denied" in str(exc) or "must be" in str(exc):
+                raise DatabaseOpenError(
+                    "建立或升级数据库须用数据库所有者账号（需要 CREATEROLE 权限）执行 init-db，"
+                    f"办公电脑上的用户账号不能升级数据库：{str(exc).splitlines()[0]}"
+                ) from exc
+            raise

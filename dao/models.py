@@ -180,9 +180,12 @@ class User(BaseModel):
     failed_attempts = pw.IntegerField(default=0)
     locked_until = pw.DateTimeField(null=True)
     created_at = pw.DateTimeField(default=now)
+    db_role = pw.CharField(max_length=63, null=True)  # PostgreSQL: the user's login role (dao.pg_security)
 
     class Meta:
-        table_name = "app_user"  # "user" is reserved in PostgreSQL
+        table_name = (
+            "app_user"  # "user" is reserved in PostgreSQL; names unique regardless of case (LOWER index)
+        )
 
 
 class AuditLog(BaseModel):

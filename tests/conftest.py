@@ -14,6 +14,7 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from core import auth
 from core.auth import ADMIN, CLERK, Actor
 from core.database import close_database, open_database
 from dao.models import Township
@@ -30,6 +31,25 @@ def _pg_admin():
     return conn
 
 
+_real_hash_password = auth.hash_password
+_hashes: dict[str, str] = {}
+
+
+@pytest.fixture(autouse=True)
+def _reuse_password_hashes(monkeypatch):
+    """scrypt at N = 2^17 costs 0.5 s: tests reuse one (real) hash per password instead of making one per
+    user. Verifying still runs the full cost, as in production."""
+
+    def cached(password: str, *, salt: bytes | None = None) -> str:
+        if salt is not None:
+            return _real_hash_password(password, salt=salt)
+        if password not in _hashes:
+            _hashes[password] = _real_hash_password(password)
+        return _hashes[password]
+
+    monkeypatch.setattr(auth, "hash_password", cached)
+
+
 class PgSchema:
     """A throw-away schema; URLs that point at it carry search_path in the connection options."""
 
@@ -42,11 +62,23 @@ class PgSchema:
     def url(self) -> str:
         return f"{PG_BASE}?options=-csearch_path%3D{self.name}"
 
+    @property
+    def namespace(self) -> str:
+        from dao import pg_security
+
+        return pg_security.namespace_of_url(self.url)
+
     def drop(self) -> None:
+        """The schema and the login and group roles made for it (roles are cluster-wide)."""
         conn = _pg_admin()
         try:
             with conn.cursor() as cur:
                 cur.execute(f'DROP SCHEMA IF EXISTS "{self.name}" CASCADE')
+                pattern = self.namespace.replace("_", "\\_") + "\\_%"
+                cur.execute("SELECT rolname FROM pg_roles WHERE rolname LIKE %s", (pattern,))
+                for (role,) in cur.fetchall():
+                    cur.execute(f'DROP OWNED BY "{role}" CASCADE')
+                    cur.execute(f'DROP ROLE IF EXISTS "{role}"')
         finally:
             conn.close()
 
