@@ -8,11 +8,11 @@ import json
 import sys
 
 from cli.progress import run_with_bar
-from core import admin, auth, demo, regions
+from core import admin, audit, auth, demo, regions
 from core.database import DatabaseOpenError, close_database, open_database
 from core.errors import UserError
 from dao import db as dao_db
-from dao import migrations
+from dao import migrations, pg_security
 from dao.models import ROLES, Township, User
 
 
@@ -64,8 +64,26 @@ def register(sub: argparse._SubParsersAction) -> None:
 def init_db(args: argparse.Namespace) -> int:
     info = open_database(args.db)
     if info.backend == "postgresql":
-        with dao_db.current().atomic():
-            migrations.secure(dao_db.current())  # roles, privileges and policies, repaired if changed
+        database = dao_db.current()
+        with database.atomic():
+            migrations.secure(database)  # roles, privileges and policies, repaired if changed
+        if args.set_password:
+            user = auth.find_user(args.set_password)
+            if user is None:
+                raise UserError(f"用户“{args.set_password}”不存在。")
+            verifier = pg_security.scram_verifier(_checked(new_password(args)))
+            with database.atomic():
+                database.execute_sql("SELECT app_user_password(%s, %s)", (user.username, verifier))
+                audit.record(auth.os_login(), "reset_password", "user", user.id, after={"by": "init-db"})
+            print(f"已为用户 {user.username} 设置新密码。")
+        waiting = pg_security.users_without_password(database)
+        if waiting:
+            print(f"以下用户还没有数据库密码，不能登录：{'、'.join(waiting)}。"
+                  "请用所有者账号执行 init-db --set-password 用户名 设置。")  # fmt: skip
+    elif args.set_password:
+        raise UserError(
+            "--set-password 只用于 PostgreSQL；SQLite 数据库请由管理员用 user reset-password 重置。"
+        )
     print(
         f"数据库已就绪：{info.label}（乡镇 {Township.select().count()} 个，用户 {User.select().count()} 个）"
     )
@@ -86,6 +104,12 @@ def new_password(args: argparse.Namespace) -> str:
     password = getpass.getpass("新密码：")
     if password != getpass.getpass("再次输入新密码："):
         raise UserError("两次输入的密码不一致。")
+    return password
+
+
+def _checked(password: str) -> str:
+    if len(password) < auth.MIN_PASSWORD_LEN:
+        raise UserError(f"密码至少 {auth.MIN_PASSWORD_LEN} 位。")
     return password
 
 

@@ -9,7 +9,12 @@ from dao import db as dao_db
 from dao import migrations
 from dao.db import DatabaseOpenError, DbInfo
 
-__all__ = ["DatabaseOpenError", "DbInfo", "open_database"]
+__all__ = ["DatabaseOpenError", "DbInfo", "describe", "open_database"]
+
+
+def describe(url: str | None) -> DbInfo:
+    """What a URL (or $PENSION_DB_URL, or the default file) points at, without connecting."""
+    return dao_db.describe(dao_db.resolve_url(url))
 
 
 def open_database(url: str | None = None, *, create: bool = True) -> DbInfo:

@@ -11,6 +11,8 @@ from urllib.parse import unquote, urlparse
 import peewee
 from playhouse.db_url import parse as parse_db_url
 
+from dao import sqlite_files
+
 db_proxy = peewee.DatabaseProxy()
 
 ENV_URL = "PENSION_DB_URL"
@@ -86,11 +88,15 @@ def _check_sqlite_file(path: Path, *, create: bool) -> None:
     if not create:
         raise DatabaseOpenError(f"数据库文件不存在：{path}")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        sqlite_files.make_private_dir(path.parent)  # 0700 when the program creates it
     except OSError as exc:
         raise DatabaseOpenError(f"无法创建数据库所在文件夹 {path.parent}：{exc.strerror}") from exc
     if not os.access(path.parent, os.W_OK):
         raise DatabaseOpenError(f"数据库所在文件夹是只读的，无法创建数据库：{path.parent}")
+    try:
+        sqlite_files.create_private(path)  # 0600: on one PC the file is the security boundary
+    except OSError as exc:
+        raise DatabaseOpenError(f"无法创建数据库文件 {path}：{exc.strerror}") from exc
 
 
 def connect(url: str, *, create: bool = True) -> tuple[peewee.Database, DbInfo]:

@@ -34,6 +34,7 @@ GROUPS = {"乡镇经办": "clerk", "县局审核": "reviewer", "财务": "financ
 # Public by design: the gate role may only report a failed login (what typing a wrong password does anyway).
 GATE_PASSWORD = "pension-gate-only-reports-failed-logins"
 LOCK_MINUTES = 15
+NO_PASSWORD = "!"  # app_user.password_hash of a login role adopted from an older version, still without one
 MAX_FAILED = 5
 
 # Tables whose rows belong to a township, and how a clerk's row is recognised.
@@ -221,6 +222,7 @@ def install(db: pw.PostgresqlDatabase) -> str:
 
     _install_functions(db, ns, schema, owner, groups, gate)
 
+    _adopt_existing_users(db, ns, groups)
     tables = set(db.get_tables(schema=schema))
     for table, rule in _CLERK_SCOPE.items():
         if table not in tables:
@@ -233,6 +235,27 @@ def install(db: pw.PostgresqlDatabase) -> str:
         check = "(true)" if table == "audit_log" else f"({rule})"
         _exec(db, f'CREATE POLICY township ON "{table}" TO {clerk} USING ({rule}) WITH CHECK {check}')
     return ns
+
+
+def _adopt_existing_users(db: pw.Database, ns: str, groups: dict[str, str]) -> None:
+    """Users from before login roles get one, without a password (the server keeps none of theirs): the owner
+    sets a new one with ``init-db --set-password NAME``. Their scrypt hashes go: app roles may read app_user."""
+    rows = db.execute_sql("SELECT id, username, role, active FROM app_user WHERE db_role IS NULL").fetchall()
+    for user_id, username, role, active in rows:
+        name = user_role(ns, username)
+        _ensure_role(db, name, "LOGIN" if active else "NOLOGIN")
+        _exec(db, f'GRANT {UMBRELLA}, "{groups[role]}" TO "{name}"')
+        db.execute_sql(
+            "UPDATE app_user SET db_role = %s, password_hash = %s WHERE id = %s", (name, NO_PASSWORD, user_id)
+        )
+
+
+def users_without_password(db: pw.Database) -> list[str]:
+    """Users whose login role has no password yet (adopted from an older version)."""
+    rows = db.execute_sql(
+        "SELECT username FROM app_user WHERE password_hash = %s ORDER BY username", (NO_PASSWORD,)
+    )
+    return [r[0] for r in rows]
 
 
 def _install_functions(db: pw.Database, ns: str, schema: str, owner: str, groups: dict, gate: str) -> None:
@@ -345,8 +368,8 @@ def _install_functions(db: pw.Database, ns: str, schema: str, owner: str, groups
             DECLARE r text; live boolean;
             BEGIN
               PERFORM app_check_admin();
-              UPDATE app_user SET failed_attempts = 0, locked_until = NULL WHERE username = p_username
-                RETURNING db_role, active INTO r, live;
+              UPDATE app_user SET failed_attempts = 0, locked_until = NULL, password_hash = ''
+                WHERE username = p_username RETURNING db_role, active INTO r, live;
               IF r IS NULL THEN RAISE EXCEPTION 'no user %', p_username; END IF;
               EXECUTE format('ALTER ROLE %I PASSWORD %L', r, p_verifier);
               IF live THEN EXECUTE format('ALTER ROLE %I LOGIN', r); END IF;

@@ -8,7 +8,9 @@ from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
 from core import resources
-from core.database import DatabaseOpenError, open_database
+from core import session
+from core.auth import Actor
+from core.database import DatabaseOpenError, DbInfo, describe, open_database
 from dao.models import User
 
 FONT_FILE = ("fonts", "wqy-microhei.ttc")
@@ -38,13 +40,25 @@ def run_gui(db_url: str | None) -> int:
 
     app = make_app()
     try:
-        info = open_database(db_url)
+        target = describe(db_url)
+        if target.backend == "postgresql":
+            # The shared database: connect as the user's own login role, so the server checks the password
+            # and applies the user's privileges and township scope. Nothing is opened before the login.
+            holder: dict[str, DbInfo] = {}
+
+            def login(username: str, password: str) -> Actor:
+                actor, holder["info"] = session.login(db_url, username, password)
+                return actor
+
+            dialog: LoginDialog | FirstAdminDialog = LoginDialog(target.label, login)
+        else:
+            holder = {"info": open_database(db_url)}
+            dialog = LoginDialog(target.label) if User.select().exists() else FirstAdminDialog()
     except DatabaseOpenError as exc:
         QMessageBox.critical(None, "无法打开数据库", str(exc))
         return 3
-    dialog = LoginDialog(info.label) if User.select().exists() else FirstAdminDialog()
     if dialog.exec() != QDialog.DialogCode.Accepted or dialog.actor is None:
         return 0
-    window = MainWindow(dialog.actor, info)
+    window = MainWindow(dialog.actor, holder["info"])
     window.show()
     return app.exec()

@@ -12,17 +12,23 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from collections.abc import Callable
+
 from core import auth
 from core.auth import Actor
+from core.database import DatabaseOpenError
 from core.errors import UserError
 
 
 class LoginDialog(QDialog):
     """Asks for username and password; ``actor`` is set when ``exec()`` returns Accepted."""
 
-    def __init__(self, db_label: str, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, db_label: str, login: Callable[[str, str], Actor] | None = None, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.actor: Actor | None = None
+        self._login = login or auth.authenticate  # PostgreSQL: core.session.login as the user's role
         self.setWindowTitle("登录 — 居民养老保险征缴业务系统")
         self.setMinimumWidth(380)
         layout = QVBoxLayout(self)
@@ -52,8 +58,8 @@ class LoginDialog(QDialog):
 
     def try_login(self) -> None:
         try:
-            self.actor = auth.authenticate(self.username.text(), self.password.text())
-        except UserError as exc:
+            self.actor = self._login(self.username.text(), self.password.text())
+        except (UserError, DatabaseOpenError) as exc:
             self.message.setText(str(exc))
             self.password.clear()
             self.password.setFocus()

@@ -70,7 +70,14 @@ def _undo_8(database) -> None:
     database.execute_sql('DROP TABLE "payer_year"')
 
 
+def _undo_9(database) -> None:
+    for index in ("app_user_username_nocase", "app_user_db_role"):
+        database.execute_sql(f'DROP INDEX "{index}"')
+    database.execute_sql('ALTER TABLE "app_user" DROP COLUMN "db_role"')
+
+
 UNDO = {
+    9: _undo_9,
     8: _undo_8,
     7: _undo_7,
     6: _undo_6,
