@@ -7,7 +7,6 @@ import shutil
 import sqlite3
 from pathlib import Path
 
-
 PRIVATE_FILE, PRIVATE_DIR = 0o600, 0o700  # on one PC the file is the boundary: owner only
 
 

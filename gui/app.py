@@ -7,8 +7,7 @@ import sys
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
-from core import resources
-from core import session
+from core import resources, session
 from core.auth import Actor
 from core.database import DatabaseOpenError, DbInfo, describe, open_database
 from dao.models import User
