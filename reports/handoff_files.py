@@ -19,7 +19,7 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
-from reports.tables import append_row, neutralise, start_sheet
+from reports.tables import append_row, neutralise, start_sheet, strip_formulas
 
 REFUND_COLUMNS = ("序号", "社会保障号码", "姓名", "险种", "费款所属期", "退费金额", "退费原因", "退费日期", "银行流水号",
                   "经办机构", "记录类型", "原批次号", "原序号")  # fmt: skip
@@ -84,6 +84,7 @@ def write_xlsx(
         append_row(ws, [neutralise(v) for v in row], formats)
     for i, column in enumerate(columns):
         ws.column_dimensions[chr(65 + i)].width = max(10, len(column) * 2 + 4)
+    strip_formulas(wb)
     wb.save(path)
     _normalise_zip(path, moment)
 
@@ -91,7 +92,7 @@ def write_xlsx(
 def write_csv(path: Path, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(columns)
+    writer.writerow([neutralise(c) for c in columns])
     for row in rows:
         writer.writerow(["" if v is None else neutralise(str(v)) for v in row])
     path.write_bytes(buffer.getvalue().encode("utf-8"))

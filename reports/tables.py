@@ -28,6 +28,20 @@ def neutralise(value: object) -> object:
     return value
 
 
+def strip_formulas(wb: Workbook) -> None:
+    """The last guard before a (normal-mode) workbook is saved: no cell is a live formula, whoever wrote it.
+
+    openpyxl stores any text starting with "=" as a formula; the program never writes formulas on purpose.
+    """
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if cell.data_type == "f" or (
+                    isinstance(cell.value, str) and cell.value.startswith(FORMULA_TRIGGERS)
+                ):
+                    cell.value = neutralise(str(cell.value))
+
+
 def _atomic_target(path: Path) -> Path:
     """A temporary file beside ``path``; renamed over it once complete so no half file is left."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
@@ -38,9 +52,9 @@ def _atomic_target(path: Path) -> Path:
 def start_sheet(ws, headers: Sequence[str], title: str | None = None, title_size: int = 14) -> None:  # type: ignore[no-untyped-def]
     """A (normal-mode) worksheet's first rows: an optional bold title, then the shaded header row."""
     if title is not None:
-        ws.append([title])
+        ws.append([neutralise(title)])
         ws.cell(row=1, column=1).font = Font(bold=True, size=title_size)
-    ws.append(list(headers))
+    ws.append([neutralise(h) for h in headers])
     for cell in ws[ws._current_row]:
         cell.fill, cell.font = HEADER_FILL, HEADER_FONT
 
@@ -53,7 +67,7 @@ def append_row(
     ``ws.max_row`` scans every cell: asked once per appended row it makes a long sheet quadratic. The row
     the append just wrote is ``ws._current_row``.
     """
-    ws.append(list(values))
+    ws.append([neutralise(v) for v in values])
     row = ws._current_row
     for column, number_format in (formats or {}).items():
         ws.cell(row=row, column=column).number_format = number_format
@@ -67,6 +81,7 @@ def save_workbook(wb: Workbook, path: str | os.PathLike) -> None:
     """Save under a temporary name, then rename: a crash never leaves a half-written workbook."""
     tmp = _atomic_target(Path(path))
     try:
+        strip_formulas(wb)
         wb.save(tmp)
         os.replace(tmp, path)
     finally:
@@ -103,7 +118,7 @@ class CsvWriter(_AtomicFile):
         super().__init__(path)
         self._fh = self.tmp.open("w", encoding="utf-8-sig", newline="")
         self._writer = csv.writer(self._fh)
-        self._writer.writerow(headers)
+        self._writer.writerow([neutralise(h) for h in headers])
 
     def append(self, row: Sequence[object]) -> None:
         self._writer.writerow(["" if v is None else neutralise(str(v)) for v in row])
@@ -138,12 +153,12 @@ class XlsxWriter(_AtomicFile):
             ws.column_dimensions[get_column_letter(idx + 1)].width = width
         ws.freeze_panes = "A3" if title else "A2"
         if title:
-            cell = WriteOnlyCell(ws, value=title)
+            cell = WriteOnlyCell(ws, value=neutralise(title))
             cell.font = Font(bold=True, size=14)
             ws.append([cell])
         header_cells = []
         for h in headers:
-            cell = WriteOnlyCell(ws, value=h)
+            cell = WriteOnlyCell(ws, value=neutralise(h))
             cell.fill, cell.font = HEADER_FILL, HEADER_FONT
             cell.alignment = Alignment(horizontal="center")
             header_cells.append(cell)
