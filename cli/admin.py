@@ -20,6 +20,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "init-db", help="创建或升级数据库（写入乡镇和缴费档次等基础数据；PostgreSQL 须用所有者账号）"
     )
+    p.add_argument(
+        "--set-password",
+        metavar="用户名",
+        help="PostgreSQL：由数据库所有者为用户设置新密码（旧版本升级来的用户须先设置）；"
+        "新密码在终端输入或 --password-stdin",
+    )
+    p.add_argument("--password-stdin", action="store_true", help="从标准输入读取新密码（一行）")
     p.set_defaults(handler=init_db, needs_db=False)
 
     p = sub.add_parser(

@@ -10,7 +10,7 @@ if /i "%~1"=="--demo" (
     if not exist "%LOCALAPPDATA%\pension-levy" mkdir "%LOCALAPPDATA%\pension-levy"
     set "PENSION_DB_URL=sqlite:///%LOCALAPPDATA%\pension-levy\demo.db"
     .venv\Scripts\python main.py init-db >nul || goto :error
-    .venv\Scripts\python -c "import sys; from core.database import open_database; from dao.models import Resident; open_database(); sys.exit(0 if Resident.select().exists() else 1)" || .venv\Scripts\python main.py --user admin demo-data --residents 5000
+    .venv\Scripts\python -c "import sys; from core.database import open_database; from dao.models import Resident; open_database(); sys.exit(0 if Resident.select().exists() else 1)" || (.venv\Scripts\python -c "from core import auth; from core.database import open_database; from dao.models import User; open_database(); User.select().exists() or auth.create_user(None, 'admin', 'demo12345', auth.ADMIN, display_name='\u7cfb\u7edf\u7ba1\u7406\u5458')" & set "PENSION_PASSWORD=demo12345" & .venv\Scripts\python main.py --user admin demo-data --residents 5000 & set "PENSION_PASSWORD=")
     shift
 )
 .venv\Scripts\pythonw main.py %1 %2 %3 %4

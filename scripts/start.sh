@@ -17,7 +17,10 @@ if [ "$demo" = 1 ]; then
   url="sqlite:///$data/demo.db"
   .venv/bin/python main.py --db "$url" init-db >/dev/null
   if ! .venv/bin/python -c "import sys; from core.database import open_database; from dao.models import Resident; open_database(sys.argv[1]); sys.exit(0 if Resident.select().exists() else 1)" "$url"; then
-    .venv/bin/python main.py --db "$url" --user admin demo-data --residents 5000
+    # the demo's first administrator (allowed while the database has no user), then the county as that user
+    echo demo12345 | .venv/bin/python main.py --db "$url" create-user admin --role 管理员 --name 系统管理员 \
+      --password-stdin >/dev/null 2>&1 || true
+    PENSION_PASSWORD=demo12345 .venv/bin/python main.py --db "$url" --user admin demo-data --residents 5000
   fi
   args=(--db "$url" "${args[@]}")
 fi

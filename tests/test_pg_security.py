@@ -276,3 +276,20 @@ def test_cli_on_postgres_acts_as_the_role(county, tmp_path):
                "--json", input="caiwu-pass-1\n")  # fmt: skip
     assert made.returncode == 0, made.stderr
     assert json.loads(made.stdout)["db_role"] == pg_security.user_role(schema.namespace, "caiwu")
+
+
+def test_users_from_before_login_roles_get_one_and_the_owner_sets_their_password(pg_schema):
+    open_database(pg_schema.url)
+    User.insert(username="old-admin", role=auth.ADMIN, password_hash="scrypt$16384$8$1$00$00").execute()
+    close_database()
+    listed = cli("--db", pg_schema.url, "init-db")  # the owner's URL: as on the county server
+    assert listed.returncode == 0 and "old-admin" in listed.stdout and "--set-password" in listed.stdout
+    with pytest.raises(UserError):
+        session.login(pg_schema.url, "old-admin", "whatever-it-was")
+    done = cli("--db", pg_schema.url, "init-db", "--set-password", "OLD-ADMIN", "--password-stdin",
+               input="fresh-pass-1\n")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "old-admin" not in done.stdout.split("已为用户")[0]
+    actor, _ = session.login(pg_schema.url, "old-admin", "fresh-pass-1")
+    assert actor.role == auth.ADMIN and User.get(User.username == "old-admin").password_hash == ""
+    close_database()
