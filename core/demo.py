@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 from core import admin, arrears, audit, handoff, idcard, ledger, refunds, regions
+from dao import pg_security
 from core import special_groups as sg
 from core.auth import (
     ADMIN,
@@ -62,6 +63,11 @@ def create_demo(actor: Actor, residents: int = 3000, seed: int = 2020) -> Job[di
     require(actor, "system.manage")
     if Resident.select().exists():
         raise UserError("数据库中已有居民数据，演示数据只能写入空数据库。")
+    if pg_security.connected_user(current()) is not None:
+        # The demo acts for clerks, reviewers and finance in turn; on PostgreSQL the server records the one
+        # user who is connected, and maker-checker (rightly) refuses one person doing every step.
+        raise UserError("PostgreSQL 上的每一步须由办理人本人登录办理，演示数据无法代办：请用单独的 SQLite "
+                        "演示数据库（start.sh --demo），或由数据库所有者在服务器上写入。")  # fmt: skip
     rng = random.Random(seed)
     county = regions.county_code()
     towns = list(Township.select().order_by(Township.sort_order))

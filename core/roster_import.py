@@ -20,7 +20,7 @@ from core.progress import Job, Progress
 from core.regions import TownshipMatcher, VillageCache, normalise_text
 from core.rowcodes import ImportReport, RowIssue, issue
 from core.tabular import Column, Layout, OpenedTable, excel_serial_date, is_blank, open_table, text_of
-from dao import bulk
+from dao import bulk, pg_security
 from dao.db import current
 from dao.models import ImportLog, Resident, now
 
@@ -278,9 +278,16 @@ class _Writer:
         updates: list[tuple] = []
         changes: list[tuple[object, dict, dict]] = []
         scope = self.actor.township_id
+        hidden = set()  # PostgreSQL: a clerk's role does not see other townships' residents at all
+        if scope is not None:
+            hidden = pg_security.registered_elsewhere(
+                current(), [v.info.number for v in chunk if v.info.number not in existing]
+            )
         for v in chunk:
             village_id = self.villages.get(v.township_id, v.village) if v.village else None
             old = existing.get(v.info.number)
+            if old is None and v.info.number in hidden:
+                old = (None, "", "", None, None)  # registered in another township: refused below
             if old is None:
                 info = v.info
                 inserts.append(

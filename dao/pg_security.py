@@ -272,6 +272,10 @@ def _install_functions(db: pw.Database, ns: str, schema: str, owner: str, groups
         "app_township_name()": f"""RETURNS text LANGUAGE sql STABLE {definer} AS $$
             SELECT t.name FROM app_user u JOIN township t ON t.id = u.township_id
             WHERE u.db_role = session_user $$""",
+        # A clerk's import must tell "registered in another township" from "new" without seeing the row.
+        "app_registered_elsewhere(text[])": f"""RETURNS SETOF text LANGUAGE sql STABLE {definer} AS $$
+            SELECT id_number FROM resident WHERE id_number = ANY(p_numbers)
+              AND township_id IS DISTINCT FROM app_township() $$""",
         # Before insert on audit_log / refund_event: the user is the connection's, not the client's word.
         "app_stamp_username()": f"""RETURNS trigger LANGUAGE plpgsql AS $$
             DECLARE who text;
@@ -432,6 +436,7 @@ def _install_functions(db: pw.Database, ns: str, schema: str, owner: str, groups
         "app_user_update": "p_username text, p_role text, p_township integer, p_active boolean, p_display text",
         "app_user_password": "p_username text, p_verifier text",
         "app_login_failed": "p_name text",
+        "app_registered_elsewhere": "p_numbers text[]",
         "app_login_unlock": "p_name text",
     }
     for signature, body in functions.items():
@@ -439,7 +444,8 @@ def _install_functions(db: pw.Database, ns: str, schema: str, owner: str, groups
         args = params.get(name, "")
         _exec(db, f"CREATE OR REPLACE FUNCTION {name}({args}) {body}")
         _exec(db, f"REVOKE ALL ON FUNCTION {signature} FROM PUBLIC")
-    for name in ("app_username()", "app_township()", "app_township_name()", "app_login_ok()"):
+    for name in ("app_username()", "app_township()", "app_township_name()", "app_login_ok()",
+                 "app_registered_elsewhere(text[])"):  # fmt: skip
         _exec(db, f"GRANT EXECUTE ON FUNCTION {name} TO {all_groups}")
     for name in ("app_check_admin()", "app_user_create(text, text, text, integer, text, text)",
                  "app_user_update(text, text, integer, boolean, text)", "app_user_password(text, text)"):  # fmt: skip
@@ -453,6 +459,23 @@ def _install_functions(db: pw.Database, ns: str, schema: str, owner: str, groups
     _exec(db, 'DROP TRIGGER IF EXISTS refund_case_guard ON "refund_case"')
     _exec(db, 'CREATE TRIGGER refund_case_guard BEFORE INSERT OR UPDATE ON "refund_case" '
               "FOR EACH ROW EXECUTE FUNCTION app_refund_guard()")  # fmt: skip
+
+
+def connected_user(db: pw.Database) -> str | None:
+    """The application user of a PostgreSQL connection made as a login role; None for SQLite and the owner."""
+    if not isinstance(db, pw.PostgresqlDatabase):
+        return None
+    return db.execute_sql("SELECT app_username()").fetchone()[0]
+
+
+def registered_elsewhere(db: pw.Database, numbers: list[str]) -> set[str]:
+    """ID numbers (of ``numbers``) registered in a township the connected clerk cannot see (row-level
+    security hides the rows themselves). Empty for the owner and county-wide roles."""
+    if not numbers or not isinstance(db, pw.PostgresqlDatabase):
+        return set()
+    if db.execute_sql("SELECT app_township()").fetchone()[0] is None:
+        return set()
+    return {r[0] for r in db.execute_sql("SELECT app_registered_elsewhere(%s)", (numbers,))}
 
 
 def drop_roles(db: pw.Database, ns: str) -> None:

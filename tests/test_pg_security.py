@@ -19,7 +19,7 @@ from core import auth, refunds, session
 from core.database import close_database, open_database
 from core.errors import PermissionDenied, UserError
 from dao import pg_security
-from dao.models import AuditLog, Contribution, Resident, User
+from dao.models import AuditLog, Contribution, RefundEvent, Resident, User
 from tests.clirun import TEST_PASSWORD, cli
 from tests.conftest import township_id
 from tests.fixtures import HEADER, person, write_xlsx
@@ -293,3 +293,64 @@ def test_users_from_before_login_roles_get_one_and_the_owner_sets_their_password
     actor, _ = session.login(pg_schema.url, "old-admin", "fresh-pass-1")
     assert actor.role == auth.ADMIN and User.get(User.username == "old-admin").password_hash == ""
     close_database()
+
+
+def test_a_clerks_roster_import_is_told_of_residents_it_cannot_see(county, tmp_path):
+    schema, _ = county
+    shang, _ = session.login(schema.url, "shang", TEST_PASSWORD)
+    try:
+        # person(1) lives in 费城街道: invisible to 上冶镇's role, yet refused as registered elsewhere
+        file = write_xlsx(
+            tmp_path / "s.xlsx", [HEADER, person(1, township="上冶镇"), person(7, township="上冶镇")]
+        )
+        report = do_import(file, shang)
+        assert report.imported == 1 and report.rejected == 1
+        assert {e.code for e in report.errors} == {"TOWNSHIP_OUT_OF_SCOPE"}
+        assert Resident.select().count() == 2  # its own two; 费城街道's stay unseen and untouched
+    finally:
+        close_database()
+
+
+def test_each_role_does_its_everyday_work_as_its_own_login_role(county, tmp_path):
+    """The privileges and policies are not only refusals: the program works for every role, each connected
+    as itself (a clerk enters, passes, declares and exports; the reviewer approves; finance pays)."""
+    from core import arrears, roster, statistics
+
+    schema, case_no = county
+    open_database(schema.url)
+    auth.create_user(auth.Actor("setup", auth.ADMIN), "cai", TEST_PASSWORD, auth.FINANCE)
+    r1 = Resident.get(Resident.id_number == person(1)[1])
+    pay_b = Contribution.get(Contribution.voucher == "B")
+    close_database()
+
+    li, _ = session.login(schema.url, "li", TEST_PASSWORD)
+    case = refunds.create(li, refunds.NewCase(r1.id, [pay_b.id], [30000], "重复缴费", "张三", "6228", "农行",
+                                              ["退费申请"]), today=dt.date(2020, 3, 11))  # fmt: skip
+    refunds.advance(li, case.case_no, "初审", today=dt.date(2020, 3, 12))
+    roster.update(li, r1.id, version=r1.version, phone="13800000000")
+    r2 = Resident.get(Resident.id_number == person(2)[1])  # paid nothing: 2020 may be made up in 2021
+    owed = arrears.proposal(li, r2.id, as_of=dt.date(2021, 1, 10))
+    declared = arrears.declare(li, r2.id, [owed[0].year], [owed[0].tiers[1]], as_of=dt.date(2021, 1, 10))
+    assert arrears.assess(li, declared.id).status == "已核定"
+    assert run_export(roster.export(li, tmp_path / "roster.csv")) == 2
+    assert statistics.year_stats(li, 2020).total.this.payers >= 0
+    close_database()
+
+    shen, _ = session.login(schema.url, "shen", TEST_PASSWORD)
+    for number in (case_no, case.case_no):
+        refunds.advance(shen, number, "复核通过", today=dt.date(2020, 3, 28))
+    close_database()
+
+    cai, _ = session.login(schema.url, "cai", TEST_PASSWORD)
+    paid = refunds.advance(cai, case.case_no, "已退款", bank_ref="NB1", today=dt.date(2020, 4, 8))
+    assert paid.state == refunds.PAID and paid.reviewed_by == "shen" and paid.passed_by == "li"
+    trail = [(e.username, e.to_state) for e in paid.events.order_by(RefundEvent.id)]
+    assert trail == [("li", refunds.ACCEPTED), ("li", refunds.PASSED), ("shen", refunds.APPROVED),
+                     ("cai", refunds.PAID)]  # fmt: skip
+    close_database()
+
+
+def run_export(job) -> int:
+    from core.progress import run
+
+    return run(job)
