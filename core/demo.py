@@ -9,7 +9,6 @@ import tempfile
 from pathlib import Path
 
 from core import admin, arrears, audit, handoff, idcard, ledger, refunds, regions
-from dao import pg_security
 from core import special_groups as sg
 from core.auth import (
     ADMIN,
@@ -26,7 +25,7 @@ from core.auth import (
 from core.errors import UserError
 from core.money import fen_to_yuan
 from core.progress import Job, Progress, run
-from dao import bulk
+from dao import bulk, pg_security
 from dao.db import current
 from dao.models import (
     ENTRY_MATCHED,
