@@ -354,3 +354,24 @@ def run_export(job) -> int:
     from core.progress import run
 
     return run(job)
+
+
+def test_the_gui_login_connects_as_the_role(county, qtbot):
+    from gui.login import LoginDialog
+
+    schema, _ = county
+    dialog = LoginDialog(
+        "127.0.0.1:5432/test", lambda name, password: session.login(schema.url, name, password)[0]
+    )
+    qtbot.addWidget(dialog)
+    dialog.username.setText("Li")
+    dialog.password.setText("wrong-password")
+    dialog.try_login()
+    assert dialog.actor is None and dialog.message.text() == auth.LOGIN_FAILED
+    dialog.password.setText(TEST_PASSWORD)
+    dialog.try_login()
+    try:
+        assert dialog.actor is not None and dialog.actor.username == "li"
+        assert Resident.select().count() == 2  # the GUI's queries run as 费城街道's clerk
+    finally:
+        close_database()
