@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from urllib.parse import urlparse
 
 import psycopg2
 import pytest
@@ -21,7 +22,7 @@ from core.errors import PermissionDenied, UserError
 from dao import pg_security
 from dao.models import AuditLog, Contribution, RefundEvent, Resident, User
 from tests.clirun import TEST_PASSWORD, cli
-from tests.conftest import township_id
+from tests.conftest import PG_BASE, township_id
 from tests.fixtures import HEADER, person, write_xlsx
 from tests.test_roster_import import do_import
 
@@ -53,8 +54,10 @@ def county(pg_schema, admin, tmp_path):
 def connect_as(schema, username: str, password: str = TEST_PASSWORD):
     """psycopg2 straight to the server as the user's login role: what a clerk's psql would do."""
     role = pg_security.user_role(schema.namespace, username)
-    conn = psycopg2.connect(host="127.0.0.1", port=5432, dbname="test", user=role, password=password,
-                            options=f"-csearch_path={schema.name}", connect_timeout=5)  # fmt: skip
+    server = urlparse(PG_BASE)  # the test server (PENSION_TEST_PG may name another one)
+    conn = psycopg2.connect(host=server.hostname, port=server.port or 5432, dbname=server.path.lstrip("/"),
+                            user=role, password=password, options=f"-csearch_path={schema.name}",
+                            connect_timeout=5)  # fmt: skip
     conn.autocommit = True
     return conn
 
