@@ -70,7 +70,20 @@ def _undo_8(database) -> None:
     database.execute_sql('DROP TABLE "payer_year"')
 
 
+def _undo_9(database) -> None:
+    database.execute_sql('DROP TABLE "import_change"')
+    migrator = SchemaMigrator.from_database(database)
+    legacy = {} if isinstance(database, pw.PostgresqlDatabase) else {"legacy": True}
+    migrate(
+        migrator.drop_column("import_log", "changes", **legacy),
+        *(migrator.drop_column("special_list", c, **legacy)
+          for c in ("scope", "replaces", "import_log_id", "undone_by", "undone_at", "handoff_mark")),
+        migrator.drop_column("village", "registered", **legacy),
+    )  # fmt: skip
+
+
 UNDO = {
+    9: _undo_9,
     8: _undo_8,
     7: _undo_7,
     6: _undo_6,
