@@ -65,17 +65,17 @@ def summary_text(report: ImportReport) -> str:
         lines.append(f"  第 {item.row} 行 [{item.column}] {item.code}：{item.message}")
     if len(report.errors) > 50:
         lines.append(f"  ……另有 {len(report.errors) - 50} 条错误，请用 --error-report 导出")
-    held = [w for w in report.warnings if w.code == "IDENTITY_CHANGED"]
     for item in [w for w in report.warnings if w.code != "IDENTITY_CHANGED"][:20]:
         lines.append(f"  警告 第 {item.row} 行 [{item.column}] {item.code}：{item.message}")
-    if held:
-        people = len({h.row for h in held})
+    if report.held:
+        people = len({h.id_number for h in report.held})
         lines.append(f"身份信息变更未修改（{people} 人，核对无误后用 --apply-changes 重新导入）：")
         lines += [
-            f"  第 {h.row} 行 [{h.column}] {h.message.split('（')[-1].rstrip('）')}" for h in held[:200]
+            f"  第 {h.row} 行 {h.id_number} [{h.column}] {h.old or '空'} → {h.new or '空'}"
+            for h in report.held[:200]
         ]
-        if len(held) > 200:
-            lines.append(f"  ……另有 {len(held) - 200} 项，请用 --json 查看")
+        if len(report.held) > 200:
+            lines.append(f"  ……另有 {len(report.held) - 200} 项，请用 --json 查看")
     if report.updates:
         lines.append(f"{'将' if report.dry_run else '已'}更新的项目（{len(report.updates)} 项）：")
         lines += [f"  第 {u.row} 行 {u.id_number} [{u.column}] {u.old or '空'} → {u.new or '空'}"

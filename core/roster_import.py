@@ -61,7 +61,7 @@ register("VILLAGE_NOT_IN_TOWNSHIP", True, "村居不在该乡镇的区划中（�
 register(
     "IDENTITY_CHANGED",
     False,
-    "已登记居民的身份信息与文件不同，未修改（核对后可接受变更：勾选该行或 --apply-changes）",
+    "已登记居民的身份信息与文件不同，未修改；核对无误后勾选该行（命令行 --apply-changes）再导入即可接受",
 )
 
 # Name, sex, birth date, township and village say who and where a person is: a file does not change them

@@ -278,6 +278,9 @@ def import_special_list(
         _apply(report, rows, actor, year, department, group, scope == SCOPE_COUNTY, confirm_removals)
         if dry_run or report.refused:
             transaction.rollback()  # a dry run computes everything and keeps nothing
+            report.import_id = None
+            for listed in report.lists:
+                listed["list_id"] = None
     report.errors.sort(key=lambda e: e.row)
     report.warnings.sort(key=lambda w: w.row)
     return report
