@@ -14,24 +14,32 @@ def _date(text: str | None) -> dt.date | None:
 
 
 def seed_policy_years() -> int:
-    added = 0
-    for item in resources.load_json("policy", "policy_years.json")["years"]:
-        if PolicyYear.select().where(PolicyYear.year == item["year"]).exists():
-            continue
-        PolicyYear.create(
-            year=item["year"],
-            province=item.get("province", ""),
-            tiers_fen=",".join(str(yuan_to_fen(t)) for t in sorted(item["tiers_yuan"])),
-            hardship_min_fen=yuan_to_fen(item["hardship_min_yuan"]),
-            reselect_date=_date(item.get("reselect_date")),
-            window_start=_date(item.get("window_start")),
-            window_end=_date(item.get("window_end")),
-            arrears_allowed=item.get("arrears_allowed", True),
-            arrears_subsidy=item.get("arrears_subsidy", False),
-            note=item.get("note", ""),
-        )
-        added += 1
-    return added
+    have = {year for (year,) in PolicyYear.select(PolicyYear.year).tuples()}  # one round trip, not one a year
+    missing = [
+        item
+        for item in resources.load_json("policy", "policy_years.json")["years"]
+        if item["year"] not in have
+    ]
+    if missing:
+        with PolicyYear._meta.database.atomic():
+            for item in missing:
+                _create(item)
+    return len(missing)
+
+
+def _create(item: dict) -> None:
+    PolicyYear.create(
+        year=item["year"],
+        province=item.get("province", ""),
+        tiers_fen=",".join(str(yuan_to_fen(t)) for t in sorted(item["tiers_yuan"])),
+        hardship_min_fen=yuan_to_fen(item["hardship_min_yuan"]),
+        reselect_date=_date(item.get("reselect_date")),
+        window_start=_date(item.get("window_start")),
+        window_end=_date(item.get("window_end")),
+        arrears_allowed=item.get("arrears_allowed", True),
+        arrears_subsidy=item.get("arrears_subsidy", False),
+        note=item.get("note", ""),
+    )
 
 
 def get(year: int) -> PolicyYear | None:

@@ -23,12 +23,14 @@ def county_code() -> str:
 
 def seed_townships() -> int:
     """Insert the county's townships that are missing; returns how many were added."""
-    added = 0
-    for order, item in enumerate(county()["townships"]):
-        if not Township.select().where(Township.code == item["code"]).exists():
-            Township.create(code=item["code"], name=item["name"], sort_order=order)
-            added += 1
-    return added
+    # One look-up for all: every start runs this, and each query is a round trip to a county server.
+    have = {code for (code,) in Township.select(Township.code).tuples()}
+    missing = [(order, item) for order, item in enumerate(county()["townships"]) if item["code"] not in have]
+    if missing:
+        with Township._meta.database.atomic():
+            for order, item in missing:
+                Township.create(code=item["code"], name=item["name"], sort_order=order)
+    return len(missing)
 
 
 def short_name(name: str) -> str:
