@@ -311,6 +311,8 @@ def test_cli_contract(db_url, tmp_path):
     again = write_xlsx(tmp_path / "again.xlsx", [HEADER, *renamed])
     held = json.loads(cli("--db", db_url, "--user", "boss", "import-roster", str(again), "--json").stdout)
     assert [w["code"] for w in held["warnings"]] == ["IDENTITY_CHANGED"] and held["updates"] == []
+    text = cli("--db", db_url, "--user", "boss", "import-roster", str(again), "--dry-run").stdout
+    assert "身份信息变更未修改（1 人" in text and f"第 2 行 {people[0][1]} [姓名] 居民1 → 改了名" in text
     applied = json.loads(cli("--db", db_url, "--user", "boss", "import-roster", str(again), "--apply-changes",
                              "--json").stdout)  # fmt: skip
     assert applied["updates"] == [{"row": 2, "id_number": people[0][1], "column": "姓名", "old": "居民1",
@@ -346,6 +348,11 @@ def test_cli_contract(db_url, tmp_path):
     assert undone.returncode == 0 and "恢复为名单" in undone.stdout
     twice = cli("--db", db_url, "--user", "boss", "special-list", "undo", str(list_id))
     assert twice.returncode == 2 and "撤销" in twice.stderr
+    batch = cli("--db", db_url, "--user", "boss", "handoff", "create", "--month", "2020-03", "--kind", "subsidy",
+                "--out", str(tmp_path / "out"), "--json")  # fmt: skip
+    assert batch.returncode == 0, batch.stderr
+    blocked = cli("--db", db_url, "--user", "boss", "special-list", "undo", str(lists[0]["list_id"]))
+    assert blocked.returncode == 2 and "371325-202003-DJ-01" in blocked.stderr
 
     logs = json.loads(cli("--db", db_url, "--user", "boss", "import-history", "--json").stdout)
     assert {"import_id", "kind", "changes", "sha256"} <= set(logs[0])
