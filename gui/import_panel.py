@@ -171,6 +171,7 @@ class ImportPanel(QWidget):
         self.file_label.setText(str(self.path))
         self.summary.setText("正在读取表头…")
         self.issues.setRowCount(0)
+        self.changes_box.setVisible(False)  # another file: nothing ticked for the last one carries over
         self._start(as_job(tabular.inspect, self.path, self.columns, sheet=sheet), self._on_preview)
 
     def _sheet_changed(self) -> None:

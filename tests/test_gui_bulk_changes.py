@@ -127,3 +127,6 @@ def test_identity_changes_ticked_per_row(qtbot, sqlite_db, admin, tmp_path, monk
     monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(out), "")))
     dialog.export()
     assert [c.value for c in load_workbook(out).active[3]] == [2, a[1], "姓名", "居民1", "新名字"]
+    panel.open_file(path)  # a new file: the last file's table and its ticks are gone
+    wait_idle(qtbot, panel)
+    assert panel.changes_box.isHidden() and panel.accepted_changes() == set()
