@@ -112,7 +112,7 @@ def list_history_cmd(args: argparse.Namespace) -> int:
         print(json.dumps(rows, ensure_ascii=False))
         return 0
     for r in rows:
-        print(f"{r['list_id']:>5} {r['at'][:16]} {r['year']} {r['department']}/{r['group']} {r['state']} "
+        print(f"{r['list_id']:>5} {str(r['at'])[:16].replace('T', ' ')} {r['year']} {r['department']}/{r['group']} {r['state']} "
               f"范围 {r['scope']} 人数 {r['people']} 新增 {r['added']} 移出 {r['removed']} {r['file']} {r['user']}")  # fmt: skip
     return 0
 
