@@ -52,6 +52,7 @@ _CLERK_SCOPE = {
     "special_list_entry": "(resident_id IS NULL AND township_text <> '' AND (strpos(app_township_name(), "
     "township_text) > 0 OR strpos(township_text, app_township_name()) > 0)) "
     "OR EXISTS (SELECT 1 FROM resident r WHERE r.id = resident_id)",
+    "import_change": "EXISTS (SELECT 1 FROM resident r WHERE r.id = resident_id)",
     "audit_log": "username = app_username()",  # a clerk reads its own entries only
 }
 _APPEND_ONLY = ("audit_log", "refund_event")
