@@ -206,10 +206,19 @@ def install(db: pw.PostgresqlDatabase) -> str:
     clerk, admin = f'"{groups["乡镇经办"]}"', f'"{groups["管理员"]}"'
     q = f'"{schema}"'
 
+    # Named lists, not "ON ALL TABLES IN SCHEMA": that form took 0.45 s each on a database with many schemas.
+    relations = db.execute_sql(
+        "SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = %s AND c.relkind IN ('r', 'p', 'S')",
+        (schema,),
+    ).fetchall()
+    all_tables = ", ".join(f'"{name}"' for name, kind in relations if kind != "S")
+    sequences = ", ".join(f'"{name}"' for name, kind in relations if kind == "S")
     _exec(db, f'GRANT USAGE ON SCHEMA {q} TO {everyone}, "{gate}"')
-    _exec(db, f'REVOKE ALL ON ALL TABLES IN SCHEMA {q} FROM PUBLIC, {everyone}, "{gate}"')
-    _exec(db, f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {q} TO {everyone}")
-    _exec(db, f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {q} TO {everyone}")
+    _exec(db, f'REVOKE ALL ON TABLE {all_tables} FROM PUBLIC, {everyone}, "{gate}"')
+    _exec(db, f"GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE {all_tables} TO {everyone}")
+    if sequences:
+        _exec(db, f"GRANT USAGE, SELECT ON SEQUENCE {sequences} TO {everyone}")
     for table in _APPEND_ONLY:
         _exec(db, f'REVOKE UPDATE, DELETE, TRUNCATE ON "{table}" FROM {everyone}')
     _exec(db, f'REVOKE INSERT, UPDATE, DELETE ON "app_user", "schema_version" FROM {everyone}')
@@ -224,7 +233,7 @@ def install(db: pw.PostgresqlDatabase) -> str:
     _install_functions(db, ns, schema, owner, groups, gate)
 
     _adopt_existing_users(db, ns, groups)
-    tables = set(db.get_tables(schema=schema))
+    tables = {name for name, kind in relations if kind != "S"}
     for table, rule in _CLERK_SCOPE.items():
         if table not in tables:
             continue
