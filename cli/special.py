@@ -92,6 +92,7 @@ def pending_cmd(args: argparse.Namespace) -> int:
 
 def enrol_cmd(args: argparse.Namespace) -> int:
     actor = auth.cli_actor(args.user)
-    count = special_groups.enrol(actor, args.entries, regions.township_id_of(args.township))
-    print(f"已登记参保 {count} 人，并已标识")
+    done = special_groups.enrol(actor, args.entries, regions.township_id_of(args.township))
+    flagged = f"已标识 {done.flagged} 人" if done.flagged else "没有人因此被标识"
+    print(f"已登记参保 {done.enrolled} 人，{flagged}")
     return 0
