@@ -161,7 +161,9 @@ def import_contributions(
         voucher = normalise_text(text_of(value.get("voucher")))
         if not voucher:
             problems.append(issue(row, label["voucher"], "VOUCHER_MISSING"))
-        elif (found_long := too_long(row, label["voucher"], voucher, Contribution.voucher.max_length)) is not None:
+        elif (
+            found_long := too_long(row, label["voucher"], voucher, Contribution.voucher.max_length)
+        ) is not None:
             problems.append(found_long)
         elif voucher in seen_vouchers:
             problems.append(
@@ -251,10 +253,14 @@ def _check_row(row: int, value: dict[str, object], label: dict[str, str], polici
     if channel:  # a file without the column, or a blank cell, states no channel: nothing to check
         code = rules.channel_problem(rules.classify_channel(channel), payer == GOVERNMENT)
         if code == "CHANNEL_UNKNOWN":
-            problems.append(issue(row, label["channel"], code, f"“{channel}”；可用：{rules.accepted_channels()}"))
+            problems.append(
+                issue(row, label["channel"], code, f"“{channel}”；可用：{rules.accepted_channels()}")
+            )
         elif code is not None:
             problems.append(issue(row, label["channel"], code, channel))
-        elif (found_long := too_long(row, label["channel"], channel, Contribution.channel.max_length)) is not None:
+        elif (
+            found_long := too_long(row, label["channel"], channel, Contribution.channel.max_length)
+        ) is not None:
             problems.append(found_long)
     paid_on = _date(value.get("paid_on"))
     if paid_on is False:
@@ -318,7 +324,9 @@ def _refund_candidates(report: ImportReport, payments: list[_Payment], ids: dict
     candidates: list[tuple[Any, str, str, int]] = []  # (payment row, code, detail, fen)
     for (rid, year), paid in personal.items():
         policy_year = policies[year]
-        year_rules = rules.YearRules(policy_year.tiers, policy_year.hardship_min_fen, policy_year.reselect_date)
+        year_rules = rules.YearRules(
+            policy_year.tiers, policy_year.hardship_min_fen, policy_year.reselect_date
+        )
         found = rules.refund_candidates(
             year, year_rules, rid in flagged_in[year],
             [rules.Paid(c, c.amount_fen, c.tier_fen, c.paid_on, c.channel) for c in paid],

@@ -18,7 +18,7 @@ from core import audit, idcard
 from core.auth import Actor, require
 from core.progress import Job, Progress
 from core.regions import TownshipMatcher, VillageCache, normalise_text
-from core.rowcodes import ImportReport, RowIssue, issue
+from core.rowcodes import ImportReport, RowIssue, issue, too_long
 from core.tabular import Column, Layout, OpenedTable, excel_serial_date, is_blank, open_table, text_of
 from dao import bulk
 from dao.db import current
@@ -54,7 +54,17 @@ COLUMNS: tuple[Column, ...] = (
         "是否参加其他养老保险",
         ("是否参加其他养老保险", "其他养老保险", "是否参加职工养老保险"),
     ),
+    # The enrolment date, where the roster has it; without the column it stays unknown, never invented.
+    Column(
+        "enrolled_on",
+        "参保日期",
+        ("参保日期", "参保时间", "参保登记日期", "参保登记时间", "首次参保日期", "参保年月", "参保起始日期"),
+    ),
 )
+# Column widths of the resident table: a longer text is a row error (TEXT_TOO_LONG), not a failed file.
+NAME_MAX = Resident.name.max_length
+PHONE_MAX = Resident.phone.max_length
+VILLAGE_MAX = 60
 
 _YES = {"是", "Y", "YES", "1", "√", "✓", "TRUE", "在校", "已参加", "参加"}
 _DATE_TEXT = re.compile(r"^(\d{4})\D{0,2}(\d{1,2})(?:\D{0,2}(\d{1,2}))?\D{0,2}$")
@@ -71,6 +81,7 @@ class _Valid(NamedTuple):
     village: str
     phone: str
     cells: list
+    enrolled_on: dt.date | None = None
 
 
 _FOOTER_STARTS = {"合计", "总计", "小计", "制表", "填表", "审核", "负责", "备注", "说明", "注：", "注:"}
@@ -128,6 +139,14 @@ def _birth_matches(value: object, born: dt.date) -> bool:
     return (year, month) == (born.year, born.month) and (day is None or day == born.day)
 
 
+def _sixteenth(born: dt.date) -> dt.date:
+    """The 16th birthday (29 February -> 1 March in a common year)."""
+    try:
+        return born.replace(year=born.year + MIN_AGE)
+    except ValueError:
+        return dt.date(born.year + MIN_AGE, 3, 1)
+
+
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
@@ -142,7 +161,7 @@ class _RowChecker:
     def __init__(self, layout: Layout, actor: Actor, as_of: dt.date, report: ImportReport) -> None:
         m = layout.mapping
         self.idx = {f: m.get(f) for f in ("id_number", "name", "sex", "birth", "township", "village", "phone",
-                                          "student", "other_pension")}  # fmt: skip
+                                          "student", "other_pension", "enrolled_on")}  # fmt: skip
         self.label = {f: layout.label(f) for f in self.idx}
         self.actor = actor
         self.as_of = as_of
@@ -153,7 +172,8 @@ class _RowChecker:
         self._towns: dict[object, int | None] = {}
         self.born_by = idcard.born_by(as_of, MIN_AGE)  # born on or before this day: old enough
         self.scope = actor.township_id
-        self.positions = tuple(self.idx.values())
+        self.positions = tuple(self.idx.values())[:9]
+        self.i_enrolled = self.idx["enrolled_on"]
 
     def data_cells(self, cells: list) -> list | None:
         """The row padded to the mapped width, or None for a blank, total or signature row (not data)."""
@@ -194,6 +214,10 @@ class _RowChecker:
         name = _squash(cells[i_name])
         if not name:
             errors.append(issue(row, self.label["name"], "NAME_MISSING"))
+        elif len(name) > NAME_MAX:
+            errors.append(
+                issue(row, self.label["name"], "TEXT_TOO_LONG", f"{len(name)} 个字，最多 {NAME_MAX} 个字")
+            )
         town_cell = cells[i_town]
         town_id = self._towns.get(town_cell, -1) if town_cell.__class__ is str else -1
         if town_id == -1:
@@ -217,6 +241,14 @@ class _RowChecker:
                 errors.append(
                     issue(row, self.label["id_number"], "AGE_UNDER_16", f"{self.as_of:%Y-%m-%d} 时 {age} 岁")
                 )
+        village = cells[i_village] if i_village is not None else ""
+        village = village if village.__class__ is str else text_of(village)
+        phone = _squash(cells[i_phone]) if i_phone is not None else ""
+        if len(village) > VILLAGE_MAX or len(phone) > PHONE_MAX:
+            self._too_long(row, village, phone, errors)
+        enrolled_on = None
+        if self.i_enrolled is not None and not is_blank(cells[self.i_enrolled]):
+            enrolled_on = self._enrolled_on(row, cells[self.i_enrolled], info, errors)
         if errors:
             return errors
         assert info is not None and town_id is not None
@@ -226,16 +258,36 @@ class _RowChecker:
             self._check_sex(row, cells[i_sex], info)
         if i_birth is not None and cells[i_birth] != info.birth_date.isoformat():
             self._check_birth(row, cells[i_birth], info)
-        village = cells[i_village] if i_village is not None else ""
-        return _Valid(
-            row,
-            info,
-            name,
-            town_id,
-            village if village.__class__ is str else text_of(village),
-            _squash(cells[i_phone]) if i_phone is not None else "",
-            cells,
-        )
+        return _Valid(row, info, name, town_id, village, phone, cells, enrolled_on)
+
+    def _too_long(self, row: int, village: str, phone: str, errors: list[RowIssue]) -> None:
+        for field, text, limit in (("village", village, VILLAGE_MAX), ("phone", phone, PHONE_MAX)):
+            found = too_long(row, self.label[field], text, limit)
+            if found is not None:
+                errors.append(found)
+
+    def _enrolled_on(
+        self, row: int, value: object, info: idcard.IdInfo | None, errors: list[RowIssue]
+    ) -> dt.date | None:
+        """参保日期 as the roster gives it (a year and month means its first day); not in the future, not
+        before the person turned 16."""
+        parts = _date_parts(value)
+        day = None
+        if parts is not None:
+            try:
+                day = dt.date(parts[0], parts[1], parts[2] or 1)
+            except ValueError:
+                day = None
+        label = self.label["enrolled_on"]
+        if day is None:
+            errors.append(issue(row, label, "DATE_INVALID", text_of(value)))
+        elif day > max(self.as_of, dt.date.today()):
+            errors.append(issue(row, label, "DATE_INVALID", f"{day:%Y-%m-%d} 晚于今天"))
+        elif info is not None and day < _sixteenth(info.birth_date):
+            errors.append(issue(row, label, "DATE_INVALID", f"{day:%Y-%m-%d} 早于年满 16 周岁"))
+        else:
+            return day
+        return None
 
     def _check_sex(self, row: int, value: object, info: idcard.IdInfo) -> None:
         sex = _sex_of(value)
@@ -248,9 +300,18 @@ class _RowChecker:
             self.report.add(issue(row, self.label["birth"], "BIRTHDATE_MISMATCH", f"身份证号码为 {born}"))
 
 
-_EXISTING_COLUMNS = ("id", "name", "phone", "township_id", "village_id")
-_INSERT_COLUMNS = ("id_number", "name", "sex", "birth_date", "township_id", "village_id", "phone")
-_UPDATE_COLUMNS = ("name", "phone", "township_id", "village_id", "updated_at")
+_EXISTING_COLUMNS = ("id", "name", "phone", "township_id", "village_id", "enrolled_on")
+_INSERT_COLUMNS = (
+    "id_number",
+    "name",
+    "sex",
+    "birth_date",
+    "township_id",
+    "village_id",
+    "phone",
+    "enrolled_on",
+)
+_UPDATE_COLUMNS = ("name", "phone", "township_id", "village_id", "enrolled_on", "updated_at")
 
 
 class _Writer:
@@ -284,10 +345,12 @@ class _Writer:
             if old is None:
                 info = v.info
                 inserts.append(
-                    (info.number, v.name, info.sex, info.birth_date, v.township_id, village_id, v.phone)
-                )
+                    (info.number, v.name, info.sex, info.birth_date, v.township_id, village_id, v.phone,
+                     v.enrolled_on)
+                )  # fmt: skip
                 continue
-            pk, old_name, old_phone, old_town, old_village = old
+            pk, old_name, old_phone, old_town, old_village, old_enrolled = old
+            old_enrolled = _as_date(old_enrolled)
             if scope is not None and old_town != scope:
                 self.report.rejected += 1
                 self.report.add(
@@ -301,28 +364,38 @@ class _Writer:
                 "phone": v.phone or old_phone,
                 "township_id": v.township_id,
                 "village_id": village_id if v.village else old_village,
+                "enrolled_on": v.enrolled_on or old_enrolled,
             }
             before = {
                 "name": old_name,
                 "phone": old_phone,
                 "township_id": old_town,
                 "village_id": old_village,
+                "enrolled_on": old_enrolled,
             }
             if new == before:
                 self.report.unchanged += 1
                 continue
-            updates.append((new["name"], new["phone"], new["township_id"], new["village_id"], moment, pk))
+            updates.append((new["name"], new["phone"], new["township_id"], new["village_id"], new["enrolled_on"],
+                            moment, pk))  # fmt: skip
             diff = {k for k in new if new[k] != before[k]}
             changes.append((pk, {k: before[k] for k in diff}, {k: new[k] for k in diff}))
         self.report.imported += len(inserts)
         self.report.updated += len(updates)
         if not self.dry_run:
-            constants = {"household_type": "", "status": "正常参保", "enrolled_on": self.as_of,
-                         "import_log_id": self.log_id, "created_at": moment, "updated_at": moment, "version": 1}  # fmt: skip
+            constants = {"household_type": "", "status": "正常参保", "import_log_id": self.log_id,
+                         "created_at": moment, "updated_at": moment, "version": 1}  # fmt: skip
             bulk.insert_rows(Resident, _INSERT_COLUMNS, inserts, constants)
             bulk.update_rows(Resident, _UPDATE_COLUMNS, updates, bump_version=True)
             if changes:
                 audit.record_many(self.actor.username, "import_update", "resident", changes)
+
+
+def _as_date(value: object) -> dt.date | None:
+    """A stored DATE as the driver returns it (SQLite through a raw look-up gives text)."""
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
 
 
 def _process(table: OpenedTable, checker: _RowChecker, writer: _Writer, report: ImportReport) -> Job[None]:

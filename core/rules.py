@@ -133,7 +133,12 @@ def _groups() -> _GroupTable:
         written = list(row["spellings"])
         for level in row.get("levels", ()):
             for kind in row.get("kinds", ()):
-                written += [f"{level}{kind}残疾", f"{level}{kind}残疾人", f"{kind}残疾{level}", f"{kind}{level}"]
+                written += [
+                    f"{level}{kind}残疾",
+                    f"{level}{kind}残疾人",
+                    f"{kind}残疾{level}",
+                    f"{kind}{level}",
+                ]
         for spelling in written:
             by_key[_key(spelling)] = group
     return _GroupTable(by_key, department, spellings)
@@ -228,7 +233,9 @@ def refund_candidates(year: int, rules: YearRules, flagged: bool, paid: Sequence
     top = rules.tiers[-1]
     if paid and total > top:
         over = total - top
-        out.append(Candidate(paid[-1], "OVER_ANNUAL_MAX", f"合计 {_yuan(total)} 元，超出 {_yuan(over)} 元", over))
+        out.append(
+            Candidate(paid[-1], "OVER_ANNUAL_MAX", f"合计 {_yuan(total)} 元，超出 {_yuan(over)} 元", over)
+        )
     for p in paid:
         if p.tier_fen == rules.hardship_min and not flagged:
             out.append(Candidate(p, "TIER_100_NOT_FLAGGED", f"{year} 年不在困难群体名单中", p.amount_fen))
@@ -270,7 +277,9 @@ def refund_fund_month(approved_on: dt.date) -> str:
     return next_month(month_of(approved_on))
 
 
-def step_date_problem(day: dt.date, previous: dt.date | None, today: dt.date, previous_step: str) -> str | None:
+def step_date_problem(
+    day: dt.date, previous: dt.date | None, today: dt.date, previous_step: str
+) -> str | None:
     """A refund step's date (受理, 初审, 复核, 退款) may be entered late, never in the future or before the
     step before it. Returns the reason it cannot be used, or None."""
     if day > today:

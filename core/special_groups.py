@@ -466,11 +466,15 @@ def enrol(actor: Actor, entry_ids: Iterable[int], township_id: int | None = None
                    .where(SpecialListEntry.id.in_(part))]  # fmt: skip
         unknown = sorted(set(wanted) - {e.id for e in entries})
         if unknown:
-            raise UserError(f"没有这些名单记录：{'、'.join(str(i) for i in unknown)}（见 special-pending 或待处理名单）。")
+            raise UserError(
+                f"没有这些名单记录：{'、'.join(str(i) for i in unknown)}（见 special-pending 或待处理名单）。"
+            )
         for entry in sorted(entries, key=lambda e: e.id):
             who = f"记录 {entry.id}（{entry.name}）"
             if not entry.special_list.current:
-                raise UserError(f"{who}所在名单已被新名单替换，不能据此登记：请在当前名单的待处理人员中选择。")
+                raise UserError(
+                    f"{who}所在名单已被新名单替换，不能据此登记：请在当前名单的待处理人员中选择。"
+                )
             if entry.status != ENTRY_NOT_IN_ROSTER:
                 raise UserError(f"{who}不是“未参保待处理”的记录（当前：{entry.status}），无需登记。")
         for entry in sorted(entries, key=lambda e: e.id):
