@@ -91,7 +91,10 @@ def test_every_ledger_code(people, admin, tmp_path):
                              (7, "CHANNEL_CASH_FORBIDDEN"), (8, "DUPLICATE_VOUCHER"), (9, "VOUCHER_MISSING"),
                              (10, "AMOUNT_INVALID"), (11, "DATE_INVALID")}  # fmt: skip
     assert report.imported == 1 and report.rejected == 9
-    assert all(e.code != "NOT_IN_ROSTER" or "未入账" in e.message and "参保登记" in e.message for e in report.errors)
+    assert all(
+        e.code != "NOT_IN_ROSTER" or ("未入账" in e.message and "参保登记" in e.message)
+        for e in report.errors
+    )
     assert "现金" in next(e.message for e in report.errors if e.code == "CHANNEL_CASH_FORBIDDEN")
     assert Contribution.select().count() == 1
     conflict = imp(ledger_file(tmp_path, "c.xlsx", [pay(p[3], 2020, 500, "V001")]), admin)

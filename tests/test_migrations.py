@@ -70,7 +70,13 @@ def _undo_8(database) -> None:
     database.execute_sql('DROP TABLE "payer_year"')
 
 
+def _undo_9(database) -> None:
+    migrator = SchemaMigrator.from_database(database)
+    migrate(migrator.drop_column("refund_event", "day"), migrator.drop_column("handoff_batch", "file_format"))
+
+
 UNDO = {
+    9: _undo_9,
     8: _undo_8,
     7: _undo_7,
     6: _undo_6,
