@@ -14,8 +14,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
+import peewee as pw
+
 from core import audit, idcard
 from core.auth import Actor, require
+from core.errors import UserError
 from core.progress import Job, Progress
 from core.regions import TownshipMatcher, VillageCache, normalise_text
 from core.rowcodes import ImportReport, RowIssue, issue, too_long
@@ -434,6 +437,11 @@ def _process(table: OpenedTable, checker: _RowChecker, writer: _Writer, report: 
     writer.flush(chunk)
 
 
+CONCURRENT_IMPORT = (
+    "另一台电脑正在同时导入相同的人员（或村居），本次导入已撤销，未写入任何数据：请稍后重新导入这个文件。"
+)
+
+
 def import_roster(
     path: str | Path,
     actor: Actor,
@@ -445,8 +453,31 @@ def import_roster(
 ) -> Job[ImportReport]:
     """Validate (and unless ``dry_run`` write) a roster file. A generator: see ``core.progress``.
 
-    Raises FileUnusable (a UserError) when the file as a whole cannot be used.
+    Raises FileUnusable (a UserError) when the file as a whole cannot be used. Two offices importing
+    overlapping rosters at once on PostgreSQL: the second to commit finds the first one's new residents (or
+    villages) under its unique keys; its transaction is rolled back and the import runs once more, now
+    seeing them as existing people. A second clash gives a Chinese message instead of the driver's.
     """
+    for attempt in (1, 2):
+        try:
+            return (yield from _import_once(path, actor, sheet=sheet, as_of=as_of, dry_run=dry_run,
+                                            overrides=overrides))  # fmt: skip
+        except pw.IntegrityError as exc:
+            if attempt == 2:
+                raise UserError(CONCURRENT_IMPORT) from exc
+            yield Progress(0, 1, "其他电脑同时导入了相同人员，重新导入")
+    raise AssertionError("unreachable")
+
+
+def _import_once(
+    path: str | Path,
+    actor: Actor,
+    *,
+    sheet: str | None = None,
+    as_of: dt.date | None = None,
+    dry_run: bool = False,
+    overrides: dict[str, int] | None = None,
+) -> Job[ImportReport]:
     require(actor, "roster.import")
     path = Path(path)
     as_of = as_of or dt.date.today()
