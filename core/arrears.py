@@ -18,7 +18,7 @@ from core import audit, idcard, policy, regions, rules
 from core import special_groups as sg
 from core.auth import Actor, check_township, require
 from core.errors import UserError
-from core.money import format_yuan, to_capital, yuan_text
+from core.money import fen_to_yuan, format_yuan, to_capital, yuan_text
 from dao import bulk
 from dao.db import current
 from dao.models import (
@@ -323,10 +323,10 @@ def export(actor: Actor, out: str | Path, status: str | None = None, township_id
     out = Path(out)
     if out.suffix.lower() not in (".xlsx", ".csv"):
         raise UserError(f"补缴清单应导出为 .xlsx 或 .csv：{out.name}")
-    data = [(r.sheet_no, r.status, r.township, r.id_number, r.name, r.years, format_yuan(r.total_fen),
+    data = [(r.sheet_no, r.status, r.township, r.id_number, r.name, r.years, fen_to_yuan(r.total_fen),
              f"{r.declared_at:%Y-%m-%d}", f"{r.assessed_at:%Y-%m-%d}" if r.assessed_at else "",
              "" if r.days_outstanding is None else r.days_outstanding, f"{r.paid_years}/{r.line_count}") for r in rows]  # fmt: skip
-    write_table(out, EXPORT_HEADERS, data, sheet_title="补缴清单", text_columns=(3,))
+    write_table(out, EXPORT_HEADERS, data, sheet_title="补缴清单", text_columns=(3,), money_columns=(6,))
     audit.record(
         actor.username, "export", "arrears_assessment", "", after={"file": out.name, "rows": len(rows)}
     )

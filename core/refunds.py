@@ -122,7 +122,9 @@ def _last_step_day(case: RefundCase) -> tuple[dt.date | None, str]:
     """The day of the case's latest step and what it was: a later step may not be dated before it."""
     last = (
         RefundEvent.select()
-        .where((RefundEvent.case == case.id) & (RefundEvent.from_state != RefundEvent.to_state))  # steps, not edits
+        .where(
+            (RefundEvent.case == case.id) & (RefundEvent.from_state != RefundEvent.to_state)
+        )  # steps, not edits
         .order_by(RefundEvent.id.desc())
         .first()
     )

@@ -70,6 +70,12 @@ GROUP_ALIASES = (
     "对象类别",
     "特殊群体类别",
     "类型",
+    "人员类型",
+    "残疾类别",
+    "残疾类别及等级",
+    "残疾类型",
+    "保障类别",
+    "供养类别",
 )
 COLUMNS: tuple[Column, ...] = (
     Column("id_number", "身份证号码", ID_ALIASES, required=True),
