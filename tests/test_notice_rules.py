@@ -444,3 +444,80 @@ def test_step_dates_are_checked_against_the_real_today(office):
     new = refunds.NewCase(r[0].id, [c.id], [30000], "重复缴费", r[0].name, "6228", "农行")
     with pytest.raises(UserError, match="晚于今天"):
         refunds.create(o["clerk"], new, on=dt.date.today() + dt.timedelta(days=1))
+
+
+# --- two offices importing overlapping rosters at once (PostgreSQL) --------------------------------------
+
+
+def test_overlapping_roster_imports_on_postgresql(pg_schema, tmp_path):
+    """The second import meets the first one's uncommitted resident under the unique key, waits, and when the
+    first commits it imports again by itself: no ``duplicate key value violates unique constraint``."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import psycopg2
+
+    from tests.clirun import ROOT, TEST_PASSWORD, add_users
+    from tests.conftest import PG_BASE
+
+    add_users(pg_schema.url, [("boss", "管理员", None)])
+    rows = [HEADER, *[person(n) for n in range(1, 40, 2)]]
+    path = write_xlsx(tmp_path / "r.xlsx", rows)
+    other = psycopg2.connect(PG_BASE, options=f"-csearch_path={pg_schema.name}")
+    try:
+        with other.cursor() as cur:  # the other office's import, not yet committed
+            cur.execute("SELECT id FROM township WHERE name = '费城街道'")
+            (town,) = cur.fetchone()
+            cur.execute(
+                "INSERT INTO resident (id_number, name, sex, birth_date, township_id, phone, household_type, status, "
+                "created_at, updated_at, version) VALUES (%s, %s, '男', %s, %s, '', '', '正常参保', now(), now(), 1)",
+                (person(21)[1], person(21)[0], BORN, town),
+            )
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "PENSION_PASSWORD": TEST_PASSWORD}
+        env.pop("PENSION_DB_URL", None)
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "main.py"), "--db", pg_schema.url, "--user", "boss", "import-roster", str(path),
+             "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        )  # fmt: skip
+        watcher = psycopg2.connect(PG_BASE)
+        watcher.autocommit = True
+        deadline = time.monotonic() + 60
+        try:
+            with watcher.cursor() as cur:
+                while time.monotonic() < deadline and proc.poll() is None:
+                    cur.execute(
+                        "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                        "WHERE NOT l.granted AND a.query ILIKE %s",
+                        ("%resident%",),
+                    )
+                    if cur.fetchone()[0]:
+                        break
+                    time.sleep(0.1)
+        finally:
+            watcher.close()
+        assert proc.poll() is None, proc.communicate()  # waiting on the other office's row
+        other.commit()
+        out, err = proc.communicate(timeout=120)
+    finally:
+        other.close()
+    assert proc.returncode == 0, err
+    assert "duplicate key" not in err
+    report = json.loads(out)
+    assert report["imported"] == 19 and report["updated"] == 1 and report["rejected"] == 0  # village, phone
+
+
+def test_a_second_clash_gives_a_chinese_message(db, admin, tmp_path, monkeypatch):
+    import peewee as pw
+
+    from core import roster_import
+
+    def clash(*args, **kwargs):
+        yield from ()
+        raise pw.IntegrityError('duplicate key value violates unique constraint "resident_id_number"')
+
+    monkeypatch.setattr(roster_import, "_import_once", clash)
+    with pytest.raises(UserError, match="另一台电脑正在同时导入相同的人员") as caught:
+        do_import(write_xlsx(tmp_path / "r.xlsx", [HEADER, person(1)]), admin)
+    assert "duplicate" not in str(caught.value)
