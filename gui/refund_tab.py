@@ -44,6 +44,7 @@ def step_date_field() -> QDateEdit:
     field.setCalendarPopup(True)
     field.setDisplayFormat("yyyy-MM-dd")
     field.setMaximumDate(QDate.currentDate())
+    field.setMaximumWidth(130)
     field.setToolTip("补录时改为实际办理的日期；25 日截止和资金月份按这一天计算")
     return field
 

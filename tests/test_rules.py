@@ -54,7 +54,10 @@ def test_channel_problems():
     assert rules.channel_problem(state, True) is None  # 财政代缴 carries 政府代缴
     assert rules.channel_problem(state, False) == "CHANNEL_GOVERNMENT_ONLY"
     names = rules.accepted_channels()
-    assert all(word in names for word in ("微信小程序", "电子税务局", "中国农业银行", "农村商业银行", "手机银行", "财政代缴"))
+    assert all(
+        word in names
+        for word in ("微信小程序", "电子税务局", "中国农业银行", "农村商业银行", "手机银行", "财政代缴")
+    )
 
 
 # 通知：特殊群体 — 重度残疾人（县残联）、低保对象和特困人员（县民政局）、未参保的建档立卡贫困人员（县扶贫办）。
@@ -91,7 +94,12 @@ ARREARS = [
     (dt.date(1980, 5, 17), set(), dt.date(2021, 1, 10), [2014, 2015, 2016, 2017, 2018, 2019, 2020]),
     (dt.date(2000, 6, 1), set(), dt.date(2021, 1, 10), [2016, 2017, 2018, 2019, 2020]),  # 16 in 2016
     (dt.date(1980, 5, 17), {2019, 2015}, dt.date(2021, 1, 10), [2014, 2016, 2017, 2018, 2020]),
-    (dt.date(1980, 5, 17), set(), dt.date(2020, 12, 31), [2014, 2015, 2016, 2017, 2018, 2019]),  # not this year
+    (
+        dt.date(1980, 5, 17),
+        set(),
+        dt.date(2020, 12, 31),
+        [2014, 2015, 2016, 2017, 2018, 2019],
+    ),  # not this year
     (dt.date(2005, 1, 1), set(), dt.date(2021, 6, 1), []),  # turned 16 in 2021: nothing before
 ]
 
@@ -121,7 +129,9 @@ BOUNDARY = [
 
 @pytest.mark.parametrize(("paid_on", "code"), BOUNDARY)
 def test_flagged_person_paying_around_1_march(paid_on, code):
-    found = rules.refund_candidates(2020, RULES_2020, True, [rules.Paid("p", 30000, 30000, paid_on, "支付宝")])
+    found = rules.refund_candidates(
+        2020, RULES_2020, True, [rules.Paid("p", 30000, 30000, paid_on, "支付宝")]
+    )
     assert [c.code for c in found] == ([code] if code else [])
     assert rules.may_reselect(paid_on, RESELECT) is (code is None)
 
