@@ -18,7 +18,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("file", metavar="FILE", help="名单文件（.xlsx/.xls/.csv）")
     p.add_argument("--year", type=int, required=True, help="年度，如 2020")
     p.add_argument("--department", required=True, choices=list(SPECIAL_GROUPS), help="提供名单的部门")
-    p.add_argument("--group", choices=GROUPS, help="人员类别（文件中有“人员类别”列时可不填）")
+    p.add_argument(
+        "--group",
+        metavar="类别",
+        help=f"人员类别：{'、'.join(GROUPS)}，或部门的写法如 农村低保、五保户（文件中有“人员类别”列时可不填）",
+    )
     p.add_argument("--sheet", metavar="NAME", help="工作表名称（默认第一个）")
     p.add_argument("--dry-run", action="store_true", help="只校验并报告，不写入数据库")
     p.add_argument("--json", action="store_true", help="标准输出只输出一个 JSON 对象")

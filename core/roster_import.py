@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import peewee as pw
 
-from core import audit, idcard
+from core import audit, idcard, rules
 from core.auth import Actor, require
 from core.errors import UserError
 from core.progress import Job, Progress
@@ -72,7 +72,7 @@ VILLAGE_MAX = 60
 _YES = {"是", "Y", "YES", "1", "√", "✓", "TRUE", "在校", "已参加", "参加"}
 _DATE_TEXT = re.compile(r"^(\d{4})\D{0,2}(\d{1,2})(?:\D{0,2}(\d{1,2}))?\D{0,2}$")
 CHUNK = 5000
-MIN_AGE = 16  # 参保范围: at least 16 years old
+MIN_AGE = rules.MIN_AGE  # 参保范围: at least 16 years old
 TICK = 1000
 
 

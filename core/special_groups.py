@@ -486,7 +486,7 @@ def enrol(actor: Actor, entry_ids: Iterable[int], township_id: int | None = None
         for entry in sorted(entries, key=lambda e: e.id):
             info = idcard.parse(entry.id_number, today)
             who = f"{entry.name}（{idcard.mask(entry.id_number)}）"
-            if idcard.age_on(info.birth_date, today) < 16:
+            if idcard.age_on(info.birth_date, today) < rules.MIN_AGE:
                 raise UserError(f"{who}未满 16 周岁，不能登记参保。")
             town = township_id or towns.match(entry.township_text)
             if town is None:

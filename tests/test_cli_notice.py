@@ -90,3 +90,13 @@ def test_refunds_advance_is_all_or_nothing(office, tmp_path):
     moved = cli("--db", office, "--user", "li", "refunds", "advance", cases[0], cases[2], "--to", "初审", "--on",
                 "2020-03-26")  # fmt: skip
     assert moved.returncode == 0 and moved.stdout.count("报送批次 2020-04") == 2  # the 25th follows --on
+
+
+def test_group_option_takes_the_departments_spellings(office, tmp_path):
+    path = write_xlsx(tmp_path / "l.xlsx", [["姓名", "身份证号码"], [person(1)[0], person(1)[1]]])
+    ok = cli("--db", office, "--user", "boss", "import-special-list", str(path), "--year", "2020", "--department",
+             "民政", "--group", "农村低保", "--json")  # fmt: skip
+    assert ok.returncode == 0 and json.loads(ok.stdout)["imported"] == 1
+    bad = _chinese_error(cli("--db", office, "--user", "boss", "import-special-list", str(path), "--year", "2020",
+                             "--department", "民政", "--group", "低保边缘户"))  # fmt: skip
+    assert "民政的名单只能是" in bad and "低保边缘户" in bad
