@@ -12,7 +12,7 @@ from playhouse.migrate import SchemaMigrator, migrate
 from core.database import DatabaseOpenError, close_database, open_database
 from dao import db as dao_db
 from dao import migrations
-from dao.models import PayerYear, Resident, Township
+from dao.models import PayerYear, Resident, SpecialList, Township
 
 
 def _columns(database) -> dict[str, set[str]]:
@@ -71,11 +71,24 @@ def _undo_8(database) -> None:
 
 
 def _undo_9(database) -> None:
+    database.execute_sql('DROP TABLE "import_change"')
+    migrator = SchemaMigrator.from_database(database)
+    legacy = {} if isinstance(database, pw.PostgresqlDatabase) else {"legacy": True}
+    migrate(
+        migrator.drop_column("import_log", "changes", **legacy),
+        *(migrator.drop_column("special_list", c, **legacy)
+          for c in ("scope", "replaces", "import_log_id", "undone_by", "undone_at", "handoff_mark")),
+        migrator.drop_column("village", "registered", **legacy),
+    )  # fmt: skip
+
+
+def _undo_10(database) -> None:
     migrator = SchemaMigrator.from_database(database)
     migrate(migrator.drop_column("refund_event", "day"), migrator.drop_column("handoff_batch", "file_format"))
 
 
 UNDO = {
+    10: _undo_10,
     9: _undo_9,
     8: _undo_8,
     7: _undo_7,
@@ -98,7 +111,7 @@ def test_every_step_has_an_undo_for_this_test():
     assert set(UNDO) == set(migrations.STEPS) == set(range(2, migrations.LATEST + 1))
 
 
-@pytest.mark.parametrize("old_version", [migrations.LATEST - 1, 1])
+@pytest.mark.parametrize("old_version", sorted({migrations.LATEST - 1, 8, 1}, reverse=True))
 def test_upgrade_from_previous_version_keeps_data(db_url, tmp_path, old_version):
     open_database(db_url)
     fresh_schema = _columns(dao_db.current())
@@ -107,14 +120,25 @@ def test_upgrade_from_previous_version_keeps_data(db_url, tmp_path, old_version)
     town = Township.get(Township.name == "上冶镇")
     database.execute_sql(
         "INSERT INTO resident (id_number, name, sex, birth_date, township_id, phone, household_type, status,"
-        f" created_at, updated_at, version) VALUES ('371325198001010011', '老数据', '男', '1980-01-01', {town.id},"
-        " '', '', '正常参保', '2020-01-01', '2020-01-01', 1)"
+        f" enrolled_on, created_at, updated_at, version) VALUES ('371325198001010011', '老数据', '男', '1980-01-01',"
+        f" {town.id}, '', '', '正常参保', '2020-01-01', '2020-01-01', '2020-01-01', 1)"  # the import day, invented
     )
     database.execute_sql(  # a payment made before the upgrade is counted in the payers' summary
         "INSERT INTO contribution (resident_id, year, amount_fen, tier_fen, payer, kind, channel, paid_on, voucher,"
         " created_at) SELECT id, 2020, 30000, 30000, '个人', '正常应缴', '', '2020-03-01', 'OLD-1', '2020-03-01'"
         " FROM resident WHERE id_number = '371325198001010011'"
     )
+    if (
+        3 <= old_version <= 8
+    ):  # two lists (as schema 8 had them), the second replacing the first: step 9 finds
+        # what each replaced
+        for n, current, replaced_by in ((2, True, None), (1, False, 2)):  # the newer first: the key
+            database.execute_sql(
+                'INSERT INTO special_list (id, year, department, "group", file_name, sha256, username, imported_at,'
+                " current, replaced_by_id, people, added, removed, unchanged) VALUES"
+                f" ({n}, 2020, '民政', '低保对象', 'v{n}.xlsx', 'x', 'u', '2020-01-01', {'true' if current else 'false'},"
+                f" {replaced_by or 'NULL'}, 0, 0, 0, 0)"
+            )
     assert migrations.current_version(database) == old_version
     close_database()
 
@@ -124,6 +148,7 @@ def test_upgrade_from_previous_version_keeps_data(db_url, tmp_path, old_version)
     assert _columns(database) == fresh_schema
     old = Resident.get(Resident.id_number == "371325198001010011")
     assert old.name == "老数据" and old.birth_date == dt.date(1980, 1, 1) and old.import_log_id is None
+    assert old.enrolled_on is None  # step 10: an enrolment date no file gave is unknown
     summary = PayerYear.get(PayerYear.resident == old.id)
     assert (summary.year, summary.payments, summary.personal, summary.amount_fen, summary.first_day) == (
         2020,
@@ -133,6 +158,12 @@ def test_upgrade_from_previous_version_keeps_data(db_url, tmp_path, old_version)
         dt.date(2020, 3, 1),
     )
     assert summary.township_id == town.id
+    if 3 <= old_version <= 8:
+        lists = list(SpecialList.select().order_by(SpecialList.id))
+        assert [(x.replaces, x.scope, x.undone_at) for x in lists] == [
+            (None, "全县", None),
+            (1, "全县", None),
+        ]
 
 
 def test_sqlite_is_backed_up_before_migrating(tmp_path):
