@@ -1,7 +1,9 @@
 """Plain tables out to .xlsx or .csv, safe to open in a spreadsheet.
 
 Text that a spreadsheet would run as a formula (starting with = + - @, or a tab/CR) is prefixed with an
-apostrophe; ID numbers and other code-like columns are written as text so Excel keeps every digit.
+apostrophe — text only: a number, such as a negative amount, is written as the number it is. ID numbers and
+other code-like columns are written as text so Excel keeps every digit; money columns are numeric cells with
+a 0.00 format, so a spreadsheet can sum them.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+MONEY_FORMAT = "0.00"
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 HEADER_FONT = Font(bold=True)
 
 
 def neutralise(value: object) -> object:
+    """Text a spreadsheet would run as a formula, made inert; anything else (numbers) unchanged."""
     if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
         return "'" + value
     return value
@@ -40,6 +44,15 @@ def strip_formulas(wb: Workbook) -> None:
                     isinstance(cell.value, str) and cell.value.startswith(FORMULA_TRIGGERS)
                 ):
                     cell.value = neutralise(str(cell.value))
+
+
+def csv_text(value: object) -> str:
+    """A CSV field: text neutralised, a number as plain digits (-300.00, never '-300.00)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return str(neutralise(value))
+    return str(value)
 
 
 def _atomic_target(path: Path) -> Path:
@@ -121,7 +134,7 @@ class CsvWriter(_AtomicFile):
         self._writer.writerow([neutralise(h) for h in headers])
 
     def append(self, row: Sequence[object]) -> None:
-        self._writer.writerow(["" if v is None else neutralise(str(v)) for v in row])
+        self._writer.writerow([csv_text(v) for v in row])
         self.count += 1
 
     def _finish(self) -> None:
@@ -142,11 +155,13 @@ class XlsxWriter(_AtomicFile):
         *,
         sheet_title: str = "Sheet1",
         text_columns: Iterable[int] = (),
+        money_columns: Iterable[int] = (),
         widths: Sequence[int] | None = None,
         title: str | None = None,
     ) -> None:
         super().__init__(path)
         self._text_cols = set(text_columns)
+        self._money_cols = set(money_columns)
         self._wb = Workbook(write_only=True)
         ws = self._ws = self._wb.create_sheet(sheet_title)
         for idx, width in enumerate(widths or [max(10, len(h) * 2 + 2) for h in headers]):
@@ -172,6 +187,10 @@ class XlsxWriter(_AtomicFile):
                 cell = WriteOnlyCell(self._ws, value=str(value))
                 cell.number_format = "@"
                 out.append(cell)
+            elif idx in self._money_cols and value is not None and not isinstance(value, str):
+                cell = WriteOnlyCell(self._ws, value=value)
+                cell.number_format = MONEY_FORMAT
+                out.append(cell)
             else:
                 out.append(value)
         self._ws.append(out)
@@ -185,7 +204,7 @@ def open_writer(path: str | os.PathLike, headers: Sequence[str], **xlsx: object)
     """By the file's extension: .csv or .xlsx."""
     suffix = Path(path).suffix.lower()
     if suffix == ".csv":
-        return CsvWriter(path, headers)
+        return CsvWriter(path, headers)  # money columns need nothing: numbers are written as numbers
     if suffix == ".xlsx":
         return XlsxWriter(path, headers, **xlsx)  # type: ignore[arg-type]
     raise ValueError(f"unsupported table format: {suffix}")
