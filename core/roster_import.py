@@ -406,7 +406,7 @@ class _Writer:
         for v in chunk:
             old = existing.get(v.info.number)
             if old is None and v.info.number in hidden:
-                old = (None, "", "", None, "", None, None)  # registered in another township: refused below
+                old = (None,) * len(_EXISTING_COLUMNS)  # in a township it cannot see: refused below
             if old is None:
                 village_id = self.villages.get(v.township_id, v.village) if v.village else None
                 info = v.info
