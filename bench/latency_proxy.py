@@ -20,7 +20,9 @@ import time
 
 
 class LatencyProxy:
-    def __init__(self, *, upstream_host: str = "127.0.0.1", upstream_port: int = 5432, rtt_ms: float = 20) -> None:
+    def __init__(
+        self, *, upstream_host: str = "127.0.0.1", upstream_port: int = 5432, rtt_ms: float = 20
+    ) -> None:
         self.upstream = (upstream_host, upstream_port)
         self.one_way = rtt_ms / 2000
         self.port = 0
@@ -78,7 +80,9 @@ class LatencyProxy:
                 self._pump(up_reader, writer, state, from_client=False),
             )
 
-    async def _pump(self, src: asyncio.StreamReader, dst: asyncio.StreamWriter, state: dict, *, from_client: bool) -> None:
+    async def _pump(
+        self, src: asyncio.StreamReader, dst: asyncio.StreamWriter, state: dict, *, from_client: bool
+    ) -> None:
         queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
 
         async def deliver() -> None:

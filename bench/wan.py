@@ -85,14 +85,18 @@ def main() -> int:
         with LatencyProxy(upstream_host=upstream.hostname or "127.0.0.1", upstream_port=upstream.port or 5432,
                           rtt_ms=args.rtt) as proxy:  # fmt: skip
             proxied = via(url, proxy.port)
-            print(f"\n{'CLI command':<30} {'round trips':>11} {'0 ms':>8} {f'{args.rtt:g} ms':>8} {'extra':>8}")
+            print(
+                f"\n{'CLI command':<30} {'round trips':>11} {'0 ms':>8} {f'{args.rtt:g} ms':>8} {'extra':>8}"
+            )
             for label, command in CLI_COMMANDS:
                 run_cli(url, user, password, command)  # warm the caches once
                 direct = statistics.median(run_cli(url, user, password, command) for _ in range(args.repeat))
                 proxy.reset()
                 run_cli(proxied, user, password, command)
                 trips = proxy.reset()
-                slow = statistics.median(run_cli(proxied, user, password, command) for _ in range(args.repeat))
+                slow = statistics.median(
+                    run_cli(proxied, user, password, command) for _ in range(args.repeat)
+                )
                 flag = "" if slow - direct <= 0.3 else "  (over the 0.3 s target)"
                 print(f"{label:<30} {trips:>11} {direct:7.2f}s {slow:7.2f}s {slow - direct:+7.2f}s{flag}")
     finally:
