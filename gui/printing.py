@@ -108,6 +108,7 @@ def make_preview(parent: QWidget | None, title: str, pdf: Path) -> QPrintPreview
     document.setParent(dialog)
     dialog._printer = printer  # type: ignore[attr-defined]  # the dialog does not own it
     dialog.setWindowTitle(f"打印预览 — {title}")
+    dialog.setProperty("pdf", str(pdf))
     dialog.paintRequested.connect(lambda target: render(document, target))
     save = QAction("另存为 PDF…", dialog)
     save.triggered.connect(lambda: save_copy(dialog, pdf))

@@ -1,13 +1,17 @@
 """Plain tables out to .xlsx or .csv, safe to open in a spreadsheet.
 
 Text that a spreadsheet would run as a formula (starting with = + - @, or a tab/CR) is prefixed with an
-apostrophe; ID numbers and other code-like columns are written as text so Excel keeps every digit.
+apostrophe; ID numbers and other code-like columns are written as text so Excel keeps every digit: an
+xlsx cell formatted as text, in a CSV the form ="371325…" (a CSV has no cell formats, and Excel or WPS
+turns a bare 18-digit number into 3.71325E+17, losing the last digits). The importers read that form back
+(core.tabular).
 """
 
 from __future__ import annotations
 
 import csv
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -96,17 +100,38 @@ class _AtomicFile:
         raise NotImplementedError
 
 
-class CsvWriter(_AtomicFile):
-    """UTF-8 with BOM, so Excel opens the Chinese text with the right encoding."""
+DIGITS = re.compile(r"[0-9]+[Xx]?")  # ID numbers, phone numbers, codes with leading zeros
 
-    def __init__(self, path: str | os.PathLike, headers: Sequence[str], **_ignored: object) -> None:
+
+def csv_text(value: str) -> str:
+    """A digit string as a CSV cell a spreadsheet keeps as text: ="0101" (see the module's docstring)."""
+    return f'="{value}"' if DIGITS.fullmatch(value) else value
+
+
+class CsvWriter(_AtomicFile):
+    """UTF-8 with BOM, so Excel opens the Chinese text with the right encoding; ``text_columns`` (0-based)
+    holding digits are written in the ="…" form."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        headers: Sequence[str],
+        *,
+        text_columns: Iterable[int] = (),
+        **_xlsx: object,
+    ) -> None:
         super().__init__(path)
+        self._text_cols = set(text_columns)
         self._fh = self.tmp.open("w", encoding="utf-8-sig", newline="")
         self._writer = csv.writer(self._fh)
         self._writer.writerow(headers)
 
     def append(self, row: Sequence[object]) -> None:
-        self._writer.writerow(["" if v is None else neutralise(str(v)) for v in row])
+        cells = []
+        for idx, value in enumerate(row):
+            text = "" if value is None else str(neutralise(str(value)))
+            cells.append(csv_text(text) if idx in self._text_cols else text)
+        self._writer.writerow(cells)
         self.count += 1
 
     def _finish(self) -> None:
@@ -170,7 +195,7 @@ def open_writer(path: str | os.PathLike, headers: Sequence[str], **xlsx: object)
     """By the file's extension: .csv or .xlsx."""
     suffix = Path(path).suffix.lower()
     if suffix == ".csv":
-        return CsvWriter(path, headers)
+        return CsvWriter(path, headers, **xlsx)  # type: ignore[arg-type]
     if suffix == ".xlsx":
         return XlsxWriter(path, headers, **xlsx)  # type: ignore[arg-type]
     raise ValueError(f"unsupported table format: {suffix}")
