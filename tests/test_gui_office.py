@@ -98,9 +98,9 @@ def test_file_dialog_on_the_database_folder_keeps_sqlite_locks(qtbot, tmp_path, 
                     model.data(index, Qt.ItemDataRole.DecorationRole)
             dialog.grab()
             qtbot.wait(300)
-            assert model.type(model.index(str(path))) == "DB 文件"
             assert _process_locks() == before
             assert _another_process_can_write(path) == "LOCKED"
+            assert model.type(model.index(str(path))) == "DB 文件"  # by its name, not by reading it
             dialog.close()
     finally:
         close_database()
