@@ -101,6 +101,9 @@ def make_dialog(parent: QWidget | None, title: str, kind: str, filters: Sequence
     dialog.setIconProvider(provider)
     dialog._icons = provider  # type: ignore[attr-defined]  # the dialog does not own it: keep it alive
     dialog.setDirectory(str(start_folder(kind)))
+    # Qt's zh_CN catalogue leaves these two in English
+    dialog.setLabelText(QFileDialog.DialogLabel.LookIn, "查找范围：")
+    dialog.setLabelText(QFileDialog.DialogLabel.FileType, "文件类型：")
     if filters:
         dialog.setNameFilters(list(filters))
     return dialog
