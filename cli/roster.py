@@ -8,7 +8,7 @@ import json
 import sys
 
 from cli.progress import run_with_bar
-from core import auth, regions, roster, roster_import
+from core import auth, imports, regions, roster, roster_import
 from core.rowcodes import ImportReport, write_error_report
 from dao.queries import ResidentFilter
 
@@ -29,6 +29,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--error-report", metavar="OUT.xlsx", help="把被拒绝的行写入 Excel 文件，便于改正后重新导入"
     )
+    p.add_argument(
+        "--apply-changes",
+        action="store_true",
+        help="接受已登记居民的身份信息变更（姓名、性别、出生日期、乡镇、村居）；默认不修改并以 IDENTITY_CHANGED 警告列出",
+    )
     p.add_argument("--json", action="store_true", help="标准输出只输出一个 JSON 对象")
     p.set_defaults(handler=import_roster_cmd)
 
@@ -37,9 +42,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--township", metavar="NAME", help="只导出该乡镇")
     p.set_defaults(handler=export_residents_cmd)
 
-    p = sub.add_parser("import-history", help="列出花名册导入记录")
+    p = sub.add_parser("import-history", help="列出导入记录（花名册、特殊群体名单、缴费明细）")
+    p.add_argument("--kind", choices=list(imports.KIND_NAMES), help="只列出该类导入")
     p.add_argument("--json", action="store_true", help="输出 JSON")
     p.set_defaults(handler=import_history_cmd)
+
+    p = sub.add_parser("import-changes", help="列出一次导入的变更（原值 → 新值）")
+    p.add_argument("import_id", metavar="IMPORT_ID", type=int, help="导入记录编号（见 import-history）")
+    p.add_argument("--out", metavar="OUT.xlsx", help="同时导出为 Excel（.xlsx）或 .csv")
+    p.add_argument("--json", action="store_true", help="输出 JSON")
+    p.set_defaults(handler=import_changes_cmd)
 
 
 def summary_text(report: ImportReport) -> str:
@@ -53,15 +65,35 @@ def summary_text(report: ImportReport) -> str:
         lines.append(f"  第 {item.row} 行 [{item.column}] {item.code}：{item.message}")
     if len(report.errors) > 50:
         lines.append(f"  ……另有 {len(report.errors) - 50} 条错误，请用 --error-report 导出")
-    for item in report.warnings[:20]:
+    for item in [w for w in report.warnings if w.code != "IDENTITY_CHANGED"][:20]:
         lines.append(f"  警告 第 {item.row} 行 [{item.column}] {item.code}：{item.message}")
+    if report.held:
+        people = len({h.id_number for h in report.held})
+        lines.append(f"身份信息变更未修改（{people} 人，核对无误后用 --apply-changes 重新导入）：")
+        lines += [
+            f"  第 {h.row} 行 {h.id_number} [{h.column}] {h.old or '空'} → {h.new or '空'}"
+            for h in report.held[:200]
+        ]
+        if len(report.held) > 200:
+            lines.append(f"  ……另有 {len(report.held) - 200} 项，请用 --json 查看")
+    if report.updates:
+        lines.append(f"{'将' if report.dry_run else '已'}更新的项目（{len(report.updates)} 项）：")
+        lines += [f"  第 {u.row} 行 {u.id_number} [{u.column}] {u.old or '空'} → {u.new or '空'}"
+                  for u in report.updates[:200]]  # fmt: skip
+        if len(report.updates) > 200:
+            lines.append(f"  ……另有 {len(report.updates) - 200} 项，请用 import-changes 或 --json 查看")
     return "\n".join(lines)
 
 
 def import_roster_cmd(args: argparse.Namespace) -> int:
     actor = auth.cli_actor(args.user)
     job = roster_import.import_roster(
-        args.file, actor, sheet=args.sheet, as_of=args.as_of, dry_run=args.dry_run
+        args.file,
+        actor,
+        sheet=args.sheet,
+        as_of=args.as_of,
+        dry_run=args.dry_run,
+        apply_changes=args.apply_changes,
     )
     report = run_with_bar(job, "导入花名册", quiet=args.json)
     if args.error_report:
@@ -85,17 +117,33 @@ def export_residents_cmd(args: argparse.Namespace) -> int:
 
 def import_history_cmd(args: argparse.Namespace) -> int:
     actor = auth.cli_actor(args.user)
-    logs = roster_import.history(actor)
-    rows = [
-        {"id": g.id, "file": g.file_name, "sha256": g.sha256, "user": g.username, "at": g.started_at.isoformat(),
-         "rows": g.rows, "imported": g.imported, "updated": g.updated, "unchanged": g.unchanged,
-         "rejected": g.rejected}
-        for g in logs
-    ]  # fmt: skip
+    logs = imports.history(actor, [args.kind] if args.kind else None)
     if args.json:
-        print(json.dumps(rows, ensure_ascii=False))
-    else:
-        for r in rows:
-            print(f"{r['id']:>5} {r['at']} {r['user']:<10} {r['file']} 行{r['rows']} 新增{r['imported']} "
-                  f"更新{r['updated']} 未变{r['unchanged']} 拒绝{r['rejected']}")  # fmt: skip
+        print(json.dumps([g.as_dict() for g in logs], ensure_ascii=False))
+        return 0
+    for g in logs:
+        print(f"{g.import_id:>5} {g.at:%Y-%m-%d %H:%M} {g.kind_name:<6} {g.username:<10} {g.file_name} 行{g.rows} "
+              f"新增{g.imported} 更新{g.updated} 未变{g.unchanged} 拒绝{g.rejected} 变更{g.changes}")  # fmt: skip
+    return 0
+
+
+def import_changes_cmd(args: argparse.Namespace) -> int:
+    actor = auth.cli_actor(args.user)
+    log = imports.get(actor, args.import_id)
+    changes = imports.changes(actor, args.import_id)
+    if args.out:
+        imports.export_changes(actor, args.import_id, args.out)
+    if args.json:
+        print(json.dumps({"import_id": log.import_id, "kind": log.kind, "file": log.file_name,
+                          "changes": [c.as_dict(with_row=False) for c in changes]}, ensure_ascii=False))  # fmt: skip
+        return 0
+    print(
+        f"{log.import_id} {log.kind_name} {log.file_name}（{log.at:%Y-%m-%d %H:%M}，{log.username}）：{len(changes)} 项变更"
+    )
+    for c in changes:
+        print(
+            f"  {('第 ' + str(c.row) + ' 行 ') if c.row else ''}{c.id_number} [{c.column}] {c.old or '空'} → {c.new or '空'}"
+        )
+    if args.out:
+        print(f"已导出到 {args.out}")
     return 0

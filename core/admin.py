@@ -17,13 +17,13 @@ from core.auth import ADMIN, CLERK, Actor, require
 from core.database import open_database
 from core.errors import PermissionDenied, UserError
 from core.money import yuan_to_fen
-from core.regions import TownshipMatcher, VillageCache, normalise_text
+from core.regions import TownshipMatcher, normalise_text
 from core.tabular import Column, data_rows, open_table, text_of
 from dao import db as dao_db
 from dao import sqlite_files
 from dao.db import current
 from dao.migrations import LATEST
-from dao.models import ROLES, AuditLog, Contribution, PolicyYear, Township, User, now
+from dao.models import ROLES, AuditLog, Contribution, PolicyYear, Township, User, Village, now
 from reports.tables import write_table
 
 # --- users ----------------------------------------------------------------------------------------------
@@ -183,11 +183,14 @@ def import_regions(actor: Actor, path: str | Path) -> dict[str, int]:
                     town_id = Township.create(code=code, name=name, sort_order=Township.select().count()).id
                     added["townships"] += 1
                 village = normalise_text(value.get("village", ""))
-                if village:
-                    cache = VillageCache()
-                    before = cache.created
-                    cache.get(town_id, village)
-                    added["villages"] += cache.created - before
+                if village:  # the register: rosters may name only these villages in this township
+                    known = Village.get_or_none((Village.township == town_id) & (Village.name == village))
+                    if known is None:
+                        Village.create(township=town_id, name=village, registered=True,
+                                       code=value.get("village_code", "").replace(".0", "") or None)  # fmt: skip
+                        added["villages"] += 1
+                    elif not known.registered:
+                        Village.update(registered=True).where(Village.id == known.id).execute()
             audit.record(actor.username, "import", "region", "", after={"file": Path(path).name, **added})
     finally:
         table.source.close()

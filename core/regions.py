@@ -75,15 +75,36 @@ class TownshipMatcher:
         return found
 
 
+def village_register() -> dict[int, set[str]]:
+    """township id -> its registered village names, for the townships the administrator's register covers
+    (系统管理 → 区划). A township missing here keeps no register: villages are created as rosters name them."""
+    register: dict[int, set[str]] = {}
+    for township_id, name in (
+        Village.select(Village.township, Village.name).where(Village.registered).tuples()
+    ):
+        register.setdefault(township_id, set()).add(name)
+    return register
+
+
 class VillageCache:
-    """Village ids by (township, name); new villages are created on first sight unless ``dry_run``."""
+    """Village ids by (township, name) — a name is always looked up within one township. New villages are
+    created on first sight (unless ``dry_run``), except in a township that keeps a village register: there
+    an unknown name gives no village (importers reject such rows first)."""
 
     def __init__(self, *, dry_run: bool = False) -> None:
         self.dry_run = dry_run
-        self.ids: dict[tuple[int, str], int | None] = {
-            (v.township_id, v.name): v.id for v in Village.select(Village.id, Village.township, Village.name)
-        }
+        self.ids: dict[tuple[int, str], int | None] = {}
+        self.names: dict[int, str] = {}
+        for v in Village.select(Village.id, Village.township, Village.name):
+            self.ids[(v.township_id, v.name)] = v.id
+            self.names[v.id] = v.name
+        self.register = village_register()
         self.created = 0
+
+    def find(self, township_id: int, raw_name: str) -> int | None:
+        """The village's id if it exists (or was created here); never creates."""
+        found = self.ids.get((township_id, raw_name))
+        return found if found is not None else self.ids.get((township_id, normalise_text(raw_name)))
 
     def get(self, township_id: int, raw_name: str) -> int | None:
         try:
@@ -95,10 +116,17 @@ class VillageCache:
             return None
         key = (township_id, name)
         if key not in self.ids:
+            if township_id in self.register:
+                return None  # not in the register: no village rather than a made-up one
             self.created += 1
             self.ids[key] = None if self.dry_run else Village.create(township=township_id, name=name).id
+            if self.ids[key] is not None:
+                self.names[self.ids[key]] = name
         self.ids[(township_id, raw_name)] = self.ids[key]
         return self.ids[key]
+
+    def name_of(self, village_id: int | None) -> str:
+        return self.names.get(village_id, "") if village_id is not None else ""
 
 
 def townships() -> list[Township]:

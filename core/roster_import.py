@@ -10,15 +10,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from core import audit, idcard
+from core import audit, idcard, imports
 from core.auth import Actor, require
+from core.imports import FieldChange
 from core.progress import Job, Progress
-from core.regions import TownshipMatcher, VillageCache, normalise_text
-from core.rowcodes import ImportReport, RowIssue, issue
+from core.regions import TownshipMatcher, VillageCache, normalise_text, village_register
+from core.rowcodes import ImportReport, RowIssue, issue, register
 from core.tabular import Column, Layout, OpenedTable, excel_serial_date, is_blank, open_table, text_of
 from dao import bulk
 from dao.db import current
@@ -55,6 +56,21 @@ COLUMNS: tuple[Column, ...] = (
         ("是否参加其他养老保险", "其他养老保险", "是否参加职工养老保险"),
     ),
 )
+
+register("VILLAGE_NOT_IN_TOWNSHIP", True, "村居不在该乡镇的区划中（系统管理→区划）")
+register(
+    "IDENTITY_CHANGED",
+    False,
+    "已登记居民的身份信息与文件不同，未修改；核对无误后勾选该行（命令行 --apply-changes）再导入即可接受",
+)
+
+# Name, sex, birth date, township and village say who and where a person is: a file does not change them
+# silently. Other fields (phone) update as the file says.
+IDENTITY_FIELDS = ("name", "sex", "birth_date", "township_id", "village_id")
+FIELD_LABELS = {"name": "姓名", "sex": "性别", "birth_date": "出生日期", "township_id": "乡镇",
+                "village_id": "村居", "phone": "联系电话"}  # fmt: skip
+_LAYOUT_FIELD = {"name": "name", "sex": "sex", "birth_date": "birth", "township_id": "township",
+                 "village_id": "village", "phone": "phone"}  # fmt: skip
 
 _YES = {"是", "Y", "YES", "1", "√", "✓", "TRUE", "在校", "已参加", "参加"}
 _DATE_TEXT = re.compile(r"^(\d{4})\D{0,2}(\d{1,2})(?:\D{0,2}(\d{1,2}))?\D{0,2}$")
@@ -154,6 +170,7 @@ class _RowChecker:
         self.born_by = idcard.born_by(as_of, MIN_AGE)  # born on or before this day: old enough
         self.scope = actor.township_id
         self.positions = tuple(self.idx.values())
+        self.register = village_register()
 
     def data_cells(self, cells: list) -> list | None:
         """The row padded to the mapped width, or None for a blank, total or signature row (not data)."""
@@ -227,12 +244,21 @@ class _RowChecker:
         if i_birth is not None and cells[i_birth] != info.birth_date.isoformat():
             self._check_birth(row, cells[i_birth], info)
         village = cells[i_village] if i_village is not None else ""
+        if village.__class__ is not str:
+            village = text_of(village)
+        if town_id in self.register and village and normalise_text(village) not in self.register[town_id]:
+            town_name = self.towns.names.get(town_id, "")
+            return [
+                issue(
+                    row, self.label["village"], "VILLAGE_NOT_IN_TOWNSHIP", f"“{village}”不是{town_name}的村居"
+                )
+            ]
         return _Valid(
             row,
             info,
             name,
             town_id,
-            village if village.__class__ is str else text_of(village),
+            village,
             _squash(cells[i_phone]) if i_phone is not None else "",
             cells,
         )
@@ -248,24 +274,38 @@ class _RowChecker:
             self.report.add(issue(row, self.label["birth"], "BIRTHDATE_MISMATCH", f"身份证号码为 {born}"))
 
 
-_EXISTING_COLUMNS = ("id", "name", "phone", "township_id", "village_id")
+_EXISTING_COLUMNS = ("id", "name", "sex", "birth_date", "phone", "township_id", "village_id")
 _INSERT_COLUMNS = ("id_number", "name", "sex", "birth_date", "township_id", "village_id", "phone")
-_UPDATE_COLUMNS = ("name", "phone", "township_id", "village_id", "updated_at")
+_UPDATE_COLUMNS = ("name", "sex", "birth_date", "phone", "township_id", "village_id", "updated_at")
 
 
 class _Writer:
     """Classifies a chunk of valid rows against the database and writes it (unless dry run)."""
 
-    def __init__(
-        self, actor: Actor, report: ImportReport, as_of: dt.date, log_id: int | None, township_label: str
-    ) -> None:
+    def __init__(self, actor: Actor, report: ImportReport, as_of: dt.date, log_id: int | None,
+                 layout: Layout, apply_changes: bool | frozenset[str]) -> None:  # fmt: skip
         self.actor = actor
         self.report = report
-        self.township_label = township_label
+        self.labels = {f: layout.label(src) for f, src in _LAYOUT_FIELD.items()}
         self.as_of = as_of
         self.log_id = log_id
         self.dry_run = log_id is None
+        self.apply_changes = apply_changes
         self.villages = VillageCache(dry_run=self.dry_run)
+        self.towns = TownshipMatcher.load().names
+        self.changes: list[FieldChange] = []  # applied (the import's record and the JSON ``updates``)
+
+    def _text(self, field: str, value: object) -> str:
+        if field == "township_id":
+            return self.towns.get(value, "") if value is not None else ""  # type: ignore[arg-type]
+        if field == "village_id":
+            return self.villages.name_of(value)  # type: ignore[arg-type]
+        return "" if value is None else str(value)[:10] if field == "birth_date" else str(value)
+
+    def _accepts(self, number: str) -> bool:
+        return self.apply_changes is True or (
+            isinstance(self.apply_changes, frozenset) and number in self.apply_changes
+        )
 
     def flush(self, chunk: Sequence[_Valid]) -> None:
         if not chunk:
@@ -276,53 +316,78 @@ class _Writer:
         moment = now()
         inserts: list[tuple] = []
         updates: list[tuple] = []
-        changes: list[tuple[object, dict, dict]] = []
+        audit_rows: list[tuple[object, dict, dict]] = []
         scope = self.actor.township_id
+        report = self.report
         for v in chunk:
-            village_id = self.villages.get(v.township_id, v.village) if v.village else None
             old = existing.get(v.info.number)
             if old is None:
+                village_id = self.villages.get(v.township_id, v.village) if v.village else None
                 info = v.info
                 inserts.append(
                     (info.number, v.name, info.sex, info.birth_date, v.township_id, village_id, v.phone)
                 )
                 continue
-            pk, old_name, old_phone, old_town, old_village = old
+            pk, old_name, old_sex, old_birth, old_phone, old_town, old_village = old
             if scope is not None and old_town != scope:
-                self.report.rejected += 1
-                self.report.add(
-                    issue(v.row, self.township_label, "TOWNSHIP_OUT_OF_SCOPE", "该居民已登记在其他乡镇")
+                report.rejected += 1
+                report.add(
+                    issue(
+                        v.row, self.labels["township_id"], "TOWNSHIP_OUT_OF_SCOPE", "该居民已登记在其他乡镇"
+                    )
                 )
-                self.report.rejected_rows.append((v.row, list(v.cells)))
+                report.rejected_rows.append((v.row, list(v.cells)))
                 continue
-            # An empty cell in the file carries no information: it does not blank a stored value.
-            new = {
-                "name": v.name,
-                "phone": v.phone or old_phone,
-                "township_id": v.township_id,
-                "village_id": village_id if v.village else old_village,
-            }
-            before = {
-                "name": old_name,
-                "phone": old_phone,
-                "township_id": old_town,
-                "village_id": old_village,
-            }
-            if new == before:
-                self.report.unchanged += 1
+            before = {"name": old_name, "sex": old_sex, "birth_date": str(old_birth)[:10], "township_id": old_town,
+                      "village_id": old_village, "phone": old_phone}  # fmt: skip
+            # An empty cell carries no information: it does not blank a stored value. But a village belongs
+            # to its township: a move to another township with no village leaves the village unknown.
+            village_id: int | str | None = old_village if v.township_id == old_town else None
+            new_village_text = ""
+            if v.village:
+                village_id = self.villages.find(v.township_id, v.village)
+                if village_id is None:  # a village this township does not have yet: made only if applied
+                    village_id, new_village_text = "new", normalise_text(v.village)
+            new = {"name": v.name, "sex": v.info.sex, "birth_date": v.info.birth_date.isoformat(),
+                   "township_id": v.township_id, "village_id": village_id, "phone": v.phone or old_phone}  # fmt: skip
+            diff = [k for k in new if new[k] != before[k]]
+            if not diff:
+                report.unchanged += 1
                 continue
-            updates.append((new["name"], new["phone"], new["township_id"], new["village_id"], moment, pk))
-            diff = {k for k in new if new[k] != before[k]}
-            changes.append((pk, {k: before[k] for k in diff}, {k: new[k] for k in diff}))
-        self.report.imported += len(inserts)
-        self.report.updated += len(updates)
+            held = [k for k in diff if k in IDENTITY_FIELDS]
+            if held and not self._accepts(v.info.number):
+                for k in held:
+                    new_text = new_village_text if new[k] == "new" else self._text(k, new[k])
+                    old_text = self._text(k, before[k])
+                    report.add(issue(v.row, self.labels[k], "IDENTITY_CHANGED",
+                                     f"{old_text or '空'} → {new_text or '空'}"))  # fmt: skip
+                    report.held.append(
+                        FieldChange(v.row, v.info.number, self.labels[k], old_text, new_text, pk)
+                    )
+                for k in held:
+                    new[k] = before[k]
+                diff = [k for k in diff if k not in held]
+                if not diff:
+                    report.unchanged += 1
+                    continue
+            if new["village_id"] == "new":
+                new["village_id"] = self.villages.get(v.township_id, v.village)
+            for k in diff:
+                self.changes.append(FieldChange(v.row, v.info.number, self.labels[k], self._text(k, before[k]),
+                                                new_village_text or self._text(k, new[k]) if k == "village_id"
+                                                else self._text(k, new[k]), pk))  # fmt: skip
+            updates.append((new["name"], new["sex"], new["birth_date"], new["phone"], new["township_id"],
+                            new["village_id"], moment, pk))  # fmt: skip
+            audit_rows.append((pk, {k: before[k] for k in diff}, {k: new[k] for k in diff}))
+        report.imported += len(inserts)
+        report.updated += len(updates)
         if not self.dry_run:
             constants = {"household_type": "", "status": "正常参保", "enrolled_on": self.as_of,
                          "import_log_id": self.log_id, "created_at": moment, "updated_at": moment, "version": 1}  # fmt: skip
             bulk.insert_rows(Resident, _INSERT_COLUMNS, inserts, constants)
             bulk.update_rows(Resident, _UPDATE_COLUMNS, updates, bump_version=True)
-            if changes:
-                audit.record_many(self.actor.username, "import_update", "resident", changes)
+            if audit_rows:
+                audit.record_many(self.actor.username, "import_update", "resident", audit_rows)
 
 
 def _process(table: OpenedTable, checker: _RowChecker, writer: _Writer, report: ImportReport) -> Job[None]:
@@ -369,9 +434,12 @@ def import_roster(
     as_of: dt.date | None = None,
     dry_run: bool = False,
     overrides: dict[str, int] | None = None,
+    apply_changes: bool | Iterable[str] = False,
 ) -> Job[ImportReport]:
     """Validate (and unless ``dry_run`` write) a roster file. A generator: see ``core.progress``.
 
+    Identity changes of people already registered (name, sex, birth date, township, village) are held as
+    IDENTITY_CHANGED warnings unless ``apply_changes`` is True or holds the person's ID number.
     Raises FileUnusable (a UserError) when the file as a whole cannot be used.
     """
     require(actor, "roster.import")
@@ -398,14 +466,17 @@ def import_roster(
                     username=actor.username,
                     township=actor.township_id,
                 ).id
-            writer = _Writer(actor, report, as_of, log_id, checker.label["township"])
+            accepted = apply_changes if isinstance(apply_changes, bool) else frozenset(apply_changes)
+            writer = _Writer(actor, report, as_of, log_id, table.layout, accepted)
             yield from _process(table, checker, writer, report)
             total = table.source.estimated_rows
             yield Progress(total, total, "写入数据库")
             report.errors.sort(key=lambda e: e.row)
             report.warnings.sort(key=lambda w: w.row)
             report.rejected_rows.sort(key=lambda r: r[0])
+            report.updates = writer.changes
             if log_id is not None:
+                imports.record_changes(log_id, writer.changes)
                 ImportLog.update(
                     rows=report.rows,
                     imported=report.imported,

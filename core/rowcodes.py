@@ -75,6 +75,9 @@ class ImportReport:
     headers: list[str] = field(default_factory=list)
     header_row: int = 0
     text_columns: list[int] = field(default_factory=list)  # e.g. the ID column: kept as text on the way out
+    # Fields the import changed (old -> new) and identity changes it held back (core.imports.FieldChange)
+    updates: list[Any] = field(default_factory=list)
+    held: list[Any] = field(default_factory=list)
 
     def add(self, found: RowIssue) -> None:
         (self.errors if found.error else self.warnings).append(found)
@@ -94,6 +97,7 @@ class ImportReport:
             "rejected": self.rejected,
             "errors": [e.as_dict() for e in self.errors],
             "warnings": [w.as_dict() for w in self.warnings],
+            "updates": [u.as_dict() for u in self.updates],
         }
 
 

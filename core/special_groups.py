@@ -19,9 +19,10 @@ from pathlib import Path
 
 from peewee import JOIN, fn
 
-from core import audit, idcard, policy, regions
+from core import audit, idcard, imports, policy, regions
 from core.auth import Actor, check_township, require
 from core.errors import UserError
+from core.imports import FieldChange
 from core.money import format_yuan, yuan_text
 from core.progress import Job, Progress
 from core.regions import TownshipMatcher, VillageCache, normalise_text
@@ -32,6 +33,7 @@ from dao import bulk
 from dao.db import current
 from dao.models import (
     ACTIVE_PAYMENT_STATES,
+    BATCH_CANCELLED,
     ENTRY_CONFIRMED,
     ENTRY_ENROLLED,
     ENTRY_MATCHED,
@@ -46,6 +48,9 @@ from dao.models import (
     PAYMENT_SENT,
     SPECIAL_GROUPS,
     GovernmentPayment,
+    HandoffBatch,
+    HandoffLine,
+    ImportChange,
     ImportLog,
     Resident,
     SpecialList,
@@ -94,6 +99,12 @@ def normalise_group(value: object) -> str | None:
     return GROUP_SYNONYMS.get(normalise_text(text_of(value)))
 
 
+SCOPE_TOWNSHIPS, SCOPE_COUNTY = "townships", "county"
+COUNTY_SCOPE_TEXT = "全县"
+REMOVAL_SHARE = 0.2  # removing more than this share of a group within the list's scope needs a confirmation
+ON_LIST, OFF_LIST = "列入名单", "移出名单"
+
+
 @dataclass
 class ListChange:
     """What a list changed against the one it replaced: people added, removed, unchanged."""
@@ -103,6 +114,16 @@ class ListChange:
     removed: list[tuple[str, str]] = field(default_factory=list)
     unchanged: int = 0
     renamed: int = 0
+    in_scope: int = 0  # the group's entries within the list's scope before it
+    carried: int = 0  # entries outside the scope, kept from the replaced list
+
+
+@dataclass
+class Removal:
+    id_number: str
+    name: str
+    township: str
+    group: str
 
 
 @dataclass
@@ -112,6 +133,35 @@ class SpecialImportReport(ImportReport):
     no_op: bool = False  # the same file as the current list: nothing written
     changes: dict[str, ListChange] = field(default_factory=dict)
     payments: dict[str, int] = field(default_factory=dict)  # what sync_payments did
+    scope: str = ""  # the townships the list replaces, or 全县
+    removals: list[Removal] = field(default_factory=list)
+    needs_confirmation: bool = False
+    refused: bool = False  # confirmation needed and not given: nothing written
+    lists: list[dict[str, object]] = field(default_factory=list)  # {list_id, group, added, removed}
+
+    def confirmation_text(self) -> str:
+        """Why the import needs a confirmation (empty when it does not)."""
+        if not self.needs_confirmation:
+            return ""
+        if self.rows - self.rejected == 0:
+            head = "名单中没有可用的数据行"
+            if self.removals:
+                head += f"，导入将移出{self.scope}的 {len(self.removals)} 人"
+            return head
+        parts = [f"{g} {len(c.removed)} 人（范围内原有 {c.in_scope} 人）" for g, c in self.changes.items()
+                 if c.removed]  # fmt: skip
+        return f"导入将从{self.scope}的名单中移出 {len(self.removals)} 人：" + "，".join(parts)
+
+    def as_json(self) -> dict[str, object]:
+        data = super().as_json()
+        data.update({
+            "scope": self.scope,
+            "removals": [r.__dict__ for r in self.removals],
+            "needs_confirmation": self.needs_confirmation,
+            "written": not (self.dry_run or self.refused or self.no_op),
+            "lists": self.lists,
+        })  # fmt: skip
+        return data
 
 
 @dataclass
@@ -122,6 +172,7 @@ class _Row:
     group: str
     township: str
     village: str
+    town_id: int | None = None  # the row's township: its 乡镇 cell, else the roster's
 
 
 def _check_request(actor: Actor, year: int, department: str, group: str | None) -> None:
@@ -146,8 +197,17 @@ def import_special_list(
     sheet: str | None = None,
     dry_run: bool = False,
     overrides: dict[str, int] | None = None,
+    scope: str = SCOPE_TOWNSHIPS,
+    confirm_removals: bool = False,
 ) -> Job[SpecialImportReport]:
-    """Import one department's list for a year. Same row codes and summary as the roster importer."""
+    """Import one department's list for a year. Same row codes and summary as the roster importer.
+
+    The list replaces the department's entries of its groups only within its scope: the townships of its
+    rows, or the whole county when ``scope`` is ``SCOPE_COUNTY``. When it would remove more than
+    ``REMOVAL_SHARE`` of a group within that scope, or has no usable rows, nothing is written unless
+    ``confirm_removals`` (the report says ``refused``); a dry run reports the same without writing."""
+    if scope not in (SCOPE_TOWNSHIPS, SCOPE_COUNTY):
+        raise UserError(f"范围应为 townships（名单涉及的乡镇）或 county（全县）：{scope}")
     if group is not None:
         group = GROUP_SYNONYMS.get(group, group)
     _check_request(actor, year, department, group)
@@ -215,23 +275,37 @@ def import_special_list(
         table.source.close()
     yield Progress(report.rows, report.rows, "核对花名册")
     with current().atomic() as transaction:
-        _apply(report, rows, actor, year, department, group)
-        if dry_run:
+        _apply(report, rows, actor, year, department, group, scope == SCOPE_COUNTY, confirm_removals)
+        if dry_run or report.refused:
             transaction.rollback()  # a dry run computes everything and keeps nothing
+            report.import_id = None
+            for listed in report.lists:
+                listed["list_id"] = None
     report.errors.sort(key=lambda e: e.row)
     report.warnings.sort(key=lambda w: w.row)
     return report
 
 
 def _apply(report: SpecialImportReport, rows: list[_Row], actor: Actor, year: int, department: str,
-           group: str | None) -> None:  # fmt: skip
-    residents = bulk.fetch_by_keys(Resident, "id_number", ("id", "name"), {r.number for r in rows})
+           group: str | None, county: bool, confirmed: bool) -> None:  # fmt: skip
+    residents = bulk.fetch_by_keys(
+        Resident, "id_number", ("id", "name", "township_id"), {r.number for r in rows}
+    )
+    towns = TownshipMatcher.load()
     for r in rows:
         found = residents.get(r.number)
         if found is None:
             report.add(issue(r.row, "身份证号码", "NOT_IN_ROSTER", r.name))
         elif found[1] != r.name:
             report.add(issue(r.row, "姓名", "NAME_MISMATCH", f"名单为“{r.name}”，花名册为“{found[1]}”"))
+        r.town_id = towns.match(r.township) if r.township else None
+        if r.town_id is None and found is not None:
+            r.town_id = found[2]
+    scope_towns = {r.town_id for r in rows if r.town_id is not None}
+    order = {t.id: (t.sort_order, t.code) for t in regions.townships()}
+    report.scope = COUNTY_SCOPE_TEXT if county else (
+        "、".join(towns.names[t] for t in sorted(scope_towns, key=lambda t: order.get(t, (0, ""))))
+        or "（无乡镇）")  # fmt: skip
     covered = {r.group for r in rows} | ({group} if group else set())
     previous = {
         lst.group: lst
@@ -239,53 +313,106 @@ def _apply(report: SpecialImportReport, rows: list[_Row], actor: Actor, year: in
             (SpecialList.year == year) & (SpecialList.department == department) & SpecialList.current
         )
     }
-    if covered and all(g in previous and previous[g].sha256 == report.sha256 for g in covered):
+    report.needs_confirmation = not rows
+    if (
+        covered
+        and rows
+        and all(
+            g in previous and previous[g].sha256 == report.sha256 and previous[g].scope == report.scope
+            for g in covered
+        )
+    ):
         report.no_op = True
         report.unchanged = len(rows)
         return
     by_group: dict[str, list[_Row]] = defaultdict(list)
     for r in rows:
         by_group[r.group].append(r)
-    log_id = ImportLog.create(kind="special", file_name=report.file_name, sha256=report.sha256,
-                              username=actor.username).id  # fmt: skip
-    for g in sorted(covered):
+    # The plan: for each group, which old entries the list replaces (in scope) and which it carries over.
+    plans = []
+    for g in sorted(covered, key=lambda g: GROUP_ORDER.get(g, 99)):
         old = previous.get(g)
-        old_entries = {e.id_number: e for e in old.entries} if old else {}
+        old_entries = list(old.entries.order_by(SpecialListEntry.id)) if old else []
+        entry_towns = bulk.fetch_by_keys(Resident, "id", ("township_id",),
+                                         {e.resident_id for e in old_entries if e.resident_id})  # fmt: skip
         new_rows = by_group.get(g, [])
-        change = ListChange(g)
         new_ids = {r.number for r in new_rows}
-        lst = SpecialList.create(year=year, department=department, group=g, file_name=report.file_name,
-                                 sha256=report.sha256, username=actor.username, people=len(new_rows))  # fmt: skip
-        entries = []
+        change = ListChange(g)
+        carried, scoped = [], {}
+        for e in old_entries:
+            town = (
+                entry_towns[e.resident_id][0]
+                if e.resident_id in entry_towns
+                else towns.match(e.township_text)
+            )
+            if county or e.id_number in new_ids or (town is not None and town in scope_towns):
+                scoped[e.id_number] = e
+                if e.id_number not in new_ids:
+                    change.removed.append((e.id_number, e.name))
+                    report.removals.append(
+                        Removal(e.id_number, e.name, towns.names.get(town, "") if town else "", g)
+                    )
+            else:
+                carried.append(e)
+        change.in_scope, change.carried = len(scoped), len(carried)
+        if len(change.removed) > REMOVAL_SHARE * len(scoped):
+            report.needs_confirmation = True
         for r in new_rows:
-            before = old_entries.get(r.number)
+            before = scoped.get(r.number)
             if before is None:
                 change.added.append((r.number, r.name))
             elif before.name != r.name:
                 change.renamed += 1
             else:
                 change.unchanged += 1
-            resident = residents.get(r.number)
-            status = _status(resident, r.name, before)
-            entries.append((lst.id, r.row, r.number, r.name, r.township, r.village,
-                            resident[0] if resident else None, status))  # fmt: skip
-        change.removed = [(e.id_number, e.name) for n, e in old_entries.items() if n not in new_ids]
-        bulk.insert_rows(SpecialListEntry, ("special_list_id", "row", "id_number", "name", "township_text",
-                                            "village_text", "resident_id", "status"), entries)  # fmt: skip
-        SpecialList.update(
-            added=len(change.added), removed=len(change.removed), unchanged=change.unchanged
-        ).where(SpecialList.id == lst.id).execute()
-        if old is not None:
-            SpecialList.update(current=False, replaced_by=lst.id).where(SpecialList.id == old.id).execute()
         report.changes[g] = change
         report.imported += len(change.added)
         report.updated += change.renamed
         report.unchanged += change.unchanged
+        report.lists.append(
+            {"list_id": None, "group": g, "added": len(change.added), "removed": len(change.removed)}
+        )
+        plans.append((g, old, new_rows, scoped, carried, change))
+    if report.needs_confirmation and not confirmed and not report.dry_run:
+        report.refused = True
+        return
+    log_id = ImportLog.create(kind="special", file_name=report.file_name, sha256=report.sha256,
+                              username=actor.username).id  # fmt: skip
+    recorded: list[FieldChange] = []
+    mark = HandoffLine.select(fn.MAX(HandoffLine.id)).scalar() or 0
+    for (g, old, new_rows, scoped, carried, change), listed in zip(plans, report.lists, strict=True):
+        lst = SpecialList.create(year=year, department=department, group=g, file_name=report.file_name,
+                                 sha256=report.sha256, username=actor.username, people=len(new_rows) + len(carried),
+                                 scope=report.scope, replaces=old.id if old else None, import_log=log_id,
+                                 handoff_mark=mark,
+                                 added=len(change.added), removed=len(change.removed), unchanged=change.unchanged)  # fmt: skip
+        listed["list_id"] = lst.id
+        entries = []
+        added = {number for number, _ in change.added}
+        for r in new_rows:
+            resident = residents.get(r.number)
+            status = _status(resident, r.name, scoped.get(r.number))
+            entries.append((lst.id, r.row, r.number, r.name, r.township, r.village,
+                            resident[0] if resident else None, status))  # fmt: skip
+            if r.number in added:
+                recorded.append(
+                    FieldChange(r.row, r.number, g, "", ON_LIST, resident[0] if resident else None)
+                )
+        entries += [(lst.id, 0, e.id_number, e.name, e.township_text, e.village_text, e.resident_id, e.status)
+                    for e in carried]  # fmt: skip
+        recorded += [FieldChange(0, number, g, ON_LIST, OFF_LIST, scoped[number].resident_id)
+                     for number, _ in change.removed]  # fmt: skip
+        bulk.insert_rows(SpecialListEntry, ("special_list_id", "row", "id_number", "name", "township_text",
+                                            "village_text", "resident_id", "status"), entries)  # fmt: skip
+        if old is not None:
+            SpecialList.update(current=False, replaced_by=lst.id).where(SpecialList.id == old.id).execute()
         audit.record(actor.username, "import", "special_list", lst.id, before={"replaces": old.id} if old else None,
                      after={"year": year, "department": department, "group": g, "file": report.file_name,
-                            "people": len(new_rows), "added": len(change.added), "removed": len(change.removed)})  # fmt: skip
+                            "scope": report.scope, "people": len(new_rows) + len(carried), "added": len(change.added),
+                            "removed": len(change.removed), "confirmed": confirmed})  # fmt: skip
     ImportLog.update(rows=report.rows, imported=report.imported, updated=report.updated, unchanged=report.unchanged,
                      rejected=report.rejected, warnings=len(report.warnings)).where(ImportLog.id == log_id).execute()  # fmt: skip
+    imports.record_changes(log_id, recorded)
     report.import_id = log_id
     report.payments = sync_payments(actor, year)
 
@@ -613,6 +740,89 @@ def lists(actor: Actor, year: int) -> list[SpecialList]:
     """Every list of the year, newest first (current and replaced): the tab's history."""
     require(actor, "special.view")
     return list(SpecialList.select().where(SpecialList.year == year).order_by(SpecialList.id.desc()))
+
+
+def list_state(lst: SpecialList) -> str:
+    if lst.undone_at is not None:
+        return "已撤销"
+    return "当前" if lst.current else "已被替换"
+
+
+def list_history(actor: Actor, year: int | None = None) -> list[dict[str, object]]:
+    """The lists imported (every year, or one), newest first, as plain data (``special-list history``)."""
+    require(actor, "special.view")
+    query = SpecialList.select().order_by(SpecialList.id.desc())
+    if year is not None:
+        query = query.where(SpecialList.year == year)
+    return [
+        {"list_id": x.id, "year": x.year, "department": x.department, "group": x.group, "file": x.file_name,
+         "sha256": x.sha256, "user": x.username, "at": x.imported_at.isoformat(), "scope": x.scope,
+         "people": x.people, "added": x.added, "removed": x.removed, "unchanged": x.unchanged,
+         "state": list_state(x), "replaces": x.replaces, "replaced_by": x.replaced_by_id,
+         "import_id": x.import_log_id, "undone_by": x.undone_by,
+         "undone_at": x.undone_at.isoformat() if x.undone_at else None}
+        for x in query
+    ]  # fmt: skip
+
+
+def _blocking_batch(lst: SpecialList) -> HandoffBatch | None:
+    """A live (not cancelled) 代缴 batch made after ``lst`` that carries a payment of a person it changed."""
+    if lst.import_log_id:
+        numbers = [n for (n,) in ImportChange.select(ImportChange.id_number).where(
+            (ImportChange.import_log == lst.import_log_id) & (ImportChange.field == lst.group)).tuples()]  # fmt: skip
+    else:  # a list from before changes were recorded: every person on it or on the list it replaced
+        numbers = [n for (n,) in SpecialListEntry.select(SpecialListEntry.id_number).where(
+            SpecialListEntry.special_list.in_([x for x in (lst.id, lst.replaces) if x is not None])).tuples()]  # fmt: skip
+    people = [rid for (rid,) in bulk.fetch_by_keys(Resident, "id_number", ("id",), numbers).values()]
+    payments = [p for part in bulk.in_chunks(people) for (p,) in GovernmentPayment.select(GovernmentPayment.id)
+                .where((GovernmentPayment.year == lst.year) & GovernmentPayment.resident.in_(part)).tuples()]  # fmt: skip
+    for part in bulk.in_chunks(payments):
+        batch = (
+            HandoffBatch.select()
+            .join(HandoffLine)
+            .where((HandoffBatch.kind == "subsidy") & (HandoffBatch.state != BATCH_CANCELLED)
+                   & (HandoffLine.id > lst.handoff_mark) & HandoffLine.record_id.in_(part))
+            .order_by(HandoffBatch.id)
+            .first()
+        )  # fmt: skip
+        if batch is not None:
+            return batch
+    return None
+
+
+def undo_list(actor: Actor, list_id: int) -> SpecialList | None:
+    """Take back a list: the group's flags return exactly to the list it replaced (or to none), and the
+    代缴 list follows. Refused once a live handoff batch carries a change the list made, and for a list a
+    later one has replaced. Returns the list restored (None when the undone list replaced none)."""
+    require(actor, "special.import")
+    lst = SpecialList.get_or_none(SpecialList.id == list_id)
+    if lst is None:
+        raise UserError(f"没有这份名单：{list_id}")
+    label = f"名单 {lst.id}（{lst.year}年 {lst.department} {lst.group}，{lst.file_name}）"
+    if lst.undone_at is not None:
+        raise UserError(f"{label}已于 {lst.undone_at:%Y-%m-%d %H:%M} 由 {lst.undone_by} 撤销。")
+    if not lst.current:
+        raise UserError(f"{label}已被名单 {lst.replaced_by_id} 替换：请先撤销后来的名单。")
+    batch = _blocking_batch(lst)
+    if batch is not None:
+        raise UserError(
+            f"{label}的变更已进入税务传递批次 {batch.batch_no}（{batch.state}），不能撤销。"
+            "如需改正，请导入更正后的名单。"
+        )
+    with current().atomic():
+        done = (
+            SpecialList.update(current=False, undone_by=actor.username, undone_at=now())
+            .where((SpecialList.id == lst.id) & SpecialList.current)
+            .execute()
+        )
+        if done != 1:
+            raise UserError(f"{label}刚被其他用户处理，请刷新后再看。")
+        if lst.replaces is not None:
+            SpecialList.update(current=True, replaced_by=None).where(SpecialList.id == lst.replaces).execute()
+        payments = sync_payments(actor, lst.year)
+        audit.record(actor.username, "undo", "special_list", lst.id, before={"current": True},
+                     after={"restored": lst.replaces, "group": lst.group, "year": lst.year, "payments": payments})  # fmt: skip
+    return SpecialList.get_by_id(lst.replaces) if lst.replaces is not None else None
 
 
 def export_subsidy_list(actor: Actor, year: int, out: str | Path, township_id: int | None = None) -> int:

@@ -17,7 +17,7 @@ from playhouse.migrate import SchemaMigrator, migrate
 from dao import models, payer_year, sqlite_files
 from dao.db import DatabaseOpenError
 
-LATEST = 8
+LATEST = 9
 
 
 def _step_2(db: pw.Database) -> None:
@@ -347,8 +347,61 @@ def _step_8(db: pw.Database) -> None:
     payer_year.refill(db)
 
 
+def _step_9(db: pw.Database) -> None:
+    """Bulk changes a clerk can see and undo: each import's changes (old -> new), a list's scope and undo,
+    the village register."""
+
+    class Base(pw.Model):
+        class Meta:
+            database = db
+
+    class ImportLogRef(Base):
+        class Meta:
+            table_name = "import_log"
+
+    class ResidentRef(Base):
+        class Meta:
+            table_name = "resident"
+
+    class ImportChangeV9(Base):
+        import_log = pw.ForeignKeyField(ImportLogRef, on_delete="CASCADE", index=True)
+        resident = pw.ForeignKeyField(ResidentRef, null=True, on_delete="SET NULL", index=True)
+        row = pw.IntegerField(default=0)
+        id_number = pw.CharField(max_length=18)
+        field = pw.CharField(max_length=20)
+        old_value = pw.CharField(max_length=200, default="")
+        new_value = pw.CharField(max_length=200, default="")
+
+        class Meta:
+            table_name = "import_change"
+
+    db.create_tables([ImportChangeV9])
+    migrator = SchemaMigrator.from_database(db)
+    migrate(
+        migrator.add_column("special_list", "replaces", pw.IntegerField(null=True)),
+        migrator.add_column("special_list", "import_log_id", pw.IntegerField(null=True)),
+        migrator.add_column("special_list", "undone_at", pw.DateTimeField(null=True)),
+    )
+    # NOT NULL columns with a default in one statement each: the migrator would rebuild the SQLite tables
+    # (village, import_log) to add NOT NULL, which the residents' foreign keys refuse.
+    false = "false" if isinstance(db, pw.PostgresqlDatabase) else "0"
+    boolean = "BOOLEAN" if isinstance(db, pw.PostgresqlDatabase) else "INTEGER"
+    for table, column, kind in (
+        ("import_log", "changes", "INTEGER NOT NULL DEFAULT 0"),
+        ("special_list", "scope", "VARCHAR(255) NOT NULL DEFAULT '全县'"),
+        ("special_list", "undone_by", "VARCHAR(60) NOT NULL DEFAULT ''"),
+        ("special_list", "handoff_mark", "INTEGER NOT NULL DEFAULT 0"),
+        ("village", "registered", f"{boolean} NOT NULL DEFAULT {false}"),
+    ):
+        db.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN "{column}" {kind}')
+    # Lists imported before: each replaced the one whose replaced_by points at it.
+    db.execute_sql(
+        "UPDATE special_list SET replaces = (SELECT o.id FROM special_list o WHERE o.replaced_by_id = special_list.id)"
+    )
+
+
 STEPS: dict[int, Callable[[pw.Database], None]] = {
-    2: _step_2, 3: _step_3, 4: _step_4, 5: _step_5, 6: _step_6, 7: _step_7, 8: _step_8,
+    2: _step_2, 3: _step_3, 4: _step_4, 5: _step_5, 6: _step_6, 7: _step_7, 8: _step_8, 9: _step_9,
 }  # fmt: skip
 
 

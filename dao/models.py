@@ -38,6 +38,9 @@ class Village(BaseModel):
     township = pw.ForeignKeyField(Township, backref="villages", on_delete="RESTRICT")
     name = pw.CharField(max_length=60)
     code = pw.CharField(max_length=15, null=True)
+    # From the administrator's village register (系统管理 → 区划): a township with registered villages accepts
+    # no other village names; villages met first in a roster are not registered.
+    registered = pw.BooleanField(default=False)
 
     class Meta:
         indexes = ((("township", "name"), True),)
@@ -58,6 +61,7 @@ class ImportLog(BaseModel):
     rejected = pw.IntegerField(default=0)
     warnings = pw.IntegerField(default=0)
     township = pw.ForeignKeyField(Township, null=True, on_delete="SET NULL")
+    changes = pw.IntegerField(default=0)  # fields changed (old -> new) by this import, see ImportChange
 
 
 RESIDENT_STATUSES = ("未参保", "正常参保", "暂停", "终止")
@@ -87,6 +91,23 @@ class Resident(BaseModel):
                 'CREATE INDEX "resident_area_stats" ON "resident" ("township_id", "village_id", "status", "enrolled_on")'
             ),
         )
+
+
+class ImportChange(BaseModel):
+    """One field an import changed (old -> new): a roster update, a person put on or taken off a list.
+
+    Values are text as a clerk reads them (township and village names, not ids)."""
+
+    import_log = pw.ForeignKeyField(ImportLog, backref="change_rows", on_delete="CASCADE", index=True)
+    resident = pw.ForeignKeyField(Resident, null=True, on_delete="SET NULL", index=True)
+    row = pw.IntegerField(default=0)  # the file's row (0: not from a row, e.g. a person taken off a list)
+    id_number = pw.CharField(max_length=18)
+    field = pw.CharField(max_length=20)
+    old_value = pw.CharField(max_length=200, default="")
+    new_value = pw.CharField(max_length=200, default="")
+
+    class Meta:
+        table_name = "import_change"
 
 
 class PolicyYear(BaseModel):
@@ -229,6 +250,14 @@ class SpecialList(BaseModel):
     added = pw.IntegerField(default=0)
     removed = pw.IntegerField(default=0)
     unchanged = pw.IntegerField(default=0)
+    # A list replaces the department's entries only within its scope: its townships (names joined by 、) or
+    # 全县. Entries outside the scope are carried over from the list it replaced (row 0).
+    scope = pw.CharField(max_length=255, default="全县")
+    replaces = pw.IntegerField(null=True)  # the list current before this one: what an undo brings back
+    import_log = pw.ForeignKeyField(ImportLog, null=True, on_delete="SET NULL", index=False)
+    undone_by = pw.CharField(max_length=60, default="")
+    undone_at = pw.DateTimeField(null=True)
+    handoff_mark = pw.IntegerField(default=0)  # the last handoff line when imported: later lines may carry it
 
     class Meta:
         indexes = ((("year", "department", "group", "current"), False),)
@@ -245,7 +274,7 @@ FLAGGING_STATES = (ENTRY_MATCHED, ENTRY_CONFIRMED, ENTRY_ENROLLED)
 
 class SpecialListEntry(BaseModel):
     special_list = pw.ForeignKeyField(SpecialList, backref="entries", on_delete="CASCADE")
-    row = pw.IntegerField()
+    row = pw.IntegerField()  # 0: carried over from the replaced list (outside this list's scope)
     id_number = pw.CharField(max_length=18, index=True)
     name = pw.CharField(max_length=60)
     township_text = pw.CharField(max_length=40, default="")  # as the department wrote it (for enrolment)
@@ -462,6 +491,7 @@ ALL_MODELS: list[type[BaseModel]] = [
     Village,
     ImportLog,
     Resident,
+    ImportChange,
     PolicyYear,
     Contribution,
     PayerYear,

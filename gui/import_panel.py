@@ -131,6 +131,18 @@ class ImportPanel(QWidget):
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.summary)
 
+        # What the import changes or holds back, filled by a subclass (removals, identity changes).
+        self.changes_box = QGroupBox("")
+        box = QVBoxLayout(self.changes_box)
+        box.setContentsMargins(4, 4, 4, 4)
+        self.changes_table = QTableWidget(0, 0)
+        self.changes_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.changes_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.changes_table.verticalHeader().setVisible(False)
+        box.addWidget(self.changes_table)
+        self.changes_box.setVisible(False)
+        layout.addWidget(self.changes_box, 1)
+
         self.issues = QTableWidget(0, 5)
         self.issues.setHorizontalHeaderLabels(["行号", "列", "代码", "原因", "结果"])
         self.issues.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -159,6 +171,7 @@ class ImportPanel(QWidget):
         self.file_label.setText(str(self.path))
         self.summary.setText("正在读取表头…")
         self.issues.setRowCount(0)
+        self.changes_box.setVisible(False)  # another file: nothing ticked for the last one carries over
         self._start(as_job(tabular.inspect, self.path, self.columns, sheet=sheet), self._on_preview)
 
     def _sheet_changed(self) -> None:
@@ -223,6 +236,33 @@ class ImportPanel(QWidget):
         """Extra HTML under the counts (e.g. what a replaced list changed)."""
         return ""
 
+    def show_changes(self, report: ImportReport) -> None:
+        """Fill the changes box (what the import removes, changes or holds back); hidden by default."""
+        self.changes_box.setVisible(False)
+
+    def fill_changes(self, title: str, headers: Sequence[str], rows: Sequence[Sequence[object]],
+                     checkable: Sequence[bool] = ()) -> None:  # fmt: skip
+        """Show ``rows`` in the changes box; rows whose ``checkable`` flag is set get an unticked box in the
+        first column."""
+        table = self.changes_table
+        table.setUpdatesEnabled(False)
+        table.clear()
+        table.setColumnCount(len(headers))
+        table.setHorizontalHeaderLabels(list(headers))
+        table.setRowCount(len(rows))
+        for r, values in enumerate(rows):
+            for c, value in enumerate(values):
+                cell = QTableWidgetItem("" if value is None else str(value))
+                if c == 0 and r < len(checkable) and checkable[r]:
+                    cell.setFlags(Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled)
+                    cell.setCheckState(Qt.CheckState.Unchecked)
+                table.setItem(r, c, cell)
+        table.resizeColumnsToContents()
+        table.horizontalHeader().setStretchLastSection(True)
+        table.setUpdatesEnabled(True)
+        self.changes_box.setTitle(title)
+        self.changes_box.setVisible(bool(rows))
+
     def _start(self, make_job, on_success) -> None:  # type: ignore[no-untyped-def]
         self._on_success = on_success
         self._started = time.monotonic()
@@ -245,6 +285,8 @@ class ImportPanel(QWidget):
         self.progress.setValue(1)
         seconds = time.monotonic() - self._started
         head = "预览结果（未写入数据库）" if report.dry_run else "导入完成"
+        if getattr(report, "refused", False):
+            head = "尚未导入（需要确认，未写入数据库）"
         self.summary.setText(
             f"<b>{head}</b>：数据行 {report.rows:,}，新增 <b>{report.imported:,}</b>，更新 {report.updated:,}，"
             f"未变 {report.unchanged:,}，拒绝 <b style='color:#b00'>{report.rejected:,}</b>，"
@@ -254,7 +296,8 @@ class ImportPanel(QWidget):
         )
         self.progress_label.setText("")
         self._show_issues(report)
-        if not report.dry_run:
+        self.show_changes(report)
+        if not report.dry_run and not getattr(report, "refused", False):  # a refused list wrote nothing
             self.imported.emit()
         self._update_buttons()
 

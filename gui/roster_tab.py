@@ -1,25 +1,41 @@
-"""参保登记导入 tab: the import wizard, the roster browser (花名册) and the import history."""
+"""参保登记导入 tab: the import wizard, the roster browser (花名册) and the import history (every roster, list
+and ledger import, each opened to show its changes)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from PySide6.QtWidgets import (
-    QAbstractItemView,
+    QHBoxLayout,
     QHeaderView,
-    QTableWidget,
-    QTableWidgetItem,
+    QMessageBox,
+    QPushButton,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from core import roster_import
+from core import imports
 from core.auth import Actor
+from gui.import_changes import ImportChangesDialog
 from gui.roster_browser import RosterBrowser
 from gui.roster_import_panel import RosterImportPanel
+from gui.tables import ListTable
 
-HISTORY_HEADERS = ("时间", "文件", "经办人", "数据行", "新增", "更新", "未变", "拒绝", "SHA-256")
+HISTORY_HEADERS = (
+    "编号",
+    "时间",
+    "类型",
+    "文件",
+    "经办人",
+    "数据行",
+    "新增",
+    "更新",
+    "未变",
+    "拒绝",
+    "变更",
+    "SHA-256",
+)
 
 
 class RosterTab(QWidget):
@@ -34,18 +50,30 @@ class RosterTab(QWidget):
         self.inner = QTabWidget()
         self.import_panel = RosterImportPanel(actor)
         self.browser = RosterBrowser(actor)
-        self.history = QTableWidget(0, len(HISTORY_HEADERS))
-        self.history.setHorizontalHeaderLabels(list(HISTORY_HEADERS))
-        self.history.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.history.verticalHeader().setVisible(False)
-        self.history.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.inner.addTab(self.import_panel, "导入花名册")
         self.inner.addTab(self.browser, "花名册查询")
-        self.inner.addTab(self.history, "导入记录")
+        self.inner.addTab(self._history_page(), "导入记录")
         layout.addWidget(self.inner)
         self.import_panel.imported.connect(self._after_import)
         self.load_history()
         self.browser.search()
+
+    def _history_page(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        self.history = ListTable()
+        self.history.doubleClicked.connect(lambda _index: self.open_changes())
+        layout.addWidget(self.history, 1)
+        row = QHBoxLayout()
+        button = QPushButton("查看变更…")
+        button.setToolTip(
+            "打开所选的导入：时间、经办人、文件 SHA-256、数量和每一项变更（原值 → 新值），可导出 Excel"
+        )
+        button.clicked.connect(self.open_changes)
+        row.addWidget(button)
+        row.addStretch(1)
+        layout.addLayout(row)
+        return page
 
     def open_file(self, path: Path) -> None:
         """A file dropped on the window."""
@@ -57,17 +85,20 @@ class RosterTab(QWidget):
         self.browser.refresh()
 
     def load_history(self) -> None:
-        logs = roster_import.history(self.actor)
-        self.history.setRowCount(len(logs))
-        for row, g in enumerate(logs):
-            values = (f"{g.started_at:%Y-%m-%d %H:%M}", g.file_name, g.username, g.rows, g.imported, g.updated,
-                      g.unchanged, g.rejected, g.sha256[:16] + "…")  # fmt: skip
-            for col, value in enumerate(values):
-                item = QTableWidgetItem(str(value))
-                if col == 8:
-                    item.setToolTip(g.sha256)
-                self.history.setItem(row, col, item)
-        self.history.resizeColumnsToContents()
+        self.logs = imports.history(self.actor)
+        self.history.set_rows(
+            list(HISTORY_HEADERS),
+            [[g.import_id, f"{g.at:%Y-%m-%d %H:%M}", g.kind_name, g.file_name, g.username, g.rows, g.imported,
+              g.updated, g.unchanged, g.rejected, g.changes, g.sha256[:16] + "…"] for g in self.logs],
+        )  # fmt: skip
+        self.history.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+
+    def open_changes(self) -> None:
+        rows = sorted({i.row() for i in self.history.selectedIndexes()})
+        if not rows:
+            QMessageBox.information(self, "导入记录", "请先选择一条导入记录。")
+            return
+        ImportChangesDialog(self.actor, self.logs[rows[0]].import_id, self).exec()
 
     def shutdown(self) -> None:
         self.import_panel.runner.shutdown()

@@ -30,6 +30,7 @@ from core.progress import Job
 from core.rowcodes import ImportReport
 from dao.models import ENTRY_NAME_MISMATCH, ENTRY_NOT_IN_ROSTER, SPECIAL_GROUPS
 from gui import file_dialogs, printing
+from gui.import_changes import ImportChangesDialog
 from gui.import_panel import ImportPanel
 from gui.tables import ListTable, township_combo
 from gui.workers import run_busy
@@ -47,7 +48,16 @@ class SpecialImportPanel(ImportPanel):
         self.group = QComboBox()
         self.department.currentTextChanged.connect(self._department_changed)
         self._department_changed(self.department.currentText())
+        self.scope = QComboBox()
+        self.scope.addItem("名单涉及的乡镇", sg.SCOPE_TOWNSHIPS)
+        self.scope.addItem("全县", sg.SCOPE_COUNTY)
+        self.scope.setToolTip(
+            "名单只替换它涉及的乡镇（乡镇列，或花名册中这些人所在的乡镇）；选“全县”才替换全县的名单"
+        )
+        self.confirmed = False  # the next import may remove what the dialog named
+        self._ask: sg.SpecialImportReport | None = None
         super().__init__(actor, sg.COLUMNS, parent)
+        self.runner.finished.connect(self._ask_confirmation)
 
     def _department_changed(self, department: str) -> None:
         self.group.clear()
@@ -58,26 +68,63 @@ class SpecialImportPanel(ImportPanel):
             self.group.setCurrentIndex(1)
 
     def extra_controls(self) -> list[tuple[str, QWidget]]:
-        return [("部门：", self.department), ("人员类别：", self.group)]
+        return [("部门：", self.department), ("人员类别：", self.group), ("替换范围：", self.scope)]
 
     def make_job(
         self, path: Path, sheet: str, overrides: dict[str, int], dry_run: bool
     ) -> Callable[[], Job[Any]]:
         year, department, group = self.year.value(), self.department.currentText(), self.group.currentData()
+        scope, confirmed = self.scope.currentData(), self.confirmed and not dry_run
+        self.confirmed = False
         return lambda: sg.import_special_list(path, self.actor, year=year, department=department, group=group,
-                                              sheet=sheet, dry_run=dry_run, overrides=overrides)  # fmt: skip
+                                              sheet=sheet, dry_run=dry_run, overrides=overrides, scope=scope,
+                                              confirm_removals=confirmed)  # fmt: skip
+
+    def show_changes(self, report: ImportReport) -> None:
+        if not isinstance(report, sg.SpecialImportReport) or report.no_op:
+            self.changes_box.setVisible(False)
+            return
+        done = "已移出" if report.import_id is not None else "将移出"
+        rows = [[r.group, r.name, r.id_number, r.township or "（未知）", done] for r in report.removals]
+        title = f"替换范围：{report.scope}；{done} {len(report.removals)} 人"
+        if report.needs_confirmation and report.import_id is None:
+            title += "（移出较多或名单没有可用数据行：导入时需要确认）"
+        self.fill_changes(title, ("人员类别", "姓名", "身份证号码", "乡镇", "处理"), rows)
+        if report.refused:
+            self._ask = report
+
+    def _ask_confirmation(self) -> None:
+        """A list refused for want of confirmation: a dialog naming the count, then the import again."""
+        report, self._ask = self._ask, None
+        if report is None:
+            return
+        answer = QMessageBox.question(
+            self,
+            "确认移出",
+            f"{report.confirmation_text()}。\n\n移出的人员不再享受政府代缴。确定导入并移出这 {len(report.removals)} 人吗？",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self.confirmed = True
+            self.run(dry_run=False)
+        else:
+            self.summary.setText(self.summary.text() + "<br><b>未确认：没有写入任何数据。</b>")
 
     def report_details(self, report: ImportReport) -> str:
         if not isinstance(report, sg.SpecialImportReport):
             return ""
         if report.no_op:
             return "<br><b>与当前名单是同一个文件：未作任何改动。</b>"
-        parts = []
+        parts = [f"替换范围：{report.scope}"]
+        if report.refused:
+            parts.append(f"<b style='color:#b00'>{report.confirmation_text()}：需要确认，尚未写入。</b>")
         for group, change in report.changes.items():
             removed = "、".join(name for _, name in change.removed[:10])
             more = f"等 {len(change.removed)} 人" if len(change.removed) > 10 else ""
             parts.append(f"{group}：新增 {len(change.added)} 人，移出 {len(change.removed)} 人"
-                         + (f"（{removed}{more}）" if removed else "") + f"，未变 {change.unchanged} 人")  # fmt: skip
+                         + (f"（{removed}{more}）" if removed else "") + f"，未变 {change.unchanged} 人"
+                         + (f"，范围外保留 {change.carried} 人" if change.carried else ""))  # fmt: skip
         if report.payments:
             p = report.payments
             parts.append(f"政府代缴名单：新增 {p['created']}，恢复 {p['restored']}，取消 {p['cancelled']}，"
@@ -112,8 +159,7 @@ class SpecialTab(QWidget):
         self.inner.addTab(self._pending_page(), "待处理人员")
         self.inner.addTab(self._subsidy_page(), "政府代缴名单")
         self.inner.addTab(self._stats_page(), "统计")
-        self.lists_table = ListTable()
-        self.inner.addTab(self.lists_table, "名单记录")
+        self.inner.addTab(self._lists_page(), "名单记录")
         layout.addWidget(self.inner)
         self.import_panel.setEnabled(actor.can("special.import"))
         self.refresh()
@@ -169,6 +215,64 @@ class SpecialTab(QWidget):
         layout.addWidget(self.subsidy_table, 1)
         return page
 
+    def _lists_page(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        self.lists_table = ListTable()
+        self.lists_table.doubleClicked.connect(lambda _index: self.open_list_changes())
+        layout.addWidget(self.lists_table, 1)
+        buttons = QHBoxLayout()
+        self.changes_button = QPushButton("查看变更…")
+        self.changes_button.clicked.connect(self.open_list_changes)
+        self.undo_button = QPushButton("撤销此名单…")
+        self.undo_button.setToolTip(
+            "该类别的标识恢复为导入这份名单之前；名单的变更已进入税务传递批次的不能撤销"
+        )
+        self.undo_button.clicked.connect(self.undo_selected_list)
+        self.undo_button.setEnabled(self.actor.can("special.import"))
+        buttons.addWidget(self.changes_button)
+        buttons.addWidget(self.undo_button)
+        buttons.addStretch(1)
+        layout.addLayout(buttons)
+        return page
+
+    def _selected_list(self) -> dict | None:
+        rows = sorted({i.row() for i in self.lists_table.selectedIndexes()})
+        if not rows:
+            QMessageBox.information(self, "名单记录", "请先选择一份名单。")
+            return None
+        return self.lists[rows[0]]
+
+    def open_list_changes(self) -> None:
+        chosen = self._selected_list()
+        if chosen is None:
+            return
+        if chosen["import_id"] is None:
+            QMessageBox.information(self, "名单记录", "这份名单导入时还没有记录变更明细。")
+            return
+        ImportChangesDialog(self.actor, int(chosen["import_id"]), self).exec()
+
+    def undo_selected_list(self) -> None:
+        chosen = self._selected_list()
+        if chosen is None:
+            return
+        answer = QMessageBox.question(
+            self,
+            "撤销名单",
+            f"撤销名单 {chosen['list_id']}（{chosen['department']} {chosen['group']}，{chosen['file']}，"
+            f"范围 {chosen['scope']}）？\n{chosen['group']}的标识将恢复为导入这份名单之前，政府代缴名单随之调整。",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+
+        def undo() -> int:
+            sg.undo_list(self.actor, int(chosen["list_id"]))
+            return 1
+
+        self._act(undo, "已撤销 {} 份名单，该类别的标识已恢复为导入前。")
+
     def _stats_page(self) -> QWidget:
         page = QWidget()
         layout = QVBoxLayout(page)
@@ -190,11 +294,13 @@ class SpecialTab(QWidget):
         self.inner.setTabText(1, f"待处理人员（{len(self.pending)}）")
         self.refresh_subsidies()
         self._refresh_stats(year)
-        lists = sg.lists(self.actor, year)
-        self.lists_table.set_rows(["导入时间", "部门", "人员类别", "文件", "人数", "新增", "移出", "未变", "状态", "经办人"],
-                                  [[f"{x.imported_at:%Y-%m-%d %H:%M}", x.department, x.group, x.file_name, x.people, x.added,
-                                    x.removed, x.unchanged, "当前" if x.current else "已被替换", x.username] for x in lists])  # fmt: skip
-        self.lists_table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.lists = sg.list_history(self.actor, year)
+        self.lists_table.set_rows(["编号", "导入时间", "部门", "人员类别", "文件", "范围", "人数", "新增", "移出", "未变", "状态", "经办人"],
+                                  [[x["list_id"], str(x["at"])[:16].replace("T", " "), x["department"], x["group"], x["file"],
+                                    x["scope"], x["people"], x["added"], x["removed"], x["unchanged"],
+                                    x["state"] + (f"（{x['undone_by']}）" if x["undone_by"] else ""), x["user"]]
+                                   for x in self.lists])  # fmt: skip
+        self.lists_table.horizontalHeader().setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
 
     def refresh_subsidies(self) -> None:
         rows = sg.subsidy_rows(self.actor, self.year.value(), self.subsidy_town.currentData())

@@ -95,7 +95,8 @@ def test_special_list_cli_json_and_exports(tmp_path):
                  "--department", "残联", "--group", "重度残疾人", "--json")  # fmt: skip
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    assert set(data) == {"rows", "imported", "updated", "unchanged", "rejected", "errors", "warnings"}
+    assert set(data) == {"rows", "imported", "updated", "unchanged", "rejected", "errors", "warnings", "updates",
+                         "scope", "removals", "needs_confirmation", "written", "lists"}  # fmt: skip
     assert data["rows"] == 2 and data["imported"] == 2 and data["warnings"][0]["code"] == "NOT_IN_ROSTER"
     assert data["warnings"][0]["row"] == 3
     missing = cli("--db", url, "import-special-list", str(tmp_path / "cl.xlsx"), "--year", "2020",

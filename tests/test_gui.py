@@ -173,7 +173,7 @@ def test_import_wizard_end_to_end(qtbot, sqlite_db, admin, tmp_path, monkeypatch
     panel.run(dry_run=False)
     wait_idle(qtbot, panel.runner)
     assert Resident.select().count() == 2 and "导入完成" in panel.summary.text()
-    assert tab.history.rowCount() == 1 and tab.history.item(0, 1).text() == "村报花名册.xlsx"
+    assert tab.history.rowCount() == 1 and tab.history.text(0, 3) == "村报花名册.xlsx"
     assert tab.browser.model.total == 2
 
     out = tmp_path / "errors.xlsx"

@@ -241,3 +241,10 @@ def test_default_township_preselects_the_filters(qtbot, sqlite_db, admin, clean_
 
 def test_settings_are_this_pcs_own():
     assert QSettings("pension-levy", "pension-levy").fileName().startswith(os.environ["XDG_CONFIG_HOME"])
+
+
+def test_every_file_dialog_goes_through_the_helper():
+    """A QFileDialog made anywhere else (a static getOpenFileName, a native dialog) may open the database's
+    files and drop its locks: only gui/file_dialogs.py may use the class."""
+    users = [p.name for p in (ROOT / "gui").glob("*.py") if "QFileDialog" in p.read_text(encoding="utf-8")]
+    assert users == ["file_dialogs.py"]

@@ -219,7 +219,12 @@ def test_subsidy_batches_and_corrections(office, tmp_path, admin):
     assert GovernmentPayment.select().where(GovernmentPayment.state == PAYMENT_SENT).count() == 3
     run(
         sg.import_special_list(
-            lst([r[1], r[2], r[3]], "b.xlsx"), admin, year=2020, department="民政", group="低保对象"
+            lst([r[1], r[2], r[3]], "b.xlsx"),
+            admin,
+            year=2020,
+            department="民政",
+            group="低保对象",
+            confirm_removals=True,
         )
     )
     removed = GovernmentPayment.get(GovernmentPayment.resident == r[0].id)

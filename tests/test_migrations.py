@@ -12,7 +12,7 @@ from playhouse.migrate import SchemaMigrator, migrate
 from core.database import DatabaseOpenError, close_database, open_database
 from dao import db as dao_db
 from dao import migrations
-from dao.models import PayerYear, Resident, Township
+from dao.models import PayerYear, Resident, SpecialList, Township
 
 
 def _columns(database) -> dict[str, set[str]]:
@@ -70,7 +70,20 @@ def _undo_8(database) -> None:
     database.execute_sql('DROP TABLE "payer_year"')
 
 
+def _undo_9(database) -> None:
+    database.execute_sql('DROP TABLE "import_change"')
+    migrator = SchemaMigrator.from_database(database)
+    legacy = {} if isinstance(database, pw.PostgresqlDatabase) else {"legacy": True}
+    migrate(
+        migrator.drop_column("import_log", "changes", **legacy),
+        *(migrator.drop_column("special_list", c, **legacy)
+          for c in ("scope", "replaces", "import_log_id", "undone_by", "undone_at", "handoff_mark")),
+        migrator.drop_column("village", "registered", **legacy),
+    )  # fmt: skip
+
+
 UNDO = {
+    9: _undo_9,
     8: _undo_8,
     7: _undo_7,
     6: _undo_6,
@@ -109,6 +122,14 @@ def test_upgrade_from_previous_version_keeps_data(db_url, tmp_path, old_version)
         " created_at) SELECT id, 2020, 30000, 30000, '个人', '正常应缴', '', '2020-03-01', 'OLD-1', '2020-03-01'"
         " FROM resident WHERE id_number = '371325198001010011'"
     )
+    if old_version >= 3:  # two lists, the second replacing the first: the upgrade finds what each replaced
+        for n, current, replaced_by in ((2, True, None), (1, False, 2)):  # the newer first: the key
+            database.execute_sql(
+                'INSERT INTO special_list (id, year, department, "group", file_name, sha256, username, imported_at,'
+                " current, replaced_by_id, people, added, removed, unchanged) VALUES"
+                f" ({n}, 2020, '民政', '低保对象', 'v{n}.xlsx', 'x', 'u', '2020-01-01', {'true' if current else 'false'},"
+                f" {replaced_by or 'NULL'}, 0, 0, 0, 0)"
+            )
     assert migrations.current_version(database) == old_version
     close_database()
 
@@ -127,6 +148,12 @@ def test_upgrade_from_previous_version_keeps_data(db_url, tmp_path, old_version)
         dt.date(2020, 3, 1),
     )
     assert summary.township_id == town.id
+    if old_version >= 3:
+        lists = list(SpecialList.select().order_by(SpecialList.id))
+        assert [(x.replaces, x.scope, x.undone_at) for x in lists] == [
+            (None, "全县", None),
+            (1, "全县", None),
+        ]
 
 
 def test_sqlite_is_backed_up_before_migrating(tmp_path):

@@ -109,7 +109,16 @@ def test_every_row_code(db, admin, tmp_path):
     for item in report.errors:
         assert item.message and item.column
     data = report.as_json()
-    assert set(data) == {"rows", "imported", "updated", "unchanged", "rejected", "errors", "warnings"}
+    assert set(data) == {
+        "rows",
+        "imported",
+        "updated",
+        "unchanged",
+        "rejected",
+        "errors",
+        "warnings",
+        "updates",
+    }
     assert data["errors"][0] == {
         "row": 3,
         "column": "身份证号码",
@@ -133,7 +142,7 @@ def test_id_normalisation(db, admin, tmp_path):
     assert report.imported == 2 and report.rejected == 0
     assert {r.id_number for r in Resident.select()} == {base, with_x}
     rows = [HEADER, ["空格", spaced, "", "", "费城街道", "", ""]]
-    second = do_import(write_xlsx(tmp_path / "b.xlsx", rows), admin)
+    second = do_import(write_xlsx(tmp_path / "b.xlsx", rows), admin, apply_changes=True)
     assert second.updated == 1  # same person, name changed from 全角 to 空格
 
 
@@ -282,7 +291,9 @@ def test_reimport_is_idempotent_and_updates_changes(db, admin, tmp_path):
     changed[0], changed[6] = "改名", "13900000000"
     blank_phone = person(5)
     blank_phone[6] = ""  # an empty cell does not erase the stored phone
-    third = do_import(write_xlsx(tmp_path / "r2.xlsx", [HEADER, person(1), changed, blank_phone]), admin)
+    third = do_import(
+        write_xlsx(tmp_path / "r2.xlsx", [HEADER, person(1), changed, blank_phone]), admin, apply_changes=True
+    )
     assert (third.imported, third.updated, third.unchanged) == (0, 1, 2)
     moved = Resident.get(Resident.id_number == changed[1])
     assert (moved.name, moved.phone, moved.township.name, moved.village.name) == (

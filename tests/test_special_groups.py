@@ -75,7 +75,13 @@ def test_replaced_list_reports_changes_and_follows_the_flags(roster, admin, tmp_
     p = roster
     first = imp(special(tmp_path, "v1.xlsx", [p[1], p[3], p[5]]), admin, department="民政", group="低保对象")
     assert (first.imported, first.unchanged) == (3, 0)
-    second = imp(special(tmp_path, "v2.xlsx", [p[3], p[5], p[7]]), admin, department="民政", group="低保对象")
+    second = imp(
+        special(tmp_path, "v2.xlsx", [p[3], p[5], p[7]]),
+        admin,
+        department="民政",
+        group="低保对象",
+        confirm_removals=True,
+    )  # one of three removed: more than 20 %
     change = second.changes["低保对象"]
     assert [n for n, _ in change.added] == [p[7][1]] and [n for n, _ in change.removed] == [p[1][1]]
     assert change.unchanged == 2 and (second.imported, second.unchanged) == (1, 2)
@@ -88,7 +94,13 @@ def test_replaced_list_reports_changes_and_follows_the_flags(roster, admin, tmp_
 
     # After handoff a removal is a correction, never a silent delete.
     GovernmentPayment.update(state=PAYMENT_SENT).where(GovernmentPayment.state == PAYMENT_PENDING).execute()
-    imp(special(tmp_path, "v3.xlsx", [p[5], p[7]]), admin, department="民政", group="低保对象")
+    imp(
+        special(tmp_path, "v3.xlsx", [p[5], p[7]]),
+        admin,
+        department="民政",
+        group="低保对象",
+        confirm_removals=True,
+    )
     assert payment(p[3]).state == PAYMENT_CORRECTION
     assert GovernmentPayment.select().count() == 4
     imp(special(tmp_path, "v4.xlsx", [p[3], p[5], p[7]]), admin, department="民政", group="低保对象")

@@ -21,7 +21,7 @@ from dao import migrations
 from dao.models import AuditLog, Contribution, PolicyYear, Resident, Township, User, Village
 from tests.conftest import clerk_of, township_id
 from tests.fixtures import HEADER, person, write_xlsx
-from tests.test_migrations import _undo_8
+from tests.test_migrations import UNDO
 from tests.test_roster_import import do_import
 
 
@@ -202,7 +202,7 @@ def test_restoring_an_older_backup_upgrades_it(tmp_path, admin):
     Contribution.create(resident=Resident.get(), year=2020, amount_fen=30000, tier_fen=30000, voucher="V1")
     old = administration.backup(admin, tmp_path / "old.db")
     taken_before = pw.SqliteDatabase(str(old))  # as the previous version of the program left it
-    _undo_8(taken_before)
+    UNDO[migrations.LATEST](taken_before)  # the newest step taken away: the previous version
     taken_before.execute_sql(f"UPDATE schema_version SET version = {migrations.LATEST - 1}")
     taken_before.close()
     administration.restore(admin, old, confirm=True)
