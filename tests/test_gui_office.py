@@ -53,7 +53,9 @@ def test_qt_standard_buttons_read_chinese(qtbot):
 
 # -- file dialogs -------------------------------------------------------------------------------------------
 def _process_locks() -> list[str]:
-    return [line for line in Path("/proc/locks").read_text().splitlines() if f" {os.getpid()} " in line]
+    """This process's POSIX locks, without /proc/locks' running number (other processes shift it)."""
+    lines = Path("/proc/locks").read_text().splitlines()
+    return sorted(line.split(":", 1)[1].strip() for line in lines if f" {os.getpid()} " in line)
 
 
 def _another_process_can_write(path: Path) -> str:
