@@ -13,7 +13,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QMarginsF, QRect, QSize, QSizeF, Qt
-from PySide6.QtGui import QAction, QKeySequence, QPageLayout, QPageSize, QPainter, QShortcut
+from PySide6.QtGui import (
+    QAction,
+    QImage,
+    QKeySequence,
+    QPageLayout,
+    QPageSize,
+    QPaintEngine,
+    QPainter,
+    QShortcut,
+)
 from PySide6.QtPdf import QPdfDocument
 from PySide6.QtPrintSupport import QPrinter, QPrintPreviewDialog
 from PySide6.QtWidgets import QMessageBox, QToolBar, QWidget
@@ -23,6 +32,9 @@ from gui import file_dialogs
 from gui.workers import run_busy
 
 RENDER_DPI_MAX = 300  # a page image at the printer's full resolution (1200 dpi) would take half a gigabyte
+# The preview keeps every page's picture in memory: small grey pages there (about 1 MB each), full ones only
+# on their way to the printer.
+PREVIEW_DPI = 110
 
 
 def print_shortcut(page: QWidget, slot: Callable[[], None]) -> QShortcut:
@@ -84,7 +96,8 @@ def render(document: QPdfDocument, printer: QPrinter) -> int:
     if not painter.begin(printer):
         return 0
     try:
-        dpi = min(printer.resolution(), RENDER_DPI_MAX)
+        previewing = painter.paintEngine().type() == QPaintEngine.Type.Picture  # QPrintPreviewDialog records
+        dpi = PREVIEW_DPI if previewing else min(printer.resolution(), RENDER_DPI_MAX)
         for page in range(document.pageCount()):
             if page:
                 printer.newPage()
@@ -92,6 +105,16 @@ def render(document: QPdfDocument, printer: QPrinter) -> int:
             image = document.render(
                 page, QSize(round(points.width() * dpi / 72), round(points.height() * dpi / 72))
             )
+            # The rendered page is transparent where nothing is drawn: put it on white paper (grey in the
+            # preview, where every page stays in memory), as printer drivers expect no alpha channel.
+            paper = QImage(
+                image.size(), QImage.Format.Format_Grayscale8 if previewing else QImage.Format.Format_RGB32
+            )
+            paper.fill(Qt.GlobalColor.white)
+            onto = QPainter(paper)
+            onto.drawImage(0, 0, image)
+            onto.end()
+            image = paper
             target = painter.viewport()
             scaled = image.size().scaled(target.size(), Qt.AspectRatioMode.KeepAspectRatio)
             painter.drawImage(QRect(target.topLeft(), scaled), image)
