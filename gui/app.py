@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QLibraryInfo, QLocale, QTimer, QTranslator
+from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTimer, QTranslator
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
@@ -95,6 +95,9 @@ def _smoke_test(app: QApplication, info) -> int:  # type: ignore[no-untyped-def]
     from gui.main_window import MainWindow
 
     started = time.perf_counter()
+    if QCoreApplication.translate("QPlatformTheme", "OK") != "确定":
+        print(f"启动自检失败：没有加载 Qt 的中文翻译（{translations_folder()}）", file=sys.stderr)
+        return 1
     window = MainWindow(Actor("smoke-test", ADMIN, None, "启动自检"), info)
     window.show()
     for index in range(window.tabs.count()):

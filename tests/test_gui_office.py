@@ -250,3 +250,19 @@ def test_every_file_dialog_goes_through_the_helper():
     files and drop its locks: only gui/file_dialogs.py may use the class."""
     users = [p.name for p in (ROOT / "gui").glob("*.py") if "QFileDialog" in p.read_text(encoding="utf-8")]
     assert users == ["file_dialogs.py"]
+
+
+def test_smoke_test_and_version_from_the_command_line(tmp_path):
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PENSION_DB_URL": f"sqlite:///{tmp_path / 'env.db'}"}
+    version = subprocess.run([sys.executable, "main.py", "--version"], cwd=ROOT, env=env, capture_output=True,
+                             text=True, timeout=60)  # fmt: skip
+    assert version.returncode == 0 and version.stdout.startswith("居民养老保险征缴业务系统 ")
+    smoke = subprocess.run([sys.executable, "main.py", "--smoke-test"], cwd=ROOT, env=env, capture_output=True,
+                           text=True, timeout=120)  # fmt: skip
+    assert smoke.returncode == 0, smoke.stderr
+    assert "启动自检通过" in smoke.stdout and "系统管理" in smoke.stdout  # every tab, for an administrator
+    assert (tmp_path / "env.db").exists()  # the database PENSION_DB_URL names
+    (tmp_path / "not-a-db").write_text("这不是数据库")
+    broken = subprocess.run([sys.executable, "main.py", "--db", f"sqlite:///{tmp_path / 'not-a-db'}", "--smoke-test"],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert broken.returncode == 3 and "无法打开数据库" in broken.stderr
