@@ -45,6 +45,17 @@ class ChineseParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}：参数错误：{message}\n")
 
 
+def int_list(text: str, what: str) -> list[int]:
+    """``2,5`` / ``2，5`` -> [2, 5]; anything else is a Chinese argument error naming the bad part."""
+    parts = [p.strip() for p in text.replace("，", ",").replace("、", ",").split(",") if p.strip()]
+    if not parts:
+        raise UserError(f"参数 {what} 不能为空。")
+    bad = [p for p in parts if not p.isdigit()]
+    if bad:
+        raise UserError(f"参数 {what} 应为逗号分隔的整数（如 2,5），“{'、'.join(bad)}”不是整数。")
+    return [int(p) for p in parts]
+
+
 class CommandFailed(Exception):
     def __init__(self, message: str, code: int = 2) -> None:
         super().__init__(message)

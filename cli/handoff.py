@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from cli import ChineseParser
+from cli import ChineseParser, int_list
 from cli.progress import run_with_bar
 from cli.roster import summary_text
 from core import auth, handoff
@@ -107,7 +107,7 @@ def cancel_cmd(args: argparse.Namespace) -> int:
 
 
 def correct_cmd(args: argparse.Namespace) -> int:
-    lines = [int(x) for x in args.lines.replace("，", ",").split(",") if x.strip()]
+    lines = int_list(args.lines, "--lines")
     batch = handoff.correct(auth.cli_actor(args.user), args.batch, lines, args.reason, args.month, args.out)
     print(f"已生成更正批次 {batch.batch_no}：{batch.records} 条，合计 {format_yuan(batch.total_fen)} 元")
     return 0

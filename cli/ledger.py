@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from cli import CommandFailed
+from cli import CommandFailed, int_list
 from cli.progress import run_with_bar
 from cli.roster import summary_text
 from core import arrears, auth, ledger, regions
@@ -59,11 +59,11 @@ def _numbers(text: str, what: str) -> list[str]:
 
 def assess_cmd(args: argparse.Namespace) -> int:
     actor = auth.cli_actor(args.user)
+    years = int_list(args.years, "--years")
     try:
-        years = [int(y) for y in _numbers(args.years, "--years")]
         tiers = [yuan_to_fen(t) for t in _numbers(args.tiers, "--tiers")]
-    except ValueError as exc:
-        raise UserError(f"年度或档次格式不正确：{exc}") from exc
+    except ValueError as exc:  # yuan_to_fen's message is Chinese and names the amount
+        raise UserError(f"参数 --tiers 格式不正确：{exc}") from exc
     resident = arrears.find_resident(actor, args.id_number)
     declared = arrears.declare(actor, resident.id, years, tiers)
     assessed = arrears.assess(actor, declared.id)

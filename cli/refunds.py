@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 
 from cli import ChineseParser
+from cli.roster import _date
 from core import arrears, auth, refunds
 from core.errors import UserError
 from core.money import fen_to_yuan, format_yuan, yuan_to_fen
@@ -37,6 +37,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--account-no", required=True, help="银行账号")
     q.add_argument("--bank", required=True, help="开户行")
     q.add_argument("--documents", default="、".join(REFUND_DOCUMENTS), help="已收材料，顿号或逗号分隔")
+    q.add_argument(
+        "--on", type=_date, metavar="YYYY-MM-DD", help="受理日期（补录时填写，默认今天，不能晚于今天）"
+    )
     q.add_argument("--json", action="store_true")
     q.set_defaults(handler=create_cmd)
 
@@ -52,7 +55,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--to", required=True, choices=list(refunds.TARGET_NAMES), help="目标环节")
     q.add_argument("--reason", default="", help="退回、退款失败的原因")
     q.add_argument("--bank-ref", default="", help="已退款时的银行流水号")
-    q.add_argument("--paid-on", type=dt.date.fromisoformat, metavar="YYYY-MM-DD", help="退款日期（默认今天）")
+    q.add_argument(
+        "--on",
+        type=_date,
+        metavar="YYYY-MM-DD",
+        help="办理日期（补录时填写，默认今天；不能晚于今天、早于上一环节）",
+    )
+    q.add_argument(
+        "--paid-on",
+        type=_date,
+        metavar="YYYY-MM-DD",
+        help="退款日期（默认办理日期；不能早于复核通过、晚于今天）",
+    )
     q.set_defaults(handler=advance_cmd)
 
     q = group.add_parser("correct-account", help="更正收款账户（退回或退款失败后）")
@@ -117,7 +131,7 @@ def create_cmd(args: argparse.Namespace) -> int:
     case = refunds.create(actor, refunds.NewCase(
         resident.id, [found[v].id for v in vouchers], amounts, args.reason, args.account_name, args.account_no,
         args.bank, _split(args.documents), args.reason_text, args.insurance,
-    ))  # fmt: skip
+    ), on=args.on)  # fmt: skip
     if args.json:
         print(json.dumps({"id": case.id, "case_no": case.case_no, "state": case.state,
                           "amount": str(fen_to_yuan(case.amount_fen))}, ensure_ascii=False))  # fmt: skip
@@ -135,10 +149,16 @@ def candidate_cmd(args: argparse.Namespace) -> int:
 
 def advance_cmd(args: argparse.Namespace) -> int:
     actor = auth.system_user(args.user)
-    for ref in args.cases:
-        case = refunds.advance(
-            actor, ref, args.to, reason=args.reason, bank_ref=args.bank_ref, paid_on=args.paid_on
-        )
+    moved = refunds.advance_many(
+        actor,
+        args.cases,
+        args.to,
+        reason=args.reason,
+        bank_ref=args.bank_ref,
+        paid_on=args.paid_on,
+        on=args.on,
+    )  # all or nothing: one case that cannot move stops them all
+    for case in moved:
         extra = f"，报送批次 {case.batch_month}" if case.state == refunds.PASSED else ""
         extra += f"，列入 {case.fund_month} 资金申请" if case.state == refunds.APPROVED else ""
         print(f"{case.case_no}：{case.state}{extra}")

@@ -19,7 +19,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("file", metavar="FILE", help="名单文件（.xlsx/.xls/.csv）")
     p.add_argument("--year", type=int, required=True, help="年度，如 2020")
     p.add_argument("--department", required=True, choices=list(SPECIAL_GROUPS), help="提供名单的部门")
-    p.add_argument("--group", choices=GROUPS, help="人员类别（文件中有“人员类别”列时可不填）")
+    p.add_argument(
+        "--group",
+        metavar="类别",
+        help=f"人员类别：{'、'.join(GROUPS)}，或部门的写法如 农村低保、五保户（文件中有“人员类别”列时可不填）",
+    )
     p.add_argument("--sheet", metavar="NAME", help="工作表名称（默认第一个）")
     p.add_argument(
         "--scope",
@@ -153,6 +157,7 @@ def pending_cmd(args: argparse.Namespace) -> int:
 
 def enrol_cmd(args: argparse.Namespace) -> int:
     actor = auth.cli_actor(args.user)
-    count = special_groups.enrol(actor, args.entries, regions.township_id_of(args.township))
-    print(f"已登记参保 {count} 人，并已标识")
+    done = special_groups.enrol(actor, args.entries, regions.township_id_of(args.township))
+    flagged = f"已标识 {done.flagged} 人" if done.flagged else "没有人因此被标识"
+    print(f"已登记参保 {done.enrolled} 人，{flagged}")
     return 0

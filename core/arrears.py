@@ -1,7 +1,8 @@
 """补缴核定: declare missed years at the township office, assess (fix and print the amount), track payment.
 
-Years owed run from the latest of (enrolment year, the year the person turned 16, the earliest year the
-policy table allows arrears for) to last year, minus years already paid or already declared.
+Years owed run from the later of (the year the person turned 16, the earliest year the policy table allows
+arrears for) to last year, minus years already paid or already declared (``rules.arrears_years``). The
+enrolment date is no bound: a person registered today may have missed 2017 and paid 2019.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from pathlib import Path
 
 from peewee import fn
 
-from core import audit, idcard, policy, regions
+from core import audit, idcard, policy, regions, rules
 from core import special_groups as sg
 from core.auth import Actor, check_township, require
 from core.errors import UserError
-from core.money import format_yuan, to_capital, yuan_text
+from core.money import fen_to_yuan, format_yuan, to_capital, yuan_text
 from dao import bulk
 from dao.db import current
 from dao.models import (
@@ -81,19 +82,12 @@ def proposal(actor: Actor, resident_id: int, as_of: dt.date | None = None) -> li
     allowed = {p.year: p for p in PolicyYear.select().where(PolicyYear.arrears_allowed)}
     if not allowed:
         return []
-    start = max(
-        resident.enrolled_on.year if resident.enrolled_on else min(allowed),
-        resident.birth_date.year + 16,
-        min(allowed),
-    )
-    skip = _paid_years(resident_id) | _declared_years(resident_id)
+    taken = _paid_years(resident_id) | _declared_years(resident_id)
     owed = []
-    for year in range(start, as_of.year):
-        rules = allowed.get(year)
-        if rules is None or year in skip:
-            continue
+    for year in rules.arrears_years(resident.birth_date, allowed, taken, as_of):
+        policy_year = allowed[year]
         hardship = sg.is_flagged(resident_id, year)
-        tiers = [t for t in rules.tiers if hardship or t != rules.hardship_min_fen]
+        tiers = [t for t in policy_year.tiers if hardship or t != policy_year.hardship_min_fen]
         owed.append(YearOwed(year, tiers, hardship))
     return owed
 
@@ -145,14 +139,14 @@ def declare(
         if year not in owed:
             span = f"{min(owed)}—{max(owed)}" if owed else "无"
             raise UserError(f"{year} 年不在可补缴的年度范围内（可补缴：{span}，已申报的年度除外）。")
-        rules = policy.get(year)
-        assert rules is not None
-        if tier not in rules.tiers:
-            choices = "、".join(yuan_text(t) for t in rules.tiers)
+        policy_year = policy.get(year)
+        assert policy_year is not None
+        if tier not in policy_year.tiers:
+            choices = "、".join(yuan_text(t) for t in policy_year.tiers)
             raise UserError(f"{format_yuan(tier)} 元不是 {year} 年的缴费档次（{choices} 元）。")
         if tier not in owed[year].tiers:
             raise UserError(f"{year} 年该居民不属于困难群体，不能选择最低档次 {format_yuan(tier)} 元。")
-        subsidy = rules.subsidy_for(tier) if rules.arrears_subsidy else 0
+        subsidy = policy_year.subsidy_for(tier) if policy_year.arrears_subsidy else 0
         lines.append((year, tier, subsidy))
     with current().atomic():
         assessment = ArrearsAssessment.create(resident=resident.id, township=resident.township_id,
@@ -329,10 +323,10 @@ def export(actor: Actor, out: str | Path, status: str | None = None, township_id
     out = Path(out)
     if out.suffix.lower() not in (".xlsx", ".csv"):
         raise UserError(f"补缴清单应导出为 .xlsx 或 .csv：{out.name}")
-    data = [(r.sheet_no, r.status, r.township, r.id_number, r.name, r.years, format_yuan(r.total_fen),
+    data = [(r.sheet_no, r.status, r.township, r.id_number, r.name, r.years, fen_to_yuan(r.total_fen),
              f"{r.declared_at:%Y-%m-%d}", f"{r.assessed_at:%Y-%m-%d}" if r.assessed_at else "",
              "" if r.days_outstanding is None else r.days_outstanding, f"{r.paid_years}/{r.line_count}") for r in rows]  # fmt: skip
-    write_table(out, EXPORT_HEADERS, data, sheet_title="补缴清单", text_columns=(3,))
+    write_table(out, EXPORT_HEADERS, data, sheet_title="补缴清单", text_columns=(3,), money_columns=(6,))
     audit.record(
         actor.username, "export", "arrears_assessment", "", after={"file": out.name, "rows": len(rows)}
     )

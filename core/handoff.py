@@ -239,7 +239,7 @@ def _write_files(batch: HandoffBatch, out_dir: Path) -> dict[str, str]:
     county = regions.county()["county_name"]
     title = f"{county}{INSURANCE}{KINDS[batch.kind]}传递明细（批次 {batch.batch_no}，{batch.month}）"
     return handoff_files.write_batch(out_dir, batch.batch_no, title, _columns(batch.kind), _rows(batch), _manifest(batch),
-                                     batch.created_at)  # fmt: skip
+                                     batch.created_at, batch.file_format)  # fmt: skip
 
 
 def _store(actor: Actor, kind: str, month: str, lines: list[_Line], out_dir: Path, *, correction: bool,
@@ -250,7 +250,8 @@ def _store(actor: Actor, kind: str, month: str, lines: list[_Line], out_dir: Pat
             seq = _next_seq(kind, month)
             batch = HandoffBatch.create(batch_no=_batch_no(kind, month, seq, correction, county_code), kind=kind, month=month,
                                         seq=seq, is_correction=correction, created_by=actor.username, note=note[:200],
-                                        records=len(lines), total_fen=sum(x.amount_fen for x in lines), created_at=now())  # fmt: skip
+                                        records=len(lines), total_fen=sum(x.amount_fen for x in lines), created_at=now(),
+                                        file_format=handoff_files.CURRENT_FORMAT)  # fmt: skip
             bulk.insert_rows(
                 HandoffLine, ("line_no", "record_id", "amount_fen", "values", "claim", "corrects_id"),
                 [(n, x.record_id, x.amount_fen, json.dumps(x.values, ensure_ascii=False), x.claim, x.corrects)
@@ -392,6 +393,13 @@ def correct(actor: Actor, batch_ref: str | int, line_nos: Sequence[int], reason:
     for x in chosen:
         if x.corrects_id is not None:
             raise UserError(f"序号 {x.line_no} 本身是更正行，不能再更正。")
+        if x.feedback == FEEDBACK_REJECTED:
+            # Never booked by the tax side, and its record went back to the pool: reversing it would cancel
+            # a payment that was never made (or net the re-sent record to zero).
+            raise UserError(
+                f"序号 {x.line_no} 已被税务端拒绝（{x.feedback_reason or '未写原因'}），从未入账，不能冲正："
+                "该记录已回到待传递，改正后随下一批次报送。"
+            )
         values = json.loads(x.values)
         values[4] = _money(-x.amount_fen)  # the amount column of both layouts
         values[-3:] = ["冲正", original.batch_no, str(x.line_no)]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core import audit, idcard
+from core import audit, idcard, rules
 from core import special_groups as sg
 from core.arrears import mark_paid
 from core.auth import Actor, require
@@ -22,7 +22,7 @@ from core.money import format_yuan, yuan_text, yuan_to_fen
 from core.progress import Job, Progress
 from core.regions import normalise_text
 from core.roster_import import ID_ALIASES, NAME_ALIASES, file_sha256
-from core.rowcodes import ImportReport, RowIssue, issue, register
+from core.rowcodes import ImportReport, RowIssue, issue, register, too_long
 from core.tabular import Column, FileUnusable, data_rows, excel_serial_date, open_table, text_of
 from dao import bulk
 from dao.db import current
@@ -34,9 +34,12 @@ register("AMOUNT_INVALID", True, "缴费金额无效")
 register(
     "CHANNEL_CASH_FORBIDDEN", True, "通知规定不得由村居或代办人员收取现金：该笔记录已拒收，请乡镇说明情况"
 )
+register("CHANNEL_UNKNOWN", True, "缴费渠道无法识别：该笔记录未入账，请核实渠道后重新导入")
+register("CHANNEL_GOVERNMENT_ONLY", True, "财政代缴渠道只用于政府代缴，个人缴费不能使用")
 register("DUPLICATE_VOUCHER", True, "税票号码重复")
 register("VOUCHER_MISSING", True, "税票号码为空")
-register("DATE_INVALID", True, "缴费日期无效")
+# The special lists' NOT_IN_ROSTER is a warning about a list entry; for a payment it means this:
+NOT_IN_ROSTER_REASON = "缴费人不在参保花名册中：该笔缴费未入账。请先办理参保登记，再重新导入本文件"
 register("OVER_ANNUAL_MAX", False, "同一年度个人缴费合计超过最高档次：退费候选")
 register("DUPLICATE_PAYMENT", False, "同一年度重复缴费：退费候选")
 register("TIER_100_NOT_FLAGGED", False, "非困难群体按最低档次缴费：退费候选")
@@ -60,7 +63,6 @@ LEDGER_COLUMNS: tuple[Column, ...] = (
     Column("kind", "缴费类型", ("缴费类型", "征收类型", "缴费性质")),
     Column("payer", "缴费人类型", ("缴费人类型", "缴费主体", "资金来源")),
 )
-CASH_WORDS = ("现金", "代收", "代征", "代缴员", "协办员")
 NORMAL, ARREARS = "正常应缴", "补缴"
 PERSONAL, GOVERNMENT = "个人", "政府代缴"
 _KINDS = {"正常缴费": NORMAL, "正常应缴": NORMAL, "正常": NORMAL, "补缴": ARREARS, "补缴以前年度": ARREARS}
@@ -135,11 +137,15 @@ def import_contributions(
     finally:
         table.source.close()
     numbers: dict[int, str] = {}
+    legacy: set[int] = set()  # rows with a 15-digit number, converted: ID_LEGACY_15 when the row is kept
     for row, _cells, value in raw:
         try:
-            numbers[row] = idcard.parse(value.get("id_number"), today).number
+            info = idcard.parse(value.get("id_number"), today)
         except idcard.IdError:
-            pass
+            continue
+        numbers[row] = info.number
+        if info.legacy15:
+            legacy.add(row)
     residents = bulk.fetch_by_keys(Resident, "id_number", ("id",), set(numbers.values()))
     vouchers = {normalise_text(text_of(v.get("voucher"))) for _, _, v in raw}
     stored = bulk.fetch_by_keys(
@@ -155,6 +161,10 @@ def import_contributions(
         voucher = normalise_text(text_of(value.get("voucher")))
         if not voucher:
             problems.append(issue(row, label["voucher"], "VOUCHER_MISSING"))
+        elif (
+            found_long := too_long(row, label["voucher"], voucher, Contribution.voucher.max_length)
+        ) is not None:
+            problems.append(found_long)
         elif voucher in seen_vouchers:
             problems.append(
                 issue(row, label["voucher"], "DUPLICATE_VOUCHER", f"与第 {seen_vouchers[voucher]} 行相同")
@@ -169,6 +179,8 @@ def import_contributions(
             continue
         assert found is not None
         found.voucher = voucher
+        if row in legacy:
+            report.add(issue(row, label["id_number"], "ID_LEGACY_15", numbers[row]))
         old = stored.get(voucher)
         if old is not None:
             if tuple(old) == (found.resident_id, found.year, found.amount_fen):
@@ -204,19 +216,12 @@ def _check_row(row: int, value: dict[str, object], label: dict[str, str], polici
         except idcard.IdError as exc:
             problems.append(issue(row, label["id_number"], exc.code, exc.detail))
     elif number not in residents:
-        problems.append(
-            issue(
-                row,
-                label["id_number"],
-                "NOT_IN_ROSTER",
-                "缴费人不在参保花名册中，该笔记录不能入账",
-                error=True,
-            )
-        )
+        problems.append(issue(row, label["id_number"], "NOT_IN_ROSTER", number, error=True,
+                              reason=NOT_IN_ROSTER_REASON))  # fmt: skip
     year_text = text_of(value.get("year"))[:4]
     year = int(year_text) if year_text.isdigit() else None
-    rules = policies.get(year) if year else None
-    if rules is None:
+    policy_year = policies.get(year) if year else None
+    if policy_year is None:
         problems.append(issue(row, label["year"], "YEAR_NO_POLICY", text_of(value.get("year")) or "空"))
     amount = tier = None
     for field in ("amount", "tier"):
@@ -238,18 +243,28 @@ def _check_row(row: int, value: dict[str, object], label: dict[str, str], polici
         problems.append(issue(row, label["amount"], "AMOUNT_INVALID", "空"))
     amount = amount if amount is not None else tier
     tier = tier if tier is not None else amount
-    if rules is not None and tier is not None and tier not in rules.tiers:
-        tiers = "、".join(yuan_text(t) for t in rules.tiers)
+    if policy_year is not None and tier is not None and tier not in policy_year.tiers:
+        tiers = "、".join(yuan_text(t) for t in policy_year.tiers)
         problems.append(issue(row, label["tier_or_amount"], "TIER_INVALID",
                               f"{format_yuan(tier)} 元；{year} 年档次为 {tiers} 元"))  # fmt: skip
+    kind = _KINDS.get(normalise_text(text_of(value.get("kind"))), NORMAL)
+    payer = _PAYERS.get(normalise_text(text_of(value.get("payer"))), PERSONAL)
     channel = normalise_text(text_of(value.get("channel")))
-    if any(word in channel for word in CASH_WORDS):
-        problems.append(issue(row, label["channel"], "CHANNEL_CASH_FORBIDDEN", channel))
+    if channel:  # a file without the column, or a blank cell, states no channel: nothing to check
+        code = rules.channel_problem(rules.classify_channel(channel), payer == GOVERNMENT)
+        if code == "CHANNEL_UNKNOWN":
+            problems.append(
+                issue(row, label["channel"], code, f"“{channel}”；可用：{rules.accepted_channels()}")
+            )
+        elif code is not None:
+            problems.append(issue(row, label["channel"], code, channel))
+        elif (
+            found_long := too_long(row, label["channel"], channel, Contribution.channel.max_length)
+        ) is not None:
+            problems.append(found_long)
     paid_on = _date(value.get("paid_on"))
     if paid_on is False:
         problems.append(issue(row, label["paid_on"], "DATE_INVALID", text_of(value.get("paid_on"))))
-    kind = _KINDS.get(normalise_text(text_of(value.get("kind"))), NORMAL)
-    payer = _PAYERS.get(normalise_text(text_of(value.get("payer"))), PERSONAL)
     if problems:
         return None
     assert number is not None and year is not None and amount is not None and tier is not None
@@ -308,42 +323,15 @@ def _refund_candidates(report: ImportReport, payments: list[_Payment], ids: dict
     new_ids = {ids[v][0]: v for v in by_voucher}
     candidates: list[tuple[Any, str, str, int]] = []  # (payment row, code, detail, fen)
     for (rid, year), paid in personal.items():
-        rules = policies[year]
-        flagged = rid in flagged_in[year]
-        total = sum(c.amount_fen for c in paid)
-        if len(paid) > 1:
-            channels = "、".join(dict.fromkeys(c.channel or "未填渠道" for c in paid))
-            for c in paid[1:]:
-                candidates.append(
-                    (c, "DUPLICATE_PAYMENT", f"{year} 年已缴 {len(paid)} 笔（{channels}）", c.amount_fen)
-                )
-        if total > rules.tiers[-1]:
-            over = total - rules.tiers[-1]
-            candidates.append(
-                (
-                    paid[-1],
-                    "OVER_ANNUAL_MAX",
-                    f"合计 {format_yuan(total)} 元，超出 {format_yuan(over)} 元",
-                    over,
-                )
-            )
-        for c in paid:
-            if c.tier_fen == rules.hardship_min_fen and not flagged:
-                candidates.append((c, "TIER_100_NOT_FLAGGED", f"{year} 年不在困难群体名单中", c.amount_fen))
-            elif flagged and c.tier_fen == rules.hardship_min_fen:
-                candidates.append(
-                    (c, "SUBSIDY_TIER_PAID_PERSONALLY", f"{year} 年已列入政府代缴", c.amount_fen)
-                )
-            elif flagged and rules.reselect_date and (c.paid_on is None or c.paid_on < rules.reselect_date):
-                when = c.paid_on.isoformat() if c.paid_on else "未填日期"
-                candidates.append(
-                    (
-                        c,
-                        "PAID_AFTER_SUBSIDY_BEFORE_RESELECT",
-                        f"{when} 早于 {rules.reselect_date}",
-                        c.amount_fen,
-                    )
-                )
+        policy_year = policies[year]
+        year_rules = rules.YearRules(
+            policy_year.tiers, policy_year.hardship_min_fen, policy_year.reselect_date
+        )
+        found = rules.refund_candidates(
+            year, year_rules, rid in flagged_in[year],
+            [rules.Paid(c, c.amount_fen, c.tier_fen, c.paid_on, c.channel) for c in paid],
+        )  # fmt: skip
+        candidates += [(x.paid.ref, x.code, x.detail, x.amount_fen) for x in found]
     existing = set(RefundCandidate.select(RefundCandidate.contribution, RefundCandidate.code).tuples())
     rows = []
     for c, code, detail, amount in candidates:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import peewee as pw
 
-from core import audit, regions
+from core import audit, regions, rules
 from core.auth import ADMIN, CLERK, FINANCE, REVIEWER, Actor, check_township, require
 from core.errors import PermissionDenied, UserError
 from core.money import format_yuan, to_capital
@@ -51,7 +51,7 @@ ACCEPTED, PASSED, APPROVED, RETURNED = "已受理", "已初审", "复核通过",
 PAID, FAILED, WITHDRAWN, TO_MEDICAL = "已退款", "退款失败", "已撤销", "已转医保"
 STATES = (ACCEPTED, PASSED, APPROVED, RETURNED, PAID, FAILED, WITHDRAWN, TO_MEDICAL)
 LIVE_STATES = (ACCEPTED, PASSED, APPROVED, RETURNED, PAID, FAILED)  # cases that hold their payments
-CUTOFF_DAY = 25
+CUTOFF_DAY = rules.CUTOFF_DAY
 
 # target state -> (states it may come from, roles that may do it, action name)
 TRANSITIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
@@ -67,19 +67,9 @@ TARGET_NAMES = {"初审": PASSED, "复核通过": APPROVED, "退回": RETURNED, 
                 "撤销": WITHDRAWN, "重新发放": APPROVED}  # fmt: skip
 
 
-def month_of(day: dt.date) -> str:
-    return f"{day.year:04d}-{day.month:02d}"
-
-
-def next_month(month: str) -> str:
-    year, mon = (int(x) for x in month.split("-"))
-    return f"{year + 1:04d}-01" if mon == 12 else f"{year:04d}-{mon + 1:02d}"
-
-
-def batch_month(passed_on: dt.date) -> str:
-    """A case passed on or before the 25th joins this month's batch; later, next month's (Dec 26 -> January)."""
-    this = month_of(passed_on)
-    return this if passed_on.day <= CUTOFF_DAY else next_month(this)
+month_of = rules.month_of
+next_month = rules.next_month
+batch_month = rules.refund_batch_month  # the 25th cut-off
 
 
 def parse_month(text: str) -> str:
@@ -117,18 +107,47 @@ def _next_case_no(township: Township, year: int) -> str:
 
 
 def _event(
-    actor: Actor, case: RefundCase, action: str, from_state: str, to_state: str, note: str = ""
-) -> None:
+    actor: Actor, case: RefundCase, action: str, from_state: str, to_state: str, note: str = "",
+    day: dt.date | None = None,
+) -> None:  # fmt: skip
     RefundEvent.create(case=case.id, username=actor.username, action=action, from_state=from_state,
-                       to_state=to_state, note=note[:200])  # fmt: skip
-    audit.record(actor.username, action, "refund_case", case.id, before={"state": from_state},
-                 after={"state": to_state, "note": note} if note else {"state": to_state})  # fmt: skip
+                       to_state=to_state, note=note[:200], day=day)  # fmt: skip
+    after: dict[str, object] = {"state": to_state, "note": note} if note else {"state": to_state}
+    if day is not None:
+        after["day"] = day.isoformat()
+    audit.record(actor.username, action, "refund_case", case.id, before={"state": from_state}, after=after)
 
 
-def create(actor: Actor, new: NewCase, today: dt.date | None = None) -> RefundCase:
-    """受理: enter a case. Amounts never exceed what was paid; a payment is never in two live cases."""
+def _last_step_day(case: RefundCase) -> tuple[dt.date | None, str]:
+    """The day of the case's latest step and what it was: a later step may not be dated before it."""
+    last = (
+        RefundEvent.select()
+        .where(
+            (RefundEvent.case == case.id) & (RefundEvent.from_state != RefundEvent.to_state)
+        )  # steps, not edits
+        .order_by(RefundEvent.id.desc())
+        .first()
+    )
+    if last is None:
+        return None, ""
+    return (last.day or last.at.date()), last.action
+
+
+def _step_day(on: dt.date | None, today: dt.date, previous: dt.date | None, previous_step: str) -> dt.date:
+    day = on or today
+    problem = rules.step_date_problem(day, previous, today, previous_step)
+    if problem is not None:
+        raise UserError(problem + "。")
+    return day
+
+
+def create(actor: Actor, new: NewCase, today: dt.date | None = None, on: dt.date | None = None) -> RefundCase:
+    """受理: enter a case. Amounts never exceed what was paid; a payment is never in two live cases; money the
+    government paid (政府代缴) is never refunded to the person. ``on`` is the day the tax branch accepted it,
+    when the paperwork is entered late (never in the future); ``today`` the real today (tests move it)."""
     require(actor, "refund.enter")
     today = today or dt.date.today()
+    day = _step_day(on, today, None, "")
     resident = Resident.get_or_none(Resident.id == new.resident_id)
     if resident is None:
         raise UserError("该居民不在花名册中。")
@@ -161,12 +180,15 @@ def create(actor: Actor, new: NewCase, today: dt.date | None = None) -> RefundCa
             raise UserError(
                 f"税票 {c.voucher} 的退费金额 {format_yuan(amount)} 元超过实缴 {format_yuan(c.amount_fen)} 元。"
             )
+        problem = rules.refund_problem(c.payer)
+        if problem is not None:
+            raise UserError(f"税票 {c.voucher}（{c.year} 年，{c.payer}）：{problem}。")
     total = sum(new.amounts_fen)
     state = TO_MEDICAL if new.insurance == INSURANCE_MEDICAL else ACCEPTED
     township = Township.get_by_id(resident.township_id)
     for _attempt in range(3):
         try:
-            return _insert_case(actor, new, township, state, total, today)
+            return _insert_case(actor, new, township, state, total, day)
         except pw.IntegrityError as exc:
             if "case_no" not in str(exc):  # the payment's lock: it is in another live case
                 raise UserError("所选缴费记录已在其他退费案件中（同一笔缴费不能重复退费）。") from exc
@@ -175,11 +197,11 @@ def create(actor: Actor, new: NewCase, today: dt.date | None = None) -> RefundCa
 
 
 def _insert_case(
-    actor: Actor, new: NewCase, township: Township, state: str, total: int, today: dt.date
+    actor: Actor, new: NewCase, township: Township, state: str, total: int, day: dt.date
 ) -> RefundCase:
     with current().atomic():
         case = RefundCase.create(
-            case_no=_next_case_no(township, today.year), resident=new.resident_id, township=township.id,
+            case_no=_next_case_no(township, day.year), resident=new.resident_id, township=township.id,
             insurance=new.insurance, reason=new.reason, reason_text=new.reason_text.strip(), amount_fen=total,
             account_name=new.account_name.strip(), account_no=new.account_no.strip().replace(" ", ""),
             bank_name=new.bank_name.strip(), documents="、".join(d for d in REFUND_DOCUMENTS if d in new.documents),
@@ -194,7 +216,7 @@ def _insert_case(
                 RefundCandidate.id == new.candidate_id
             ).execute()
         note = "居民医保退费：转医保局办理，本系统仅登记" if state == TO_MEDICAL else ""
-        _event(actor, case, "受理", "", state, note)
+        _event(actor, case, "受理", "", state, note, day)
     return case
 
 
@@ -220,8 +242,13 @@ def advance(
     bank_ref: str = "",
     today: dt.date | None = None,
     expected_version: int | None = None,
+    on: dt.date | None = None,
 ) -> RefundCase:
-    """Move a case to ``target`` (a state or its CLI name). Raises UserError / PermissionDenied."""
+    """Move a case to ``target`` (a state or its CLI name). Raises UserError / PermissionDenied.
+
+    ``on`` is the day the step happened when the paperwork is entered late (default today): never in the
+    future, never before the case's previous step. The 25th cut-off (初审) and the fund month (复核通过)
+    follow it; ``paid_on`` (已退款, default that day) is checked the same way."""
     today = today or dt.date.today()
     target = TARGET_NAMES.get(target, target)
     if target not in TRANSITIONS:
@@ -237,16 +264,18 @@ def advance(
         )
     if case.state not in sources:
         raise UserError(f"案件 {case.case_no} 当前为“{case.state}”，不能“{action}”。")
+    previous, previous_step = _last_step_day(case)
+    day = _step_day(on, today, previous, previous_step)
     changes: dict[str, object] = {"state": target}
     note = reason.strip()
     if target == PASSED:
-        changes.update(passed_by=actor.username, batch_month=batch_month(today), note="")
+        changes.update(passed_by=actor.username, batch_month=batch_month(day), note="")
     elif target == APPROVED:
         if actor.username in (case.entered_by, case.passed_by):
             raise PermissionDenied(
                 f"复核人不能是该案件的受理人或初审人（{actor.username}）：须由另一位县局审核人员复核。"
             )
-        changes.update(reviewed_by=actor.username, fund_month=next_month(month_of(today)))
+        changes.update(reviewed_by=actor.username, fund_month=rules.refund_fund_month(day))
         action = "重新发放" if case.state == FAILED else action
     elif target == RETURNED:
         if not note:
@@ -257,7 +286,9 @@ def advance(
     elif target == PAID:
         if not bank_ref.strip():
             raise UserError("请填写银行流水号。")
-        changes.update(paid_on=paid_on or today, bank_ref=bank_ref.strip())
+        paid_day = _step_day(paid_on or day, today, previous, previous_step)
+        changes.update(paid_on=paid_day, bank_ref=bank_ref.strip())
+        day = paid_day
     elif target == FAILED:
         if not note:
             raise UserError("请写明退款失败的原因（如账号错误、银行退回）。")
@@ -272,8 +303,31 @@ def advance(
             raise UserError(f"案件 {case.case_no} 刚被其他用户处理，本次操作未生效。请刷新后再看。")
         if target == WITHDRAWN:
             RefundItem.update(lock=None).where(RefundItem.case == case.id).execute()
-        _event(actor, case, action, case.state, target, note or bank_ref)
+        _event(actor, case, action, case.state, target, note or bank_ref, day)
     return RefundCase.get_by_id(case.id)
+
+
+def advance_many(
+    actor: Actor,
+    case_refs: Sequence[str | int],
+    target: str,
+    *,
+    expected_versions: Sequence[int] | None = None,
+    **options: object,
+) -> list[RefundCase]:
+    """``advance`` for several cases, all or nothing: if one cannot move, none moves, and the message names
+    it (a clerk ticking ten cases must not find seven passed and three silently left behind)."""
+    if not case_refs:
+        raise UserError("请至少指定一个案件。")
+    versions = list(expected_versions) if expected_versions is not None else [None] * len(case_refs)
+    moved: list[RefundCase] = []
+    with current().atomic():
+        for ref, version in zip(case_refs, versions, strict=True):
+            try:
+                moved.append(advance(actor, ref, target, expected_version=version, **options))  # type: ignore[arg-type]
+            except UserError as exc:  # leaving the block rolls back the cases already moved
+                raise type(exc)(f"案件 {ref}：{exc} 本次 {len(case_refs)} 件均未办理。") from exc
+    return moved
 
 
 def correct_account(
@@ -463,7 +517,9 @@ def _load(case_ids: Iterable[int]) -> list[RefundCase]:
 def _form(c: RefundCase) -> refund_forms.CaseForm:
     r = c.resident
     who = lambda name: c.display.get(name) or name  # noqa: E731
-    trail = [(f"{e.at:%Y-%m-%d %H:%M}", e.action, who(e.username), e.note) for e in c.loaded_events]
+    # A step entered late shows the day it happened (the paperwork's date), not the day it was typed in.
+    trail = [(f"{e.day:%Y-%m-%d}" if e.day and e.day != e.at.date() else f"{e.at:%Y-%m-%d %H:%M}", e.action,
+              who(e.username), e.note) for e in c.loaded_events]  # fmt: skip
     return refund_forms.CaseForm(
         case_no=c.case_no, insurance="城乡居民基本养老保险" if c.insurance == INSURANCE_PENSION else "城乡居民医疗保险",
         name=r.name, sex=r.sex, id_number=r.id_number, township=c.township.name, phone=r.phone,

@@ -14,12 +14,15 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from core import audit, idcard, imports
+import peewee as pw
+
+from core import audit, idcard, imports, rules
 from core.auth import Actor, require
+from core.errors import UserError
 from core.imports import FieldChange
 from core.progress import Job, Progress
 from core.regions import TownshipMatcher, VillageCache, normalise_text, village_register
-from core.rowcodes import ImportReport, RowIssue, issue, register
+from core.rowcodes import ImportReport, RowIssue, issue, register, too_long
 from core.tabular import Column, Layout, OpenedTable, excel_serial_date, is_blank, open_table, text_of
 from dao import bulk
 from dao.db import current
@@ -55,7 +58,17 @@ COLUMNS: tuple[Column, ...] = (
         "是否参加其他养老保险",
         ("是否参加其他养老保险", "其他养老保险", "是否参加职工养老保险"),
     ),
+    # The enrolment date, where the roster has it; without the column it stays unknown, never invented.
+    Column(
+        "enrolled_on",
+        "参保日期",
+        ("参保日期", "参保时间", "参保登记日期", "参保登记时间", "首次参保日期", "参保年月", "参保起始日期"),
+    ),
 )
+# Column widths of the resident table: a longer text is a row error (TEXT_TOO_LONG), not a failed file.
+NAME_MAX = Resident.name.max_length
+PHONE_MAX = Resident.phone.max_length
+VILLAGE_MAX = 60
 
 register("VILLAGE_NOT_IN_TOWNSHIP", True, "村居不在该乡镇的区划中（系统管理→区划）")
 register(
@@ -68,14 +81,14 @@ register(
 # silently. Other fields (phone) update as the file says.
 IDENTITY_FIELDS = ("name", "sex", "birth_date", "township_id", "village_id")
 FIELD_LABELS = {"name": "姓名", "sex": "性别", "birth_date": "出生日期", "township_id": "乡镇",
-                "village_id": "村居", "phone": "联系电话"}  # fmt: skip
+                "village_id": "村居", "phone": "联系电话", "enrolled_on": "参保日期"}  # fmt: skip
 _LAYOUT_FIELD = {"name": "name", "sex": "sex", "birth_date": "birth", "township_id": "township",
-                 "village_id": "village", "phone": "phone"}  # fmt: skip
+                 "village_id": "village", "phone": "phone", "enrolled_on": "enrolled_on"}  # fmt: skip
 
 _YES = {"是", "Y", "YES", "1", "√", "✓", "TRUE", "在校", "已参加", "参加"}
 _DATE_TEXT = re.compile(r"^(\d{4})\D{0,2}(\d{1,2})(?:\D{0,2}(\d{1,2}))?\D{0,2}$")
 CHUNK = 5000
-MIN_AGE = 16  # 参保范围: at least 16 years old
+MIN_AGE = rules.MIN_AGE  # 参保范围: at least 16 years old
 TICK = 1000
 
 
@@ -87,6 +100,7 @@ class _Valid(NamedTuple):
     village: str
     phone: str
     cells: list
+    enrolled_on: dt.date | None = None
 
 
 _FOOTER_STARTS = {"合计", "总计", "小计", "制表", "填表", "审核", "负责", "备注", "说明", "注：", "注:"}
@@ -144,6 +158,21 @@ def _birth_matches(value: object, born: dt.date) -> bool:
     return (year, month) == (born.year, born.month) and (day is None or day == born.day)
 
 
+def _sixteenth(born: dt.date) -> dt.date:
+    """The 16th birthday (29 February -> 1 March in a common year)."""
+    try:
+        return born.replace(year=born.year + MIN_AGE)
+    except ValueError:
+        return dt.date(born.year + MIN_AGE, 3, 1)
+
+
+def _as_date(value: object) -> dt.date | None:
+    """A stored DATE as the driver returns it (SQLite through a raw look-up gives text)."""
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
@@ -158,7 +187,7 @@ class _RowChecker:
     def __init__(self, layout: Layout, actor: Actor, as_of: dt.date, report: ImportReport) -> None:
         m = layout.mapping
         self.idx = {f: m.get(f) for f in ("id_number", "name", "sex", "birth", "township", "village", "phone",
-                                          "student", "other_pension")}  # fmt: skip
+                                          "student", "other_pension", "enrolled_on")}  # fmt: skip
         self.label = {f: layout.label(f) for f in self.idx}
         self.actor = actor
         self.as_of = as_of
@@ -169,7 +198,8 @@ class _RowChecker:
         self._towns: dict[object, int | None] = {}
         self.born_by = idcard.born_by(as_of, MIN_AGE)  # born on or before this day: old enough
         self.scope = actor.township_id
-        self.positions = tuple(self.idx.values())
+        self.positions = tuple(self.idx.values())[:9]
+        self.i_enrolled = self.idx["enrolled_on"]
         self.register = village_register()
 
     def data_cells(self, cells: list) -> list | None:
@@ -211,6 +241,10 @@ class _RowChecker:
         name = _squash(cells[i_name])
         if not name:
             errors.append(issue(row, self.label["name"], "NAME_MISSING"))
+        elif len(name) > NAME_MAX:
+            errors.append(
+                issue(row, self.label["name"], "TEXT_TOO_LONG", f"{len(name)} 个字，最多 {NAME_MAX} 个字")
+            )
         town_cell = cells[i_town]
         town_id = self._towns.get(town_cell, -1) if town_cell.__class__ is str else -1
         if town_id == -1:
@@ -234,6 +268,15 @@ class _RowChecker:
                 errors.append(
                     issue(row, self.label["id_number"], "AGE_UNDER_16", f"{self.as_of:%Y-%m-%d} 时 {age} 岁")
                 )
+        village = cells[i_village] if i_village is not None else ""
+        if village.__class__ is not str:
+            village = text_of(village)
+        phone = _squash(cells[i_phone]) if i_phone is not None else ""
+        if len(village) > VILLAGE_MAX or len(phone) > PHONE_MAX:
+            self._too_long(row, village, phone, errors)
+        enrolled_on = None
+        if self.i_enrolled is not None and not is_blank(cells[self.i_enrolled]):
+            enrolled_on = self._enrolled_on(row, cells[self.i_enrolled], info, errors)
         if errors:
             return errors
         assert info is not None and town_id is not None
@@ -243,9 +286,6 @@ class _RowChecker:
             self._check_sex(row, cells[i_sex], info)
         if i_birth is not None and cells[i_birth] != info.birth_date.isoformat():
             self._check_birth(row, cells[i_birth], info)
-        village = cells[i_village] if i_village is not None else ""
-        if village.__class__ is not str:
-            village = text_of(village)
         if town_id in self.register and village and normalise_text(village) not in self.register[town_id]:
             town_name = self.towns.names.get(town_id, "")
             return [
@@ -253,15 +293,36 @@ class _RowChecker:
                     row, self.label["village"], "VILLAGE_NOT_IN_TOWNSHIP", f"“{village}”不是{town_name}的村居"
                 )
             ]
-        return _Valid(
-            row,
-            info,
-            name,
-            town_id,
-            village,
-            _squash(cells[i_phone]) if i_phone is not None else "",
-            cells,
-        )
+        return _Valid(row, info, name, town_id, village, phone, cells, enrolled_on)
+
+    def _too_long(self, row: int, village: str, phone: str, errors: list[RowIssue]) -> None:
+        for field, text, limit in (("village", village, VILLAGE_MAX), ("phone", phone, PHONE_MAX)):
+            found = too_long(row, self.label[field], text, limit)
+            if found is not None:
+                errors.append(found)
+
+    def _enrolled_on(
+        self, row: int, value: object, info: idcard.IdInfo | None, errors: list[RowIssue]
+    ) -> dt.date | None:
+        """参保日期 as the roster gives it (a year and month means its first day); not in the future, not
+        before the person turned 16."""
+        parts = _date_parts(value)
+        day = None
+        if parts is not None:
+            try:
+                day = dt.date(parts[0], parts[1], parts[2] or 1)
+            except ValueError:
+                day = None
+        label = self.label["enrolled_on"]
+        if day is None:
+            errors.append(issue(row, label, "DATE_INVALID", text_of(value)))
+        elif day > max(self.as_of, dt.date.today()):
+            errors.append(issue(row, label, "DATE_INVALID", f"{day:%Y-%m-%d} 晚于今天"))
+        elif info is not None and day < _sixteenth(info.birth_date):
+            errors.append(issue(row, label, "DATE_INVALID", f"{day:%Y-%m-%d} 早于年满 16 周岁"))
+        else:
+            return day
+        return None
 
     def _check_sex(self, row: int, value: object, info: idcard.IdInfo) -> None:
         sex = _sex_of(value)
@@ -274,9 +335,27 @@ class _RowChecker:
             self.report.add(issue(row, self.label["birth"], "BIRTHDATE_MISMATCH", f"身份证号码为 {born}"))
 
 
-_EXISTING_COLUMNS = ("id", "name", "sex", "birth_date", "phone", "township_id", "village_id")
-_INSERT_COLUMNS = ("id_number", "name", "sex", "birth_date", "township_id", "village_id", "phone")
-_UPDATE_COLUMNS = ("name", "sex", "birth_date", "phone", "township_id", "village_id", "updated_at")
+_EXISTING_COLUMNS = ("id", "name", "sex", "birth_date", "phone", "township_id", "village_id", "enrolled_on")
+_INSERT_COLUMNS = (
+    "id_number",
+    "name",
+    "sex",
+    "birth_date",
+    "township_id",
+    "village_id",
+    "phone",
+    "enrolled_on",
+)
+_UPDATE_COLUMNS = (
+    "name",
+    "sex",
+    "birth_date",
+    "phone",
+    "township_id",
+    "village_id",
+    "enrolled_on",
+    "updated_at",
+)
 
 
 class _Writer:
@@ -325,10 +404,12 @@ class _Writer:
                 village_id = self.villages.get(v.township_id, v.village) if v.village else None
                 info = v.info
                 inserts.append(
-                    (info.number, v.name, info.sex, info.birth_date, v.township_id, village_id, v.phone)
-                )
+                    (info.number, v.name, info.sex, info.birth_date, v.township_id, village_id, v.phone,
+                     v.enrolled_on)
+                )  # fmt: skip
                 continue
-            pk, old_name, old_sex, old_birth, old_phone, old_town, old_village = old
+            pk, old_name, old_sex, old_birth, old_phone, old_town, old_village, old_enrolled = old
+            old_enrolled = _as_date(old_enrolled)
             if scope is not None and old_town != scope:
                 report.rejected += 1
                 report.add(
@@ -339,7 +420,7 @@ class _Writer:
                 report.rejected_rows.append((v.row, list(v.cells)))
                 continue
             before = {"name": old_name, "sex": old_sex, "birth_date": str(old_birth)[:10], "township_id": old_town,
-                      "village_id": old_village, "phone": old_phone}  # fmt: skip
+                      "village_id": old_village, "phone": old_phone, "enrolled_on": old_enrolled}  # fmt: skip
             # An empty cell carries no information: it does not blank a stored value. But a village belongs
             # to its township: a move to another township with no village leaves the village unknown.
             village_id: int | str | None = old_village if v.township_id == old_town else None
@@ -349,7 +430,8 @@ class _Writer:
                 if village_id is None:  # a village this township does not have yet: made only if applied
                     village_id, new_village_text = "new", normalise_text(v.village)
             new = {"name": v.name, "sex": v.info.sex, "birth_date": v.info.birth_date.isoformat(),
-                   "township_id": v.township_id, "village_id": village_id, "phone": v.phone or old_phone}  # fmt: skip
+                   "township_id": v.township_id, "village_id": village_id, "phone": v.phone or old_phone,
+                   "enrolled_on": v.enrolled_on or old_enrolled}  # fmt: skip
             diff = [k for k in new if new[k] != before[k]]
             if not diff:
                 report.unchanged += 1
@@ -377,13 +459,13 @@ class _Writer:
                                                 new_village_text or self._text(k, new[k]) if k == "village_id"
                                                 else self._text(k, new[k]), pk))  # fmt: skip
             updates.append((new["name"], new["sex"], new["birth_date"], new["phone"], new["township_id"],
-                            new["village_id"], moment, pk))  # fmt: skip
+                            new["village_id"], new["enrolled_on"], moment, pk))  # fmt: skip
             audit_rows.append((pk, {k: before[k] for k in diff}, {k: new[k] for k in diff}))
         report.imported += len(inserts)
         report.updated += len(updates)
         if not self.dry_run:
-            constants = {"household_type": "", "status": "正常参保", "enrolled_on": self.as_of,
-                         "import_log_id": self.log_id, "created_at": moment, "updated_at": moment, "version": 1}  # fmt: skip
+            constants = {"household_type": "", "status": "正常参保", "import_log_id": self.log_id,
+                         "created_at": moment, "updated_at": moment, "version": 1}  # fmt: skip
             bulk.insert_rows(Resident, _INSERT_COLUMNS, inserts, constants)
             bulk.update_rows(Resident, _UPDATE_COLUMNS, updates, bump_version=True)
             if audit_rows:
@@ -426,6 +508,11 @@ def _process(table: OpenedTable, checker: _RowChecker, writer: _Writer, report: 
     writer.flush(chunk)
 
 
+CONCURRENT_IMPORT = (
+    "另一台电脑正在同时导入相同的人员（或村居），本次导入已撤销，未写入任何数据：请稍后重新导入这个文件。"
+)
+
+
 def import_roster(
     path: str | Path,
     actor: Actor,
@@ -441,7 +528,35 @@ def import_roster(
     Identity changes of people already registered (name, sex, birth date, township, village) are held as
     IDENTITY_CHANGED warnings unless ``apply_changes`` is True or holds the person's ID number.
     Raises FileUnusable (a UserError) when the file as a whole cannot be used.
+
+    Two offices importing overlapping rosters at once on PostgreSQL: the second to commit finds the first
+    one's new residents (or villages) under its unique keys; its transaction is rolled back and the import
+    runs once more, now seeing them as existing people. A second clash gives a Chinese message instead of
+    the driver's.
     """
+    if not isinstance(apply_changes, bool):
+        apply_changes = frozenset(apply_changes)  # read once: a second attempt must see the same numbers
+    for attempt in (1, 2):
+        try:
+            return (yield from _import_once(path, actor, sheet=sheet, as_of=as_of, dry_run=dry_run,
+                                            overrides=overrides, apply_changes=apply_changes))  # fmt: skip
+        except pw.IntegrityError as exc:
+            if attempt == 2:
+                raise UserError(CONCURRENT_IMPORT) from exc
+            yield Progress(0, 1, "其他电脑同时导入了相同人员，重新导入")
+    raise AssertionError("unreachable")
+
+
+def _import_once(
+    path: str | Path,
+    actor: Actor,
+    *,
+    sheet: str | None,
+    as_of: dt.date | None,
+    dry_run: bool,
+    overrides: dict[str, int] | None,
+    apply_changes: bool | Iterable[str],
+) -> Job[ImportReport]:
     require(actor, "roster.import")
     path = Path(path)
     as_of = as_of or dt.date.today()

@@ -28,6 +28,8 @@ CODES: dict[str, tuple[bool, str]] = {
     "ID_LEGACY_15": (False, "15 位旧身份证号码，已转换为 18 位"),
     "SEX_MISMATCH": (False, "性别与身份证号码不符，以身份证号码为准"),
     "BIRTHDATE_MISMATCH": (False, "出生日期与身份证号码不符，以身份证号码为准"),
+    "TEXT_TOO_LONG": (True, "内容超过该栏允许的长度"),
+    "DATE_INVALID": (True, "日期无效"),
 }
 
 
@@ -47,12 +49,22 @@ class RowIssue:
         return {"row": self.row, "column": self.column, "code": self.code, "message": self.message}
 
 
-def issue(row: int, column: str, code: str, detail: str = "", *, error: bool | None = None) -> RowIssue:
-    """A row outcome; ``error`` overrides the code's usual severity for one importer (e.g. NOT_IN_ROSTER is a
-    warning for a department's list but rejects a payment)."""
-    default_error, reason = CODES[code]
+def issue(row: int, column: str, code: str, detail: str = "", *, error: bool | None = None,
+          reason: str | None = None) -> RowIssue:  # fmt: skip
+    """A row outcome; ``error`` and ``reason`` override the code's usual severity and wording for one importer
+    (NOT_IN_ROSTER is a warning for a department's list but rejects a payment, and says so)."""
+    default_error, default_reason = CODES[code]
+    reason = default_reason if reason is None else reason
     return RowIssue(row, column, code, f"{reason}（{detail}）" if detail else reason,
                     default_error if error is None else error)  # fmt: skip
+
+
+def too_long(row: int, column: str, text: str, limit: int) -> RowIssue | None:
+    """TEXT_TOO_LONG when ``text`` does not fit a column of ``limit`` characters: the same row error on SQLite
+    (which would store it) and PostgreSQL (which would fail the whole file)."""
+    if len(text) <= limit:
+        return None
+    return issue(row, column, "TEXT_TOO_LONG", f"{len(text)} 个字，最多 {limit} 个字")
 
 
 @dataclass

@@ -19,15 +19,15 @@ from pathlib import Path
 
 from peewee import JOIN, fn
 
-from core import audit, idcard, imports, policy, regions
+from core import audit, idcard, imports, policy, regions, rules
 from core.auth import Actor, check_township, require
 from core.errors import UserError
 from core.imports import FieldChange
-from core.money import format_yuan, yuan_text
+from core.money import format_yuan
 from core.progress import Job, Progress
 from core.regions import TownshipMatcher, VillageCache, normalise_text
 from core.roster_import import ID_ALIASES, NAME_ALIASES, TOWNSHIP_ALIASES, VILLAGE_ALIASES, file_sha256
-from core.rowcodes import ImportReport, issue, register
+from core.rowcodes import ImportReport, issue, register, too_long
 from core.tabular import Column, FileUnusable, data_rows, open_table, text_of
 from dao import bulk
 from dao.db import current
@@ -75,6 +75,12 @@ GROUP_ALIASES = (
     "对象类别",
     "特殊群体类别",
     "类型",
+    "人员类型",
+    "残疾类别",
+    "残疾类别及等级",
+    "残疾类型",
+    "保障类别",
+    "供养类别",
 )
 COLUMNS: tuple[Column, ...] = (
     Column("id_number", "身份证号码", ID_ALIASES, required=True),
@@ -83,20 +89,14 @@ COLUMNS: tuple[Column, ...] = (
     Column("township", "乡镇", TOWNSHIP_ALIASES),
     Column("village", "村居", VILLAGE_ALIASES),
 )
-# How departments write their groups -> the group names of the notice.
-GROUP_SYNONYMS = {
-    "重度残疾": "重度残疾人", "重度残疾人": "重度残疾人", "重残": "重度残疾人",
-    "低保": "低保对象", "低保户": "低保对象", "低保对象": "低保对象", "最低生活保障": "低保对象",
-    "特困": "特困人员", "特困人员": "特困人员", "特困供养": "特困人员", "特困供养人员": "特困人员",
-    "建档立卡": "建档立卡贫困人员", "建档立卡贫困户": "建档立卡贫困人员", "建档立卡贫困人员": "建档立卡贫困人员",
-    "贫困人员": "建档立卡贫困人员", "贫困户": "建档立卡贫困人员",
-}  # fmt: skip
 DEPARTMENT_NAMES = {"残联": "县残联", "民政": "县民政局", "扶贫": "县扶贫办"}
 GROUP_ORDER = {g: n for n, g in enumerate(g for groups in SPECIAL_GROUPS.values() for g in groups)}
 
 
 def normalise_group(value: object) -> str | None:
-    return GROUP_SYNONYMS.get(normalise_text(text_of(value)))
+    """How a department writes its group (农村低保, 二级肢体残疾 …) -> the notice's group, from the table in
+    resources/rules/special_groups.json."""
+    return rules.group_of(text_of(value))
 
 
 SCOPE_TOWNSHIPS, SCOPE_COUNTY = "townships", "county"
@@ -209,7 +209,7 @@ def import_special_list(
     if scope not in (SCOPE_TOWNSHIPS, SCOPE_COUNTY):
         raise UserError(f"范围应为 townships（名单涉及的乡镇）或 county（全县）：{scope}")
     if group is not None:
-        group = GROUP_SYNONYMS.get(group, group)
+        group = rules.group_of(group) or group
     _check_request(actor, year, department, group)
     path = Path(path)
     table = open_table(path, COLUMNS, sheet=sheet, overrides=overrides)
@@ -222,7 +222,7 @@ def import_special_list(
     report = SpecialImportReport(dry_run=dry_run, file_name=path.name, sha256=file_sha256(path), year=year,
                                  department=department, headers=layout.headers, header_row=layout.header_row,
                                  text_columns=[layout.mapping["id_number"]])  # fmt: skip
-    label = {f: layout.label(f) for f in ("id_number", "name", "group")}
+    label = {f: layout.label(f) for f in ("id_number", "name", "group", "township", "village")}
     rows: list[_Row] = []
     seen: dict[tuple[str, str], int] = {}
     today = dt.date.today()
@@ -233,20 +233,29 @@ def import_special_list(
             report.rows += 1
             problems = []
             number = ""
+            legacy = False
             try:
-                number = idcard.parse(value.get("id_number"), today).number
+                info = idcard.parse(value.get("id_number"), today)
+                number, legacy = info.number, info.legacy15
             except idcard.IdError as exc:
                 problems.append(issue(row, label["id_number"], exc.code, exc.detail))
             name = normalise_text(text_of(value.get("name")))
             if not name:
                 problems.append(issue(row, label["name"], "NAME_MISSING"))
+            township_text, village_text = text_of(value.get("township")), text_of(value.get("village"))
+            for field, text, limit in ((label["name"], name, SpecialListEntry.name.max_length),
+                                       (label["township"], township_text, SpecialListEntry.township_text.max_length),
+                                       (label["village"], village_text, SpecialListEntry.village_text.max_length)):  # fmt: skip
+                found_long = too_long(row, field, text, limit)
+                if found_long is not None:
+                    problems.append(found_long)
             row_group = normalise_group(value.get("group")) if text_of(value.get("group")) else group
             if row_group is None or row_group not in SPECIAL_GROUPS[department]:
                 written = text_of(value.get("group")) or "空"
-                allowed = "、".join(SPECIAL_GROUPS[department])
+                allowed = rules.accepted_groups(department)
                 problems.append(
                     issue(
-                        row, label["group"], "GROUP_UNKNOWN", f"“{written}”；{department}名单应为：{allowed}"
+                        row, label["group"], "GROUP_UNKNOWN", f"“{written}”；{department}名单可写：{allowed}"
                     )
                 )
             elif number:
@@ -261,16 +270,9 @@ def import_special_list(
                     report.add(found)
                 report.rejected_rows.append((row, list(cells)))
                 continue
-            rows.append(
-                _Row(
-                    row,
-                    number,
-                    name,
-                    row_group,
-                    text_of(value.get("township")),
-                    text_of(value.get("village")),
-                )
-            )
+            if legacy:
+                report.add(issue(row, label["id_number"], "ID_LEGACY_15", number))
+            rows.append(_Row(row, number, name, row_group, township_text, village_text))
     finally:
         table.source.close()
     yield Progress(report.rows, report.rows, "核对花名册")
@@ -572,24 +574,46 @@ def pending(actor: Actor, year: int) -> list[PendingEntry]:
     return out
 
 
-def enrol(actor: Actor, entry_ids: Iterable[int], township_id: int | None = None) -> int:
+@dataclass
+class Enrolled:
+    enrolled: int  # residents registered
+    flagged: int  # people now flagged through these entries (a person already in the roster is only flagged)
+
+
+def enrol(actor: Actor, entry_ids: Iterable[int], township_id: int | None = None) -> Enrolled:
     """Register people from the lists who are not in the roster yet (eligible by definition when 16+ and
-    registered in the county), then flag them. Returns how many were enrolled."""
+    registered in the county), then flag them. Every entry must be a pending entry of a current list: an
+    unknown or already handled one is refused by name, and nothing is written.
+
+    The enrolment date stays unknown (None): the list says who qualifies, not when the person enrolled."""
     require(actor, "special.enrol")
     towns = TownshipMatcher.load()
     today = dt.date.today()
     years: set[int] = set()
     enrolled = 0
+    wanted = list(dict.fromkeys(entry_ids))
     with current().atomic():
         villages = VillageCache()
-        entries = [e for part in bulk.in_chunks(entry_ids)
-                   for e in SpecialListEntry.select().where(SpecialListEntry.id.in_(part))]  # fmt: skip
+        entries = [e for part in bulk.in_chunks(wanted)
+                   for e in SpecialListEntry.select(SpecialListEntry, SpecialList).join(SpecialList)
+                   .where(SpecialListEntry.id.in_(part))]  # fmt: skip
+        unknown = sorted(set(wanted) - {e.id for e in entries})
+        if unknown:
+            raise UserError(
+                f"没有这些名单记录：{'、'.join(str(i) for i in unknown)}（见 special-pending 或待处理名单）。"
+            )
         for entry in sorted(entries, key=lambda e: e.id):
+            who = f"记录 {entry.id}（{entry.name}）"
+            if not entry.special_list.current:
+                raise UserError(
+                    f"{who}所在名单已被新名单替换，不能据此登记：请在当前名单的待处理人员中选择。"
+                )
             if entry.status != ENTRY_NOT_IN_ROSTER:
-                continue
+                raise UserError(f"{who}不是“未参保待处理”的记录（当前：{entry.status}），无需登记。")
+        for entry in sorted(entries, key=lambda e: e.id):
             info = idcard.parse(entry.id_number, today)
             who = f"{entry.name}（{idcard.mask(entry.id_number)}）"
-            if idcard.age_on(info.birth_date, today) < 16:
+            if idcard.age_on(info.birth_date, today) < rules.MIN_AGE:
                 raise UserError(f"{who}未满 16 周岁，不能登记参保。")
             town = township_id or towns.match(entry.township_text)
             if town is None:
@@ -600,7 +624,7 @@ def enrol(actor: Actor, entry_ids: Iterable[int], township_id: int | None = None
                 village = villages.get(town, entry.village_text) if entry.village_text else None
                 resident = Resident.create(id_number=info.number, name=entry.name, sex=info.sex,
                                            birth_date=info.birth_date, township=town, village=village,
-                                           status="正常参保", enrolled_on=today)  # fmt: skip
+                                           status="正常参保", enrolled_on=None)  # fmt: skip
                 audit.record(actor.username, "enrol", "resident", resident.id,
                              after={"id_number": info.number, "name": entry.name, "from_entry": entry.id})  # fmt: skip
                 enrolled += 1
@@ -610,7 +634,13 @@ def enrol(actor: Actor, entry_ids: Iterable[int], township_id: int | None = None
             years.add(entry.special_list.year)
         for year in sorted(years):
             sync_payments(actor, year)
-    return enrolled
+        people = {(e.special_list.year, idcard.parse(e.id_number, today).number) for e in entries}
+        flagged = 0
+        for year in years:
+            numbers = [n for y, n in people if y == year]
+            ids = [rid for (rid,) in bulk.fetch_by_keys(Resident, "id_number", ("id",), numbers).values()]
+            flagged += len(flagged_groups(year, ids))
+    return Enrolled(enrolled, flagged)
 
 
 def review_name(actor: Actor, entry_id: int, *, accept: bool) -> None:
@@ -626,27 +656,6 @@ def review_name(actor: Actor, entry_id: int, *, accept: bool) -> None:
         audit.record(actor.username, "review", "special_list_entry", entry_id,
                      before={"status": ENTRY_NAME_MISMATCH}, after={"status": status})  # fmt: skip
         sync_payments(actor, entry.special_list.year)
-
-
-# --- the personal-payment rule ---------------------------------------------------------------------------
-
-
-def personal_payment_problem(
-    resident_id: int, year: int, tier_fen: int, paid_on: dt.date | None
-) -> str | None:
-    """For a flagged person's own payment: None when allowed, else a Chinese reason.
-
-    The minimum tier is already paid by the government; another tier only from the re-selection date."""
-    if not is_flagged(resident_id, year):
-        return None
-    rules = policy.get(year)
-    if rules is None:
-        return None
-    if tier_fen == rules.hardship_min_fen:
-        return f"{year} 年已由政府代缴最低档次 {yuan_text(rules.hardship_min_fen)} 元，个人不能再选该档次"
-    if rules.reselect_date and (paid_on is None or paid_on < rules.reselect_date):
-        return f"政府代缴对象须在 {rules.reselect_date:%Y-%m-%d} 及以后重新选择其他档次缴费"
-    return None
 
 
 # --- the 代缴 list and statistics -----------------------------------------------------------------------

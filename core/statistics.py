@@ -214,4 +214,5 @@ def as_json(stats: YearStats) -> dict:
 def export(actor: Actor, stats: YearStats, out: str | Path) -> None:
     """The area table as .xlsx/.csv (the GUI adds the charts as PNG and a PDF report)."""
     require(actor, "stats.view")
-    write_table(out, AREA_HEADERS, area_table(stats), sheet_title=f"{stats.year}年统计")
+    money = tuple(i for i, h in enumerate(AREA_HEADERS) if "金额" in h)
+    write_table(out, AREA_HEADERS, area_table(stats), sheet_title=f"{stats.year}年统计", money_columns=money)

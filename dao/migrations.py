@@ -17,7 +17,7 @@ from playhouse.migrate import SchemaMigrator, migrate
 from dao import models, payer_year, sqlite_files
 from dao.db import DatabaseOpenError
 
-LATEST = 9
+LATEST = 10
 
 
 def _step_2(db: pw.Database) -> None:
@@ -400,8 +400,20 @@ def _step_9(db: pw.Database) -> None:
     )
 
 
+def _step_10(db: pw.Database) -> None:
+    """Issue 13: a refund step's own date; each handoff batch's file format (older batches wrote amounts as
+    text, and a re-export must rebuild those bytes); and no invented enrolment dates. Until now every
+    resident's ``enrolled_on`` was the import day (or ``--as-of``) or the day of a special-list enrolment —
+    never a date any file gave — so it becomes unknown; rosters with a 参保日期 column fill it again."""
+    migrator = SchemaMigrator.from_database(db)
+    migrate(migrator.add_column("refund_event", "day", pw.DateField(null=True)))
+    # NOT NULL with a default in one statement: the migrator would rebuild the SQLite table.
+    db.execute_sql('ALTER TABLE "handoff_batch" ADD COLUMN "file_format" INTEGER NOT NULL DEFAULT 1')
+    db.execute_sql("UPDATE resident SET enrolled_on = NULL WHERE enrolled_on IS NOT NULL")
+
+
 STEPS: dict[int, Callable[[pw.Database], None]] = {
-    2: _step_2, 3: _step_3, 4: _step_4, 5: _step_5, 6: _step_6, 7: _step_7, 8: _step_8, 9: _step_9,
+    2: _step_2, 3: _step_3, 4: _step_4, 5: _step_5, 6: _step_6, 7: _step_7, 8: _step_8, 9: _step_9, 10: _step_10,
 }  # fmt: skip
 
 

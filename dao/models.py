@@ -432,6 +432,9 @@ class RefundEvent(BaseModel):
 
     case = pw.ForeignKeyField(RefundCase, backref="events", on_delete="RESTRICT", index=True)
     at = pw.DateTimeField(default=now)
+    # The day the step happened (受理, 初审, 复核 ...), which a clerk entering paperwork late may give; the
+    # 25th cut-off and the fund month follow it. None on events recorded before schema 10: ``at`` is the day.
+    day = pw.DateField(null=True)
     username = pw.CharField(max_length=60)
     action = pw.CharField(max_length=12)
     from_state = pw.CharField(max_length=8, default="")
@@ -461,6 +464,9 @@ class HandoffBatch(BaseModel):
     sent_by = pw.CharField(max_length=60, default="")
     sent_at = pw.DateTimeField(null=True)
     cancelled_by = pw.CharField(max_length=60, default="")
+    # How the files write amounts: 1 as text (batches made before schema 10), 2 as numbers. A re-export
+    # rebuilds the bytes the tax side received, so each batch keeps its own format.
+    file_format = pw.IntegerField(default=2)
 
     class Meta:
         indexes = ((("kind", "month", "seq"), True),)

@@ -44,19 +44,31 @@ def year_payments(year: int, township_id: int | None, *, days: bool = True):  # 
 
 
 def enrolled(years: tuple[int, int], township_id: int | None) -> dict[int | None, tuple[int, int]]:
-    """{area: (enrolled by the end of years[0], by the end of years[1])}, residents not terminated."""
+    """{area: (enrolled in years[0], in years[1])}: residents not terminated who enrolled by the end of the year
+    (or whose enrolment date is unknown), and anyone who paid for that year — a year people paid for never
+    shows fewer enrolled than payers."""
     db = current()
     area = "village_id" if township_id is not None else "township_id"
     p = db.param
+    town = f" AND township_id = {p}" if township_id is not None else ""
+    town_params = [township_id] if township_id is not None else []
+    ends = [dt.date(year, 12, 31) for year in years]
     sql = (
         f"SELECT {area}, "
         f"SUM(CASE WHEN enrolled_on IS NULL OR enrolled_on <= {p} THEN 1 ELSE 0 END), "
         f"SUM(CASE WHEN enrolled_on IS NULL OR enrolled_on <= {p} THEN 1 ELSE 0 END) "
-        f"FROM resident WHERE status <> {p}"
-        + (f" AND township_id = {p}" if township_id is not None else "")
-        + f" GROUP BY {area}"
+        f"FROM resident WHERE status <> {p}{town} GROUP BY {area}"
     )
-    params = [dt.date(years[0], 12, 31), dt.date(years[1], 12, 31), "终止"] + (
-        [township_id] if township_id is not None else []
-    )
-    return {key: (int(a or 0), int(b or 0)) for key, a, b in db.execute_sql(sql, params).fetchall()}
+    counts = {
+        key: [int(a or 0), int(b or 0)] for key, a, b in db.execute_sql(sql, [*ends, "终止", *town_params])
+    }
+    # Payers the dates leave out (enrolled later than the year they paid for, or terminated since): few rows,
+    # found from the same index, each looked up in payer_year by its key.
+    for n, (year, end) in enumerate(zip(years, ends, strict=True)):
+        extra = (
+            f"SELECT {area}, COUNT(*) FROM resident r WHERE (status = {p} OR enrolled_on > {p}){town} "
+            f"AND EXISTS (SELECT 1 FROM payer_year py WHERE py.resident_id = r.id AND py.year = {p}) GROUP BY {area}"
+        )
+        for key, count in db.execute_sql(extra, ["终止", end, *town_params, year]):
+            counts.setdefault(key, [0, 0])[n] += int(count)
+    return {key: (a, b) for key, (a, b) in counts.items()}

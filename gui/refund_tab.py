@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
+from PySide6.QtCore import QDate
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QDateEdit,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -36,6 +38,17 @@ from gui.workers import run_busy
 ALL = "（全部）"
 
 
+def step_date_field() -> QDateEdit:
+    """The day a step happened: today unless a clerk enters paperwork late (a future day is refused)."""
+    field = QDateEdit(QDate.currentDate())
+    field.setCalendarPopup(True)
+    field.setDisplayFormat("yyyy-MM-dd")
+    field.setMaximumDate(QDate.currentDate())
+    field.setMaximumWidth(130)
+    field.setToolTip("补录时改为实际办理的日期；25 日截止和资金月份按这一天计算")
+    return field
+
+
 def _ask(parent: QWidget, title: str, label: str) -> str | None:
     text, ok = QInputDialog.getText(parent, title, label)
     return text if ok else None
@@ -59,6 +72,9 @@ class CasesPage(QWidget):
         top.addWidget(QLabel("月份："))
         top.addWidget(self.month)
         top.addStretch(1)
+        self.step_date = step_date_field()
+        top.addWidget(QLabel("办理日期："))
+        top.addWidget(self.step_date)
         self.summary = QLabel("")
         top.addWidget(self.summary)
         layout.addLayout(top)
@@ -112,18 +128,16 @@ class CasesPage(QWidget):
             bank_ref = _ask(self, target, "银行流水号：")
             if bank_ref is None:
                 return
-        done, problems = 0, []
-        for row in chosen:
-            try:
-                refunds.advance(
-                    self.actor, row.id, target, reason=reason, bank_ref=bank_ref, expected_version=row.version
-                )
-                done += 1
-            except UserError as exc:
-                problems.append(f"{row.case_no}：{exc}")
+        day = self.step_date.date().toPython()
+        try:  # all or nothing, as on the command line: the message names the case that could not move
+            moved = refunds.advance_many(self.actor, [row.case_no for row in chosen], target, reason=reason,
+                                         bank_ref=bank_ref, on=day, expected_versions=[row.version for row in chosen])  # fmt: skip
+        except UserError as exc:
+            self.refresh()
+            QMessageBox.warning(self, "退费审核", str(exc))
+            return
         self.refresh()
-        message = f"{target}：成功 {done} 件。" + ("\n" + "\n".join(problems) if problems else "")
-        (QMessageBox.warning if problems else QMessageBox.information)(self, "退费审核", message)
+        QMessageBox.information(self, "退费审核", f"{target}：{len(moved)} 件，办理日期 {day:%Y-%m-%d}。")
 
     def correct_account(self) -> None:
         chosen = self.selected()
@@ -211,6 +225,8 @@ class EntryPage(QWidget):
         form.addRow("银行账号：", self.account_no)
         form.addRow("开户行：", self.bank)
         form.addRow("已收材料：", docs)
+        self.accepted_on = step_date_field()
+        form.addRow("受理日期：", self.accepted_on)
         layout.addWidget(form_box)
         self.create_button = QPushButton("受理登记")
         self.create_button.setEnabled(False)
@@ -290,7 +306,7 @@ class EntryPage(QWidget):
                               self.account_no.text(), self.bank.text(), [d for d, b in self.documents.items() if b.isChecked()],
                               self.reason_text.text(), self.insurance.currentText(), self.candidate_id)  # fmt: skip
         try:
-            case = refunds.create(self.actor, new)
+            case = refunds.create(self.actor, new, on=self.accepted_on.date().toPython())
         except UserError as exc:
             QMessageBox.warning(self, "无法受理", str(exc))
             return

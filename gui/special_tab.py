@@ -344,8 +344,8 @@ class SpecialTab(QWidget):
                 return
             township_id = regions.TownshipMatcher.load().match(name)
         self._act(
-            lambda: sg.enrol(self.actor, [p.entry_id for p in chosen], township_id),
-            "已登记参保并标识 {} 人。",
+            lambda: sg.enrol(self.actor, [p.entry_id for p in chosen], township_id).flagged,
+            "已标识 {} 人（不在花名册中的已登记参保）。",
         )
 
     def review_selected(self, accept: bool) -> None:

@@ -2,6 +2,10 @@
 
 Byte-identical on every export of a batch: the rows come from the batch's stored lines, the workbook's
 document dates are the batch's creation time, and the zip entries carry that time too.
+
+Amounts are numbers: numeric cells with a 0.00 format in the workbook, plain -300.00 in the CSV (format 2).
+Batches made before that (format 1) wrote them as text, neutralised like any text ('-300.00); their files
+are rebuilt that way, since a re-export must match the bytes the tax side received.
 """
 
 from __future__ import annotations
@@ -15,11 +19,12 @@ import os
 import re
 import zipfile
 from collections.abc import Sequence
+from decimal import Decimal
 from pathlib import Path
 
 from openpyxl import Workbook
 
-from reports.tables import append_row, neutralise, start_sheet
+from reports.tables import MONEY_FORMAT, append_row, csv_text, neutralise, start_sheet
 
 REFUND_COLUMNS = ("序号", "社会保障号码", "姓名", "险种", "费款所属期", "退费金额", "退费原因", "退费日期", "银行流水号",
                   "经办机构", "记录类型", "原批次号", "原序号")  # fmt: skip
@@ -27,6 +32,16 @@ SUBSIDY_COLUMNS = ("序号", "社会保障号码", "姓名", "险种", "费款�
                    "记录类型", "原批次号", "原序号")  # fmt: skip
 TEXT_COLUMNS = {"社会保障号码", "银行流水号", "经办机构", "原批次号"}
 AMOUNT_COLUMNS = {"退费金额", "代缴金额"}
+FORMAT_TEXT_AMOUNTS, FORMAT_NUMERIC_AMOUNTS = 1, 2
+CURRENT_FORMAT = FORMAT_NUMERIC_AMOUNTS
+
+
+def _cells(columns: Sequence[str], row: Sequence[object], file_format: int) -> list[object]:
+    """A stored row as written: amounts (stored as text such as "-300.00") as numbers from format 2 on."""
+    if file_format < FORMAT_NUMERIC_AMOUNTS:
+        return [neutralise(v) for v in row]
+    return [Decimal(v) if c in AMOUNT_COLUMNS and isinstance(v, str) and v else neutralise(v)
+            for c, v in zip(columns, row, strict=True)]  # fmt: skip
 
 
 def sha256(path: Path) -> str:
@@ -68,7 +83,12 @@ def _normalise_zip(path: Path, moment: dt.datetime) -> None:
 
 
 def write_xlsx(
-    path: Path, title: str, columns: Sequence[str], rows: Sequence[Sequence[object]], moment: dt.datetime
+    path: Path,
+    title: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    moment: dt.datetime,
+    file_format: int = CURRENT_FORMAT,
 ) -> None:
     wb = Workbook()
     wb.properties.created = moment
@@ -79,21 +99,27 @@ def write_xlsx(
     ws.title = "传递明细"
     start_sheet(ws, columns, title, title_size=12)
     formats = {i + 1: "@" for i, c in enumerate(columns) if c in TEXT_COLUMNS}
-    formats.update({i + 1: "0.00" for i, c in enumerate(columns) if c in AMOUNT_COLUMNS})
+    formats.update({i + 1: MONEY_FORMAT for i, c in enumerate(columns) if c in AMOUNT_COLUMNS})
     for row in rows:
-        append_row(ws, [neutralise(v) for v in row], formats)
+        append_row(ws, _cells(columns, row, file_format), formats)
     for i, column in enumerate(columns):
         ws.column_dimensions[chr(65 + i)].width = max(10, len(column) * 2 + 4)
     wb.save(path)
     _normalise_zip(path, moment)
 
 
-def write_csv(path: Path, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+def write_csv(
+    path: Path, columns: Sequence[str], rows: Sequence[Sequence[object]], file_format: int = CURRENT_FORMAT
+) -> None:
+    """UTF-8 without a BOM, CRLF (see README, 税务传递文件): the tax side's loader reads plain UTF-8."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(columns)
     for row in rows:
-        writer.writerow(["" if v is None else neutralise(str(v)) for v in row])
+        if file_format < FORMAT_NUMERIC_AMOUNTS:
+            writer.writerow(["" if v is None else neutralise(str(v)) for v in row])
+        else:
+            writer.writerow([csv_text(v) for v in _cells(columns, row, file_format)])
     path.write_bytes(buffer.getvalue().encode("utf-8"))
 
 
@@ -105,14 +131,15 @@ def write_batch(
     rows: Sequence[Sequence[object]],
     manifest: dict,
     moment: dt.datetime,
+    file_format: int = CURRENT_FORMAT,
 ) -> dict[str, str]:
     """Write the three files under temporary names, then move them into place. Returns name -> SHA-256."""
     out_dir.mkdir(parents=True, exist_ok=True)
     names = {"xlsx": f"{batch_no}.xlsx", "csv": f"{batch_no}.csv", "manifest": f"{batch_no}.manifest.json"}
     temps = {key: out_dir / f".{name}.part" for key, name in names.items()}
     try:
-        write_xlsx(temps["xlsx"], title, columns, rows, moment)
-        write_csv(temps["csv"], columns, rows)
+        write_xlsx(temps["xlsx"], title, columns, rows, moment, file_format)
+        write_csv(temps["csv"], columns, rows, file_format)
         hashes = {names["xlsx"]: sha256(temps["xlsx"]), names["csv"]: sha256(temps["csv"])}
         body = {**manifest, "files": hashes}
         temps["manifest"].write_bytes(

@@ -244,10 +244,9 @@ def write_fund_request_xlsx(
     for letter, width in zip("ABCDEFGH", (18, 12, 10, 22, 12, 26, 24, 14), strict=True):
         ws.column_dimensions[letter].width = width
     summary = wb.create_sheet("按乡镇汇总")
-    summary.append(["乡镇（街道）", "件数", "金额（元）"])
+    start_sheet(summary, ("乡镇（街道）", "件数", "金额（元）"))
     for town, count, fen in by_township:
-        summary.append([town, count, Decimal(fen) / 100])
-    summary.append(
-        ["合计", sum(n for _, n, _ in by_township), Decimal(sum(f for _, _, f in by_township)) / 100]
-    )
+        append_row(summary, [neutralise(town), count, Decimal(fen) / 100], {3: "#,##0.00"})
+    append_row(summary, ["合计", sum(n for _, n, _ in by_township), Decimal(sum(f for _, _, f in by_township)) / 100],
+               {3: "#,##0.00"}, Font(bold=True))  # fmt: skip
     save_workbook(wb, path)

@@ -1,10 +1,11 @@
 """Plain tables out to .xlsx or .csv, safe to open in a spreadsheet.
 
 Text that a spreadsheet would run as a formula (starting with = + - @, or a tab/CR) is prefixed with an
-apostrophe; ID numbers and other code-like columns are written as text so Excel keeps every digit: an
-xlsx cell formatted as text, in a CSV the form ="371325…" (a CSV has no cell formats, and Excel or WPS
-turns a bare 18-digit number into 3.71325E+17, losing the last digits). The importers read that form back
-(core.tabular).
+apostrophe — text only: a number, such as a negative amount, is written as the number it is. ID numbers and
+other code-like columns are written as text so Excel keeps every digit: an xlsx cell formatted as text, in a
+CSV the form ="371325…" (a CSV has no cell formats, and Excel or WPS turns a bare 18-digit number into
+3.71325E+17, losing the last digits; the importers read that form back, core.tabular). Money columns are
+numeric cells with a 0.00 format, so a spreadsheet can sum them.
 """
 
 from __future__ import annotations
@@ -22,14 +23,25 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+MONEY_FORMAT = "0.00"
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 HEADER_FONT = Font(bold=True)
 
 
 def neutralise(value: object) -> object:
+    """Text a spreadsheet would run as a formula, made inert; anything else (numbers) unchanged."""
     if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
         return "'" + value
     return value
+
+
+def csv_text(value: object) -> str:
+    """A CSV field: text neutralised, a number as plain digits (-300.00, never '-300.00)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return str(neutralise(value))
+    return str(value)
 
 
 def _atomic_target(path: Path) -> Path:
@@ -103,7 +115,7 @@ class _AtomicFile:
 DIGITS = re.compile(r"[0-9]+[Xx]?")  # ID numbers, phone numbers, codes with leading zeros
 
 
-def csv_text(value: str) -> str:
+def kept_as_text(value: str) -> str:
     """A digit string as a CSV cell a spreadsheet keeps as text: ="0101" (see the module's docstring)."""
     return f'="{value}"' if DIGITS.fullmatch(value) else value
 
@@ -127,10 +139,10 @@ class CsvWriter(_AtomicFile):
         self._writer.writerow(headers)
 
     def append(self, row: Sequence[object]) -> None:
-        cells = []
-        for idx, value in enumerate(row):
-            text = "" if value is None else str(neutralise(str(value)))
-            cells.append(csv_text(text) if idx in self._text_cols else text)
+        cells = [csv_text(v) for v in row]
+        for idx in self._text_cols:
+            if idx < len(cells):
+                cells[idx] = kept_as_text(cells[idx])
         self._writer.writerow(cells)
         self.count += 1
 
@@ -152,11 +164,13 @@ class XlsxWriter(_AtomicFile):
         *,
         sheet_title: str = "Sheet1",
         text_columns: Iterable[int] = (),
+        money_columns: Iterable[int] = (),
         widths: Sequence[int] | None = None,
         title: str | None = None,
     ) -> None:
         super().__init__(path)
         self._text_cols = set(text_columns)
+        self._money_cols = set(money_columns)
         self._wb = Workbook(write_only=True)
         ws = self._ws = self._wb.create_sheet(sheet_title)
         for idx, width in enumerate(widths or [max(10, len(h) * 2 + 2) for h in headers]):
@@ -182,6 +196,10 @@ class XlsxWriter(_AtomicFile):
                 cell = WriteOnlyCell(self._ws, value=str(value))
                 cell.number_format = "@"
                 out.append(cell)
+            elif idx in self._money_cols and value is not None and not isinstance(value, str):
+                cell = WriteOnlyCell(self._ws, value=value)
+                cell.number_format = MONEY_FORMAT
+                out.append(cell)
             else:
                 out.append(value)
         self._ws.append(out)
@@ -195,6 +213,7 @@ def open_writer(path: str | os.PathLike, headers: Sequence[str], **xlsx: object)
     """By the file's extension: .csv or .xlsx."""
     suffix = Path(path).suffix.lower()
     if suffix == ".csv":
+        # text_columns matter here too (the ="…" form); money columns need nothing: numbers are written as numbers
         return CsvWriter(path, headers, **xlsx)  # type: ignore[arg-type]
     if suffix == ".xlsx":
         return XlsxWriter(path, headers, **xlsx)  # type: ignore[arg-type]

@@ -105,3 +105,47 @@ def test_handoff_tab_creates_sends_and_reexports(
     tab.export()
     name = f"{batch.batch_no}.csv"
     assert (tmp_path / "again" / name).read_bytes() == (tmp_path / "out" / name).read_bytes()
+
+
+def test_step_dates_in_the_tab(qtbot, sqlite_db, admin, tmp_path, message_boxes):
+    """The 办理日期 and 受理日期 fields default to today, refuse the future, and the 25th cut-off follows them;
+    several cases move all or nothing."""
+    import datetime as dt
+
+    from PySide6.QtCore import QDate
+
+    do_import(write_xlsx(tmp_path / "r.xlsx", [HEADER, person(1), person(3)]), admin)
+    clerk = auth.actor_of(auth.create_user(admin, "li", "password123", auth.CLERK, township_id("费城街道")))
+    tab = RefundTab(clerk)
+    qtbot.addWidget(tab)
+    today = dt.date.today()
+    assert tab.cases.step_date.date().toPython() == today and tab.entry.accepted_on.date().toPython() == today
+    tab.cases.step_date.setDate(QDate(today.year + 1, 1, 1))
+    assert tab.cases.step_date.date().toPython() == today  # a future day cannot be chosen
+    last_year = today.year - 1
+    for n, resident in enumerate(Resident.select().order_by(Resident.id)):
+        Contribution.create(
+            resident=resident.id, year=2020, amount_fen=30000, tier_fen=30000, voucher=f"G{n}"
+        )
+        tab.entry.id_edit.setText(resident.id_number)
+        tab.entry.find()
+        tab.entry.pay_table.cellWidget(0, 0).setChecked(True)
+        tab.entry.account_no.setText("6228")
+        tab.entry.bank.setText("农行")
+        tab.entry.accepted_on.setDate(QDate(last_year, 3, 20))
+        tab.entry.create()
+    cases = list(RefundCase.select().order_by(RefundCase.id))
+    assert len(cases) == 2 and all(c.entered_at.date() == today for c in cases)
+    from core import refunds
+
+    refunds.advance(clerk, cases[1].id, "撤销", on=dt.date(last_year, 3, 21))
+    tab.cases.refresh()
+    tab.cases.table.selectAll()
+    tab.cases.step_date.setDate(QDate(last_year, 3, 26))
+    tab.cases.move("初审")  # the withdrawn case cannot move: neither does the other
+    assert "均未办理" in message_boxes[-1][1] and RefundCase.get_by_id(cases[0].id).state == "已受理"
+    tab.cases.table.clearSelection()
+    tab.cases.table.selectRow(next(n for n, row in enumerate(tab.cases.rows) if row.id == cases[0].id))
+    tab.cases.move("初审")
+    moved = RefundCase.get_by_id(cases[0].id)
+    assert moved.state == "已初审" and moved.batch_month == f"{last_year}-04"  # passed on the 26th

@@ -60,9 +60,9 @@ def paid_refund(o, resident, voucher, paid_on):
         resident=resident.id, year=2020, amount_fen=30000, tier_fen=30000, voucher=voucher
     )
     case = refunds.create(o["clerk"], refunds.NewCase(resident.id, [c.id], [30000], "重复缴费", resident.name, "6228", "农行",
-                                                      ["退费申请"]))  # fmt: skip
-    refunds.advance(o["clerk"], case.id, "初审")
-    refunds.advance(o["reviewer"], case.id, "复核通过")
+                                                      ["退费申请"]), on=paid_on)  # fmt: skip
+    refunds.advance(o["clerk"], case.id, "初审", on=paid_on)
+    refunds.advance(o["reviewer"], case.id, "复核通过", on=paid_on)
     return refunds.advance(o["finance"], case.id, "已退款", bank_ref=f"B{voucher}", paid_on=paid_on)
 
 

@@ -91,7 +91,10 @@ def test_every_ledger_code(people, admin, tmp_path):
                              (7, "CHANNEL_CASH_FORBIDDEN"), (8, "DUPLICATE_VOUCHER"), (9, "VOUCHER_MISSING"),
                              (10, "AMOUNT_INVALID"), (11, "DATE_INVALID")}  # fmt: skip
     assert report.imported == 1 and report.rejected == 9
-    assert all(e.code != "NOT_IN_ROSTER" or "不能入账" in e.message for e in report.errors)
+    assert all(
+        e.code != "NOT_IN_ROSTER" or ("未入账" in e.message and "参保登记" in e.message)
+        for e in report.errors
+    )
     assert "现金" in next(e.message for e in report.errors if e.code == "CHANNEL_CASH_FORBIDDEN")
     assert Contribution.select().count() == 1
     conflict = imp(ledger_file(tmp_path, "c.xlsx", [pay(p[3], 2020, 500, "V001")]), admin)
@@ -171,9 +174,10 @@ def test_year_proposal(people, admin):
         2019,
         2020,
     ]
+    # The enrolment date is no bound (issue 13): enrolled in 2018, the person may still make up 2014-2017.
     Resident.update(enrolled_on=dt.date(2018, 3, 1)).where(Resident.id == older.id).execute()
     Contribution.create(resident=older.id, year=2019, amount_fen=30000, tier_fen=30000, voucher="P2019")
-    assert [y.year for y in arrears.proposal(admin, older.id, as_of)] == [2018, 2020]
+    assert [y.year for y in arrears.proposal(admin, older.id, as_of)] == [2014, 2015, 2016, 2017, 2018, 2020]
     PolicyYear.update(arrears_allowed=False).where(PolicyYear.year <= 2016).execute()
     assert [y.year for y in arrears.proposal(admin, young.id, as_of)] == [2017, 2018, 2019, 2020]
     assert 10000 not in arrears.proposal(admin, young.id, as_of)[0].tiers  # the minimum is for hardship years

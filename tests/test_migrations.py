@@ -82,7 +82,13 @@ def _undo_9(database) -> None:
     )  # fmt: skip
 
 
+def _undo_10(database) -> None:
+    migrator = SchemaMigrator.from_database(database)
+    migrate(migrator.drop_column("refund_event", "day"), migrator.drop_column("handoff_batch", "file_format"))
+
+
 UNDO = {
+    10: _undo_10,
     9: _undo_9,
     8: _undo_8,
     7: _undo_7,
@@ -105,7 +111,7 @@ def test_every_step_has_an_undo_for_this_test():
     assert set(UNDO) == set(migrations.STEPS) == set(range(2, migrations.LATEST + 1))
 
 
-@pytest.mark.parametrize("old_version", [migrations.LATEST - 1, 1])
+@pytest.mark.parametrize("old_version", sorted({migrations.LATEST - 1, 8, 1}, reverse=True))
 def test_upgrade_from_previous_version_keeps_data(db_url, tmp_path, old_version):
     open_database(db_url)
     fresh_schema = _columns(dao_db.current())
@@ -114,15 +120,18 @@ def test_upgrade_from_previous_version_keeps_data(db_url, tmp_path, old_version)
     town = Township.get(Township.name == "上冶镇")
     database.execute_sql(
         "INSERT INTO resident (id_number, name, sex, birth_date, township_id, phone, household_type, status,"
-        f" created_at, updated_at, version) VALUES ('371325198001010011', '老数据', '男', '1980-01-01', {town.id},"
-        " '', '', '正常参保', '2020-01-01', '2020-01-01', 1)"
+        f" enrolled_on, created_at, updated_at, version) VALUES ('371325198001010011', '老数据', '男', '1980-01-01',"
+        f" {town.id}, '', '', '正常参保', '2020-01-01', '2020-01-01', '2020-01-01', 1)"  # the import day, invented
     )
     database.execute_sql(  # a payment made before the upgrade is counted in the payers' summary
         "INSERT INTO contribution (resident_id, year, amount_fen, tier_fen, payer, kind, channel, paid_on, voucher,"
         " created_at) SELECT id, 2020, 30000, 30000, '个人', '正常应缴', '', '2020-03-01', 'OLD-1', '2020-03-01'"
         " FROM resident WHERE id_number = '371325198001010011'"
     )
-    if old_version >= 3:  # two lists, the second replacing the first: the upgrade finds what each replaced
+    if (
+        3 <= old_version <= 8
+    ):  # two lists (as schema 8 had them), the second replacing the first: step 9 finds
+        # what each replaced
         for n, current, replaced_by in ((2, True, None), (1, False, 2)):  # the newer first: the key
             database.execute_sql(
                 'INSERT INTO special_list (id, year, department, "group", file_name, sha256, username, imported_at,'
@@ -139,6 +148,7 @@ def test_upgrade_from_previous_version_keeps_data(db_url, tmp_path, old_version)
     assert _columns(database) == fresh_schema
     old = Resident.get(Resident.id_number == "371325198001010011")
     assert old.name == "老数据" and old.birth_date == dt.date(1980, 1, 1) and old.import_log_id is None
+    assert old.enrolled_on is None  # step 10: an enrolment date no file gave is unknown
     summary = PayerYear.get(PayerYear.resident == old.id)
     assert (summary.year, summary.payments, summary.personal, summary.amount_fen, summary.first_day) == (
         2020,
@@ -148,7 +158,7 @@ def test_upgrade_from_previous_version_keeps_data(db_url, tmp_path, old_version)
         dt.date(2020, 3, 1),
     )
     assert summary.township_id == town.id
-    if old_version >= 3:
+    if 3 <= old_version <= 8:
         lists = list(SpecialList.select().order_by(SpecialList.id))
         assert [(x.replaces, x.scope, x.undone_at) for x in lists] == [
             (None, "全县", None),

@@ -55,24 +55,24 @@ def new_case(resident, payments, amounts=None, reason="重复缴费", **kw):
 
 def test_the_whole_flow_and_its_trail(setup, tmp_path):
     a, r1, _, pays = setup
-    case = refunds.create(a["li"], new_case(r1, [pays["b"]]), today=dt.date(2020, 3, 10))
+    case = refunds.create(a["li"], new_case(r1, [pays["b"]]), on=dt.date(2020, 3, 10))
     assert case.state == refunds.ACCEPTED and case.case_no == "TF2020-001-0001" and case.amount_fen == 30000
-    case = refunds.advance(a["wang"], case.case_no, "初审", today=dt.date(2020, 3, 25))
+    case = refunds.advance(a["wang"], case.case_no, "初审", on=dt.date(2020, 3, 25))
     assert case.state == refunds.PASSED and case.batch_month == "2020-03"
     with pytest.raises(UserError, match="原因"):
         refunds.advance(a["shen"], case.id, "退回")
-    case = refunds.advance(a["shen"], case.id, "退回", reason="银行卡复印件不清晰")
+    case = refunds.advance(a["shen"], case.id, "退回", reason="银行卡复印件不清晰", on=dt.date(2020, 3, 25))
     assert case.state == refunds.RETURNED and case.note == "银行卡复印件不清晰"
     refunds.correct_account(a["li"], case.id, "张三", "6228480000000002", "农业银行费县支行")
-    case = refunds.advance(a["wang"], case.id, "初审", today=dt.date(2020, 3, 26))
+    case = refunds.advance(a["wang"], case.id, "初审", on=dt.date(2020, 3, 26))
     assert case.batch_month == "2020-04"  # after the 25th: next month's batch
-    case = refunds.advance(a["shen"], case.id, "复核通过", today=dt.date(2020, 4, 8))
+    case = refunds.advance(a["shen"], case.id, "复核通过", on=dt.date(2020, 4, 8))
     assert case.state == refunds.APPROVED and case.fund_month == "2020-05"
-    case = refunds.advance(a["cai"], case.id, "退款失败", reason="账号已销户")
+    case = refunds.advance(a["cai"], case.id, "退款失败", reason="账号已销户", on=dt.date(2020, 5, 10))
     refunds.correct_account(a["li"], case.id, "张三", "6228480000000003", "农业银行费县支行")
     with pytest.raises(PermissionDenied, match="县局审核"):
-        refunds.advance(a["li"], case.id, "重新发放", today=dt.date(2020, 5, 20))
-    case = refunds.advance(a["zhou"], case.id, "重新发放", today=dt.date(2020, 5, 20))
+        refunds.advance(a["li"], case.id, "重新发放", on=dt.date(2020, 5, 20))
+    case = refunds.advance(a["zhou"], case.id, "重新发放", on=dt.date(2020, 5, 20))
     assert case.state == refunds.APPROVED and case.fund_month == "2020-06"
     with pytest.raises(UserError, match="流水号"):
         refunds.advance(a["cai"], case.id, "已退款")
@@ -174,11 +174,11 @@ def test_cut_off_status(setup):
 def test_fund_request_totals(setup, tmp_path, admin):
     a, r1, r3, pays = setup
     clerk3 = a["shang"]
-    c1 = refunds.create(a["li"], new_case(r1, [pays["a"], pays["b"]], [30000, 12345]))
-    c2 = refunds.create(clerk3, new_case(r3, [pays["c"]], [50000]))
+    c1 = refunds.create(a["li"], new_case(r1, [pays["a"], pays["b"]], [30000, 12345]), on=dt.date(2020, 4, 1))
+    c2 = refunds.create(clerk3, new_case(r3, [pays["c"]], [50000]), on=dt.date(2020, 4, 1))
     for case, clerk in ((c1, a["li"]), (c2, clerk3)):
-        refunds.advance(clerk, case.id, "初审", today=dt.date(2020, 4, 10))
-        refunds.advance(a["shen"], case.id, "复核通过", today=dt.date(2020, 4, 20))
+        refunds.advance(clerk, case.id, "初审", on=dt.date(2020, 4, 10))
+        refunds.advance(a["shen"], case.id, "复核通过", on=dt.date(2020, 4, 20))
     request = refunds.fund_request(a["cai"], "2020-05")
     assert [c.case_no for c in request.cases] == [c1.case_no, c2.case_no]
     assert request.total_fen == 92345 == sum(fen for _, _, fen in request.by_township)

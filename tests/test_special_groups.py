@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import subprocess
 from decimal import Decimal
 
@@ -145,7 +144,7 @@ def test_not_in_roster_is_pending_then_enrolled(roster, admin, tmp_path):
     assert set(entries) == {newcomer[0], "无乡镇"}
     with pytest.raises(UserError, match="无法识别"):
         sg.enrol(admin, [entries["无乡镇"].entry_id])
-    assert sg.enrol(admin, [entries[newcomer[0]].entry_id]) == 1
+    assert sg.enrol(admin, [entries[newcomer[0]].entry_id]) == sg.Enrolled(enrolled=1, flagged=1)
     resident = Resident.get(Resident.id_number == newcomer[1])
     assert resident.township.name == "胡阳镇" and resident.village.name == "新村"
     assert sg.is_flagged(resident.id, 2020) and payment(newcomer).amount_fen == 10000
@@ -161,7 +160,7 @@ def test_not_in_roster_is_pending_then_enrolled(roster, admin, tmp_path):
 
 
 def test_row_codes_and_bad_requests(roster, admin, tmp_path):
-    rows = [["姓名", "身份证号码", "类别"], [roster[1][0], roster[1][1], "低保"], [roster[3][0], roster[3][1], "五保户"],
+    rows = [["姓名", "身份证号码", "类别"], [roster[1][0], roster[1][1], "低保"], [roster[3][0], roster[3][1], "低保边缘户"],
             [roster[1][0], roster[1][1], "低保对象"], ["坏号", "371325", "低保"], ["", roster[5][1], "特困"]]  # fmt: skip
     report = imp(write_xlsx(tmp_path / "c.xlsx", rows), admin, department="民政")
     assert [(e.row, e.code) for e in report.errors] == [
@@ -189,19 +188,6 @@ def test_dry_run_writes_nothing(roster, admin, tmp_path):
     )
     assert report.imported == 1 and report.dry_run
     assert SpecialList.select().count() == 0 and GovernmentPayment.select().count() == 0
-
-
-def test_personal_payment_rule(roster, admin, tmp_path):
-    imp(special(tmp_path, "f.xlsx", [roster[1]]), admin, department="残联", group="重度残疾人")
-    flagged = Resident.get(Resident.id_number == roster[1][1]).id
-    other = Resident.get(Resident.id_number == roster[3][1]).id
-    assert "最低档次" in sg.personal_payment_problem(flagged, 2020, 10000, dt.date(2020, 3, 5))
-    assert "2020-03-01" in sg.personal_payment_problem(flagged, 2020, 30000, dt.date(2020, 2, 29))
-    assert sg.personal_payment_problem(flagged, 2020, 30000, dt.date(2020, 3, 1)) is None
-    assert sg.personal_payment_problem(other, 2020, 10000, dt.date(2020, 1, 5)) is None
-    assert (
-        sg.personal_payment_problem(flagged, 2019, 10000, dt.date(2019, 1, 5)) is None
-    )  # not flagged in 2019
 
 
 def test_exports_totals_equal_rows(roster, admin, tmp_path):
