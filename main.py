@@ -7,15 +7,30 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    if args == ["--version"]:
+        print(f"居民养老保险征缴业务系统 {version()}")
+        return 0
+    smoke_test = "--smoke-test" in args  # an installed build starts: see gui.app._smoke_test
+    args = [a for a in args if a != "--smoke-test"]
     from cli import build_parser, run
 
     parser = build_parser()
     known, _ = parser.parse_known_args(args)
-    if known.command is None and not any(a in ("-h", "--help") for a in args):
+    if smoke_test or (known.command is None and not any(a in ("-h", "--help") for a in args)):
         from gui.app import run_gui
 
-        return run_gui(known.db)
+        return run_gui(known.db, smoke_test=smoke_test)
     return run(args)
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("pension-levy")
+    except PackageNotFoundError:
+        return "（未安装的源代码）"
 
 
 if __name__ == "__main__":

@@ -175,7 +175,7 @@ class TableSource:
             reader = csv.reader(fh, self._dialect)
             try:
                 for cells in reader:
-                    yield reader.line_num, cells
+                    yield reader.line_num, [_csv_text(c) for c in cells]
             except UnicodeDecodeError as exc:
                 raise FileUnusable(
                     f"第 {reader.line_num + 1} 行附近的文字无法按 {self._encoding} 编码读取，"
@@ -195,6 +195,14 @@ class TableSource:
             except Exception:
                 pass
             self._excel = None
+
+
+def _csv_text(cell: str) -> str:
+    """="371325…" is how a CSV keeps an ID number as text in a spreadsheet (reports.tables writes it so):
+    the text inside."""
+    if cell.startswith('="') and cell.endswith('"') and len(cell) > 3 and '"' not in cell[2:-1]:
+        return cell[2:-1]
+    return cell
 
 
 def detect_encoding(sample: bytes) -> str:

@@ -6,14 +6,13 @@ import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QDate, QSettings
+from PySide6.QtCore import QDate
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDateEdit,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
@@ -33,6 +32,7 @@ from core.auth import Actor
 from core.errors import UserError, os_error_message
 from core.money import yuan_text
 from dao.models import ROLES, Village
+from gui import file_dialogs, local_settings
 from gui.tables import ListTable, button_row
 
 
@@ -239,7 +239,7 @@ class AdminTab(QWidget):
         return page
 
     def import_regions(self) -> None:
-        name, _ = QFileDialog.getOpenFileName(self, "选择区划文件", "", "表格文件 (*.xlsx *.xls *.csv)")
+        name = file_dialogs.open_file(self, "选择区划文件", file_dialogs.IMPORT, [file_dialogs.TABLE_FILTER])
         if name:
             self._do(lambda: admin.import_regions(self.actor, name), "区划已导入。")
 
@@ -293,11 +293,14 @@ class AdminTab(QWidget):
         )
 
     def export_audit(self) -> None:
-        name, _ = QFileDialog.getSaveFileName(
-            self, "导出审计日志", "审计日志.xlsx", "Excel 工作簿 (*.xlsx);;CSV 文件 (*.csv)"
+        name = file_dialogs.save_file(
+            self,
+            "导出审计日志",
+            file_dialogs.EXPORT,
+            "审计日志.xlsx",
+            [file_dialogs.EXCEL_FILTER, file_dialogs.CSV_FILTER],
         )
         if name:
-            name = name if Path(name).suffix.lower() in (".xlsx", ".csv") else name + ".xlsx"
             self._do(lambda: admin.export_audit(self.actor, name, **self._audit_filters()), f"已导出：{name}")
 
     # -- database -----------------------------------------------------------------------------------------
@@ -323,14 +326,20 @@ class AdminTab(QWidget):
         return page
 
     def backup(self) -> None:
-        name, _ = QFileDialog.getSaveFileName(
-            self, "备份数据库", f"pension-{dt.date.today():%Y%m%d}.db", "SQLite 数据库 (*.db)"
+        name = file_dialogs.save_file(
+            self,
+            "备份数据库",
+            file_dialogs.BACKUP,
+            f"pension-{dt.date.today():%Y%m%d}.db",
+            [file_dialogs.DB_FILTER],
         )
         if name:
             self._do(lambda: admin.backup(self.actor, name), f"已备份到：{name}")
 
     def restore(self) -> None:
-        name, _ = QFileDialog.getOpenFileName(self, "选择备份文件", "", "SQLite 数据库 (*.db);;所有文件 (*)")
+        name = file_dialogs.open_file(
+            self, "选择备份文件", file_dialogs.BACKUP, [file_dialogs.DB_FILTER, file_dialogs.ALL_FILTER]
+        )
         if not name:
             return
         sure = QMessageBox.question(
@@ -358,6 +367,12 @@ class AdminTab(QWidget):
         for t in regions.townships():
             self.default_town.addItem(t.name, t.id)
         self.pdf_folder = QLineEdit()
+        self.default_town.setCurrentIndex(
+            max(0, self.default_town.findData(local_settings.default_township()))
+        )
+        folder = local_settings.settings().value(local_settings.PDF_FOLDER)
+        self.pdf_folder.setText(str(folder or ""))
+        self.pdf_folder.setPlaceholderText("打印预览中“另存为 PDF”和各文件对话框默认打开的文件夹")
         form.addRow("本机默认乡镇：", self.default_town)
         form.addRow("本机打印/PDF 文件夹：", self.pdf_folder)
         layout.addLayout(form)
@@ -368,9 +383,9 @@ class AdminTab(QWidget):
     def save_settings(self) -> None:
         masked = {role for role, box in self.mask_boxes.items() if box.isChecked()}
         if self._do(lambda: roster.set_masked_roles(self.actor, masked)):
-            local = QSettings("pension-levy", "pension-levy")
-            local.setValue("user/default_township", self.default_town.currentData())
-            local.setValue("user/pdf_folder", self.pdf_folder.text().strip())
+            local = local_settings.settings()
+            local.setValue(local_settings.DEFAULT_TOWNSHIP, self.default_town.currentData())
+            local.setValue(local_settings.PDF_FOLDER, self.pdf_folder.text().strip())
             QMessageBox.information(self, "系统管理", "设置已保存。")
 
     # -- refresh ------------------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ from typing import Any
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QFileDialog,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
@@ -32,6 +31,7 @@ from core.errors import UserError
 from core.money import fen_to_yuan, format_yuan
 from core.progress import Job
 from dao.models import ARREARS_ASSESSED, ARREARS_DECLARED, ARREARS_PAID, ARREARS_VOID, Contribution
+from gui import file_dialogs, printing
 from gui.import_panel import ImportPanel
 from gui.tables import ListTable, township_combo
 from gui.workers import run_busy
@@ -192,6 +192,7 @@ class AssessPage(QWidget):
         self.void_button.clicked.connect(self.void)
         self.print_button = QPushButton("打印核定单…")
         self.print_button.clicked.connect(self.print_sheets)
+        printing.print_shortcut(self, self.print_sheets)
         self.export_button = QPushButton("导出清单…")
         self.export_button.clicked.connect(self.export)
         for b in (self.assess_button, self.void_button, self.print_button, self.export_button):
@@ -251,28 +252,15 @@ class AssessPage(QWidget):
         if not chosen:
             QMessageBox.information(self, "打印核定单", "请先选择已核定的记录。")
             return
-        name, _ = QFileDialog.getSaveFileName(
-            self, "保存核定单", f"补缴核定单_{dt.date.today():%Y%m%d}.pdf", "PDF 文件 (*.pdf)"
-        )
-        if not name:
-            return
-        try:
-            count = run_busy(
-                self, "正在生成核定单……", arrears.print_sheets, self.actor, [r.id for r in chosen], name
-            )
-        except UserError as exc:
-            QMessageBox.warning(self, "无法打印", str(exc))
-            return
-        QMessageBox.information(self, "已生成", f"已生成 {count} 张核定单：\n{name}")
+        ids = [r.id for r in chosen]
+        printing.print_pdf(self, "补缴费额核定单", f"补缴核定单_{dt.date.today():%Y%m%d}.pdf",
+                           lambda path: arrears.print_sheets(self.actor, ids, path), "正在生成核定单……")  # fmt: skip
 
     def export(self) -> None:
-        name, _ = QFileDialog.getSaveFileName(
-            self, "导出补缴清单", "补缴清单.xlsx", "Excel 工作簿 (*.xlsx);;CSV 文件 (*.csv)"
-        )
+        name = file_dialogs.save_file(self, "导出补缴清单", file_dialogs.EXPORT, "补缴清单.xlsx",
+                                      [file_dialogs.EXCEL_FILTER, file_dialogs.CSV_FILTER])  # fmt: skip
         if not name:
             return
-        if Path(name).suffix.lower() not in (".xlsx", ".csv"):
-            name += ".xlsx"
         try:
             count = run_busy(
                 self, "正在导出……", arrears.export, self.actor, name, self._status(), self.town.currentData()

@@ -7,7 +7,6 @@ from collections.abc import Callable
 
 from PySide6.QtWidgets import (
     QComboBox,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QInputDialog,
@@ -24,6 +23,7 @@ from core.auth import Actor
 from core.errors import UserError
 from core.money import fen_to_yuan, format_yuan
 from core.progress import run
+from gui import file_dialogs
 from gui.tables import ListTable, button_row
 from gui.workers import run_busy
 
@@ -122,10 +122,10 @@ class HandoffTab(QWidget):
         QMessageBox.information(self, "税务传递", message)
 
     def _folder(self) -> str | None:
-        folder = QFileDialog.getExistingDirectory(
-            self, "选择保存传递文件的文件夹", str(handoff.default_folder())
+        folder = file_dialogs.folder(
+            self, "选择保存传递文件的文件夹", file_dialogs.HANDOFF, handoff.default_folder()
         )
-        return folder or None
+        return str(folder) if folder else None
 
     def create(self) -> None:
         folder = self._folder()
@@ -189,7 +189,9 @@ class HandoffTab(QWidget):
             self._do(make)
 
     def feedback(self) -> None:
-        name, _ = QFileDialog.getOpenFileName(self, "选择税务端反馈文件", "", "表格文件 (*.xlsx *.xls *.csv)")
+        name = file_dialogs.open_file(
+            self, "选择税务端反馈文件", file_dialogs.IMPORT, [file_dialogs.TABLE_FILTER]
+        )
         if name:
 
             def load() -> str:

@@ -6,7 +6,6 @@ from pathlib import Path
 
 from PySide6.QtWidgets import (
     QDialog,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QMessageBox,
@@ -18,6 +17,7 @@ from PySide6.QtWidgets import (
 from core import imports
 from core.auth import Actor
 from core.errors import UserError, os_error_message
+from gui import file_dialogs
 from gui.tables import ListTable
 
 
@@ -57,13 +57,10 @@ class ImportChangesDialog(QDialog):
         layout.addLayout(buttons)
 
     def export(self) -> None:
-        name, _ = QFileDialog.getSaveFileName(
-            self, "导出变更清单", f"导入记录{self.import_id}_变更.xlsx", "Excel 工作簿 (*.xlsx)"
-        )
+        name = file_dialogs.save_file(self, "导出变更清单", file_dialogs.EXPORT, f"导入记录{self.import_id}_变更.xlsx",
+                                      [file_dialogs.EXCEL_FILTER])  # fmt: skip
         if not name:
             return
-        if not name.lower().endswith(".xlsx"):
-            name += ".xlsx"
         try:
             count = imports.export_changes(self.actor, self.import_id, Path(name))
         except UserError as exc:

@@ -13,7 +13,6 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QFileDialog,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
@@ -34,6 +33,7 @@ from core.errors import os_error_message
 from core.progress import Job
 from core.rowcodes import CODES, ImportReport, write_error_report
 from core.tabular import Column
+from gui import file_dialogs
 from gui.workers import JobRunner, as_job
 
 FILE_FILTER = "表格文件 (*.xlsx *.xls *.csv);;所有文件 (*)"
@@ -158,9 +158,9 @@ class ImportPanel(QWidget):
     def choose_file(self) -> None:
         if self.runner.running:
             return
-        name, _ = QFileDialog.getOpenFileName(self, "选择要导入的文件", "", FILE_FILTER)
+        name = file_dialogs.open_file(self, "选择要导入的文件", file_dialogs.IMPORT, FILE_FILTER.split(";;"))
         if name:
-            self.open_file(Path(name))
+            self.open_file(name)
 
     def open_file(self, path: Path, sheet: str | None = None) -> None:
         if self.runner.running:
@@ -339,11 +339,11 @@ class ImportPanel(QWidget):
         if self.report is None or not self.report.rejected_rows:
             return
         suggested = str(Path(self.report.file_name).with_suffix("")) + "_错误清单.xlsx"
-        name, _ = QFileDialog.getSaveFileName(self, "保存错误清单", suggested, "Excel 工作簿 (*.xlsx)")
+        name = file_dialogs.save_file(
+            self, "保存错误清单", file_dialogs.EXPORT, Path(suggested).name, [file_dialogs.EXCEL_FILTER]
+        )
         if not name:
             return
-        if not name.lower().endswith(".xlsx"):
-            name += ".xlsx"
         try:
             count = write_error_report(self.report, name)
         except OSError as exc:

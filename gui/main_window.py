@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QTabWidget
+from PySide6.QtCore import QRect, QSize, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication
+from PySide6.QtWidgets import (
+    QFrame,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QScrollArea,
+    QSizePolicy,
+    QTabWidget,
+    QWidget,
+)
 
 from core.auth import Actor
 from core.database import DbInfo
@@ -15,6 +24,7 @@ from dao.models import Township
 from gui.admin_tab import AdminTab
 from gui.arrears_tab import ArrearsTab
 from gui.handoff_tab import HandoffTab
+from gui.local_settings import settings
 from gui.refund_tab import RefundTab
 from gui.roster_tab import RosterTab
 from gui.special_tab import SpecialTab
@@ -22,10 +32,19 @@ from gui.stats_tab import StatsTab
 
 APP_NAME = "居民养老保险征缴业务系统"
 WORKFLOW_TABS = (RosterTab, SpecialTab, ArrearsTab, RefundTab, HandoffTab, StatsTab, AdminTab)
+DEFAULT_SIZE = QSize(1280, 800)  # on a larger screen; never more than the screen's work area
 
 
-def settings() -> QSettings:
-    return QSettings("pension-levy", "pension-levy")
+class TabScroll(QScrollArea):
+    """A workflow tab inside a scroll area: on a small screen (1366×768 at 125 %) the tab keeps the size it
+    needs and scrolls, instead of crushing its fields or pushing its buttons below the screen."""
+
+    def __init__(self, tab: QWidget) -> None:
+        super().__init__()
+        self.tab = tab
+        self.setWidget(tab)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
 
 
 class MainWindow(QMainWindow):
@@ -48,7 +67,7 @@ class MainWindow(QMainWindow):
         self.stats_tab = found.get(StatsTab)
         self.admin_tab = found.get(AdminTab)
         for tab in self.workflow_tabs:
-            self.tabs.addTab(tab, tab.title)
+            self.tabs.addTab(TabScroll(tab), tab.title)
         self.setCentralWidget(self.tabs)
         self._build_menu()
         self._build_status_bar()
@@ -72,6 +91,10 @@ class MainWindow(QMainWindow):
         bar = self.statusBar()
         kind = "SQLite 文件" if self.db.backend == "sqlite" else "PostgreSQL"
         self.db_label = QLabel(f"数据库（{kind}）：{self.db.label}")
+        self.db_label.setToolTip(self.db.label)
+        # A long path must not make the window wider than a small screen: the label gives way.
+        self.db_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.db_label.setMinimumWidth(80)
         scope = "全县"
         if self.actor.township_id is not None:
             town = Township.get_or_none(Township.id == self.actor.township_id)
@@ -82,8 +105,15 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.db_label, 1)
         bar.addPermanentWidget(self.user_label)
 
+    def show_tab(self, tab: QWidget) -> None:
+        """Bring a workflow tab to the front (each sits in a TabScroll)."""
+        for index in range(self.tabs.count()):
+            page = self.tabs.widget(index)
+            if isinstance(page, TabScroll) and page.tab is tab:
+                self.tabs.setCurrentIndex(index)
+
     def _open_roster(self) -> None:
-        self.tabs.setCurrentWidget(self.roster_tab)
+        self.show_tab(self.roster_tab)
         self.roster_tab.inner.setCurrentWidget(self.roster_tab.import_panel)
         self.roster_tab.import_panel.choose_file()
 
@@ -106,15 +136,37 @@ class MainWindow(QMainWindow):
     def dropEvent(self, event: QDropEvent) -> None:
         path = self._dropped_file(event)
         if path is not None:
-            self.tabs.setCurrentWidget(self.roster_tab)
+            self.show_tab(self.roster_tab)
             self.roster_tab.open_file(path)
             event.acceptProposedAction()
 
     # -- geometry -----------------------------------------------------------------------------------------
+    def available(self) -> QRect:
+        """The work area of the screen the window is on (without the taskbar)."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        return screen.availableGeometry()
+
     def _restore_geometry(self) -> None:
+        """The last geometry when it still fits this screen (a laptop moved off a large monitor may not),
+        else a default size within the work area, centred."""
+        area = self.available()
         geometry = settings().value("main/geometry")
-        if geometry is None or not self.restoreGeometry(geometry):
-            self.resize(1200, 760)
+        if geometry is not None and self.restoreGeometry(geometry):
+            frame = self.frameGeometry()
+            if area.contains(frame) or self.isMaximized():
+                return
+        frame_extra = QSize(16, 40)  # window decorations, which the frame adds around the client area
+        size = DEFAULT_SIZE.boundedTo(area.size() - frame_extra).expandedTo(self.minimumSizeHint())
+        self.setGeometry(
+            QRect(area.x() + max(0, (area.width() - size.width()) // 2),
+                  area.y() + max(0, (area.height() - size.height() - frame_extra.height()) // 2), size.width(),
+                  size.height())
+        )  # fmt: skip
+        if (
+            size.width() >= area.width() - frame_extra.width()
+            or size.height() >= area.height() - frame_extra.height()
+        ):
+            self.setWindowState(self.windowState() | Qt.WindowState.WindowMaximized)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         settings().setValue("main/geometry", self.saveGeometry())

@@ -10,7 +10,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDateEdit,
-    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -32,6 +31,7 @@ from core.auth import Actor
 from core.errors import UserError
 from core.money import fen_to_yuan, format_yuan, yuan_to_fen
 from dao.models import REFUND_DOCUMENTS, REFUND_REASONS, Contribution
+from gui import file_dialogs, printing
 from gui.tables import ListTable, button_row
 from gui.workers import run_busy
 
@@ -93,6 +93,7 @@ class CasesPage(QWidget):
             ("打印申请表…", self.print_application),
         ]
         layout.addLayout(button_row(actions)[0])
+        printing.print_shortcut(self, self.print_sheets)
 
     def refresh(self) -> None:
         state = None if self.state.currentText() == ALL else self.state.currentText()
@@ -153,42 +154,22 @@ class CasesPage(QWidget):
             return
         self.refresh()
 
-    def _save_pdf(self, title: str, name: str) -> str | None:
-        path, _ = QFileDialog.getSaveFileName(self, title, name, "PDF 文件 (*.pdf)")
-        if path and not path.lower().endswith(".pdf"):
-            path += ".pdf"
-        return path or None
-
     def print_sheets(self) -> None:
         chosen = self.selected() or self.rows
         if not chosen:
             return
-        path = self._save_pdf("打印退费审批表", f"退费审批表_{dt.date.today():%Y%m%d}.pdf")
-        if path:
-            self._run(
-                lambda: refunds.print_approval_sheets(self.actor, [r.id for r in chosen], path),
-                f"已生成 {len(chosen)} 张审批表：\n{path}",
-            )
+        ids = [r.id for r in chosen]
+        printing.print_pdf(self, "退费审批表", f"退费审批表_{dt.date.today():%Y%m%d}.pdf",
+                           lambda path: refunds.print_approval_sheets(self.actor, ids, path))  # fmt: skip
 
     def print_application(self) -> None:
         chosen = self.selected()
         if len(chosen) != 1:
             QMessageBox.information(self, "打印申请表", "请选择一个案件。")
             return
-        path = self._save_pdf("打印退费申请表和缴费证明", f"{chosen[0].case_no}_申请表.pdf")
-        if path:
-            self._run(
-                lambda: refunds.print_application(self.actor, chosen[0].id, path),
-                f"已生成（各一式三份）：\n{path}",
-            )
-
-    def _run(self, action: Callable[[], object], done: str) -> None:
-        try:
-            run_busy(self, "正在生成……", action)
-        except UserError as exc:
-            QMessageBox.warning(self, "无法完成", str(exc))
-            return
-        QMessageBox.information(self, "完成", done)
+        case_id = chosen[0].id
+        printing.print_pdf(self, "退费申请表和缴费证明（各一式三份）", f"{chosen[0].case_no}_申请表.pdf",
+                           lambda path: refunds.print_application(self.actor, case_id, path))  # fmt: skip
 
 
 class EntryPage(QWidget):
@@ -378,13 +359,11 @@ class FundPage(QWidget):
 
     def write(self, suffix: str) -> None:
         kind = "PDF 文件 (*.pdf)" if suffix == ".pdf" else "Excel 工作簿 (*.xlsx)"
-        path, _ = QFileDialog.getSaveFileName(
-            self, "退费资金申请", f"退费资金申请_{self.month.text()}{suffix}", kind
+        path = file_dialogs.save_file(
+            self, "退费资金申请", file_dialogs.EXPORT, f"退费资金申请_{self.month.text()}{suffix}", [kind]
         )
         if not path:
             return
-        if not path.lower().endswith(suffix):
-            path += suffix
         try:
             request = run_busy(
                 self, "正在生成资金申请……", refunds.write_fund_request, self.actor, self.month.text(), path

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -26,6 +24,7 @@ from core import regions, roster
 from core.auth import Actor
 from dao.models import RESIDENT_STATUSES
 from dao.queries import ResidentFilter
+from gui import file_dialogs
 from gui.resident_dialog import ResidentDialog
 from gui.resident_model import ResidentTableModel
 from gui.tables import township_combo
@@ -160,13 +159,15 @@ class RosterBrowser(QWidget):
     def export(self) -> None:
         if self.runner.running:
             return
-        name, chosen = QFileDialog.getSaveFileName(
-            self, "导出花名册", "花名册.xlsx", "Excel 工作簿 (*.xlsx);;CSV 文件 (*.csv)"
+        name = file_dialogs.save_file(
+            self,
+            "导出花名册",
+            file_dialogs.EXPORT,
+            "花名册.xlsx",
+            [file_dialogs.EXCEL_FILTER, file_dialogs.CSV_FILTER],
         )
         if not name:
             return
-        if Path(name).suffix.lower() not in (".xlsx", ".csv"):
-            name += ".csv" if "csv" in chosen.lower() else ".xlsx"
         flt = self.current_filter()
         self.export_button.setEnabled(False)
         self._export_path = name

@@ -9,7 +9,6 @@ from typing import Any
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QInputDialog,
@@ -30,6 +29,7 @@ from core.money import fen_to_yuan, format_yuan
 from core.progress import Job
 from core.rowcodes import ImportReport
 from dao.models import ENTRY_NAME_MISMATCH, ENTRY_NOT_IN_ROSTER, SPECIAL_GROUPS
+from gui import file_dialogs, printing
 from gui.import_changes import ImportChangesDialog
 from gui.import_panel import ImportPanel
 from gui.tables import ListTable, township_combo
@@ -204,6 +204,7 @@ class SpecialTab(QWidget):
         export_xlsx.clicked.connect(lambda: self.export_subsidies(".xlsx"))
         export_pdf = QPushButton("打印花名册（PDF）…")
         export_pdf.clicked.connect(lambda: self.export_subsidies(".pdf"))
+        printing.print_shortcut(page, lambda: self.export_subsidies(".pdf"))
         row.addWidget(QLabel("乡镇："))
         row.addWidget(self.subsidy_town)
         row.addWidget(self.subsidy_total, 1)
@@ -371,12 +372,16 @@ class SpecialTab(QWidget):
 
     def export_subsidies(self, suffix: str) -> None:
         year = self.year.value()
-        kind = "Excel 工作簿 (*.xlsx)" if suffix == ".xlsx" else "PDF 文件 (*.pdf)"
-        name, _ = QFileDialog.getSaveFileName(self, "导出政府代缴名单", f"{year}年政府代缴名单{suffix}", kind)
+        town = self.subsidy_town.currentData()
+        if suffix == ".pdf":
+            printing.print_pdf(self, f"{year}年政府代缴名单", f"{year}年政府代缴名单.pdf",
+                               lambda path: sg.export_subsidy_list(self.actor, year, path, town),
+                               "正在生成政府代缴名单……")  # fmt: skip
+            return
+        name = file_dialogs.save_file(self, "导出政府代缴名单", file_dialogs.EXPORT, f"{year}年政府代缴名单{suffix}",
+                                      [file_dialogs.EXCEL_FILTER])  # fmt: skip
         if not name:
             return
-        if not name.lower().endswith(suffix):
-            name += suffix
         try:
             count = run_busy(self, "正在生成政府代缴名单……", sg.export_subsidy_list, self.actor, year, name,
                              self.subsidy_town.currentData())  # fmt: skip

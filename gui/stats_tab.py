@@ -20,7 +20,6 @@ from PySide6.QtCharts import (
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QMessageBox,
@@ -35,6 +34,7 @@ from core import policy, statistics
 from core.auth import Actor
 from core.errors import UserError, os_error_message
 from core.money import format_yuan, yuan_text
+from gui import file_dialogs, printing
 from gui.tables import ListTable, township_combo
 from reports import stats_report
 
@@ -93,6 +93,7 @@ class StatsTab(QWidget):
         pngs.clicked.connect(self.export_charts)
         pdf = QPushButton("打印报告（PDF）…")
         pdf.clicked.connect(self.export_pdf)
+        printing.print_shortcut(self, self.export_pdf)
         for widget in (QLabel("年度："), self.year, QLabel("范围："), self.town, show, export, pngs, pdf):
             top.addWidget(widget)
         top.addStretch(1)
@@ -186,11 +187,14 @@ class StatsTab(QWidget):
         return paths
 
     def export_table(self) -> None:
-        name, _ = QFileDialog.getSaveFileName(
-            self, "导出统计表", f"{self.year.value()}年统计.xlsx", "Excel 工作簿 (*.xlsx)"
+        name = file_dialogs.save_file(
+            self,
+            "导出统计表",
+            file_dialogs.EXPORT,
+            f"{self.year.value()}年统计.xlsx",
+            [file_dialogs.EXCEL_FILTER],
         )
         if name and self.stats:
-            name = name if name.endswith(".xlsx") else name + ".xlsx"
             try:
                 statistics.export(self.actor, self.stats, name)
             except OSError as exc:
@@ -199,27 +203,27 @@ class StatsTab(QWidget):
             QMessageBox.information(self, "已导出", name)
 
     def export_charts(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "选择保存图表的文件夹")
+        folder = file_dialogs.folder(self, "选择保存图表的文件夹", file_dialogs.CHARTS)
         if folder:
-            paths = self.chart_images(Path(folder))
+            paths = self.chart_images(folder)
             QMessageBox.information(self, "已保存", "\n".join(str(p) for p in paths))
 
     def export_pdf(self) -> None:
-        name, _ = QFileDialog.getSaveFileName(
-            self, "打印统计报告", f"{self.year.value()}年统计报告.pdf", "PDF 文件 (*.pdf)"
-        )
-        if not name or self.stats is None:
+        if self.stats is None:
             return
+        stats = self.stats
         with tempfile.TemporaryDirectory() as tmp:
-            images = self.chart_images(Path(tmp))
-            try:
-                stats_report.write_pdf(name, f"{self.stats.scope}{self.stats.year}年城乡居民养老保险征缴统计",
-                                       list(statistics.AREA_HEADERS), statistics.area_table(self.stats), images,
-                                       self.summary.text().replace("<b>", "").replace("</b>", ""))  # fmt: skip
-            except OSError as exc:
-                QMessageBox.warning(self, "打印失败", os_error_message(exc))
-                return
-        QMessageBox.information(self, "已生成", name)
+            images = self.chart_images(Path(tmp))  # grabbed here, on the GUI thread
+            summary = self.summary.text().replace("<b>", "").replace("</b>", "")
+
+            def make(path: str) -> None:
+                try:
+                    stats_report.write_pdf(path, f"{stats.scope}{stats.year}年城乡居民养老保险征缴统计",
+                                           list(statistics.AREA_HEADERS), statistics.area_table(stats), images, summary)  # fmt: skip
+                except OSError as exc:
+                    raise UserError(os_error_message(exc)) from exc
+
+            printing.print_pdf(self, "统计报告", f"{stats.year}年统计报告.pdf", make)
 
     def shutdown(self) -> None:
         """Nothing runs in the background on this tab."""

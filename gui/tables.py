@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 
 from core import regions
 from core.auth import Actor
+from gui import local_settings
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -96,6 +97,8 @@ def township_combo(actor: Actor, county_label: str = "（全县）", item_suffix
         if actor.township_id in (None, t.id):
             combo.addItem(f"{t.name}{item_suffix}", t.id)
     combo.setEnabled(actor.township_id is None)
+    if actor.township_id is None:  # county staff at a township's PC start on that township (本机默认乡镇)
+        combo.setCurrentIndex(max(0, combo.findData(local_settings.default_township())))
     return combo
 
 

@@ -2,14 +2,17 @@
 
 Text that a spreadsheet would run as a formula (starting with = + - @, or a tab/CR) is prefixed with an
 apostrophe — text only: a number, such as a negative amount, is written as the number it is. ID numbers and
-other code-like columns are written as text so Excel keeps every digit; money columns are numeric cells with
-a 0.00 format, so a spreadsheet can sum them.
+other code-like columns are written as text so Excel keeps every digit: an xlsx cell formatted as text, in a
+CSV the form ="371325…" (a CSV has no cell formats, and Excel or WPS turns a bare 18-digit number into
+3.71325E+17, losing the last digits; the importers read that form back, core.tabular). Money columns are
+numeric cells with a 0.00 format, so a spreadsheet can sum them.
 """
 
 from __future__ import annotations
 
 import csv
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -124,17 +127,38 @@ class _AtomicFile:
         raise NotImplementedError
 
 
-class CsvWriter(_AtomicFile):
-    """UTF-8 with BOM, so Excel opens the Chinese text with the right encoding."""
+DIGITS = re.compile(r"[0-9]+[Xx]?")  # ID numbers, phone numbers, codes with leading zeros
 
-    def __init__(self, path: str | os.PathLike, headers: Sequence[str], **_ignored: object) -> None:
+
+def kept_as_text(value: str) -> str:
+    """A digit string as a CSV cell a spreadsheet keeps as text: ="0101" (see the module's docstring)."""
+    return f'="{value}"' if DIGITS.fullmatch(value) else value
+
+
+class CsvWriter(_AtomicFile):
+    """UTF-8 with BOM, so Excel opens the Chinese text with the right encoding; ``text_columns`` (0-based)
+    holding digits are written in the ="…" form."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        headers: Sequence[str],
+        *,
+        text_columns: Iterable[int] = (),
+        **_xlsx: object,
+    ) -> None:
         super().__init__(path)
+        self._text_cols = set(text_columns)
         self._fh = self.tmp.open("w", encoding="utf-8-sig", newline="")
         self._writer = csv.writer(self._fh)
         self._writer.writerow([neutralise(h) for h in headers])
 
     def append(self, row: Sequence[object]) -> None:
-        self._writer.writerow([csv_text(v) for v in row])
+        cells = [csv_text(v) for v in row]
+        for idx in self._text_cols:
+            if idx < len(cells):
+                cells[idx] = kept_as_text(cells[idx])
+        self._writer.writerow(cells)
         self.count += 1
 
     def _finish(self) -> None:
@@ -204,7 +228,8 @@ def open_writer(path: str | os.PathLike, headers: Sequence[str], **xlsx: object)
     """By the file's extension: .csv or .xlsx."""
     suffix = Path(path).suffix.lower()
     if suffix == ".csv":
-        return CsvWriter(path, headers)  # money columns need nothing: numbers are written as numbers
+        # text_columns matter here too (the ="…" form); money columns need nothing: numbers are written as numbers
+        return CsvWriter(path, headers, **xlsx)  # type: ignore[arg-type]
     if suffix == ".xlsx":
         return XlsxWriter(path, headers, **xlsx)  # type: ignore[arg-type]
     raise ValueError(f"unsupported table format: {suffix}")

@@ -7,12 +7,18 @@ server is a failure, never a skip.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
+from pathlib import Path
 
 import psycopg2
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# This PC's settings (QSettings: last folders, default township, window geometry) go to a throw-away folder,
+# never the developer's own; set before Qt reads it.
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="pension-test-config-")
 
 from core import auth
 from core.auth import ADMIN, CLERK, Actor
@@ -144,3 +150,31 @@ def message_boxes(monkeypatch):
         )
     yield shown
     assert not workers.LIVE_THREADS, "a worker thread outlived its test"
+
+
+@pytest.fixture
+def previews(monkeypatch, tmp_path):
+    """GUI tests: a print preview would block offscreen. Instead each preview's PDF is kept, and the dialog's
+    own page drawing is run onto a PDF printer, as the print button would run it; recorded as
+    (title, the reports' PDF, the printed PDF, pages drawn)."""
+    from PySide6.QtPrintSupport import QPrinter
+
+    from gui import printing
+
+    shown: list[tuple[str, Path, Path, int]] = []
+
+    def fake_exec(dialog) -> None:
+        n = len(shown)
+        source = tmp_path / f"preview-{n}.pdf"
+        shutil.copyfile(dialog.property("pdf"), source)
+        printed = tmp_path / f"printed-{n}.pdf"
+        printer = QPrinter(QPrinter.PrinterMode.ScreenResolution)
+        printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+        printer.setOutputFileName(str(printed))
+        printer.setPageLayout(dialog.printer().pageLayout())
+        printer.setFullPage(True)
+        pages = printing.render(printing.load(source), printer)
+        shown.append((dialog.windowTitle(), source, printed, pages))
+
+    monkeypatch.setattr(printing, "_exec", fake_exec)
+    return shown

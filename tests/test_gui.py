@@ -11,12 +11,13 @@ import PySide6
 import pytest
 from openpyxl import load_workbook
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFileDialog, QLabel
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel
 
 from core import auth, idcard, roster, roster_import
 from core.auth import FINANCE, Actor
 from dao import bulk
 from dao.models import Resident, Township
+from gui import file_dialogs
 from gui.login import FirstAdminDialog, LoginDialog
 from gui.main_window import MainWindow
 from gui.roster_tab import RosterTab
@@ -152,7 +153,7 @@ def test_import_wizard_end_to_end(qtbot, sqlite_db, admin, tmp_path, monkeypatch
     bad[1] = bad[1][:17] + ("0" if bad[1][17] != "0" else "1")
     source = write_xlsx(tmp_path / "村报花名册.xlsx", [HEADER, person(1), person(3), bad],
                         title_rows=[["某村花名册"]])  # fmt: skip
-    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(source), "")))
+    monkeypatch.setattr(file_dialogs, "_exec", lambda dialog: str(source))
     tab = RosterTab(admin)
     qtbot.addWidget(tab)
     panel = tab.import_panel
@@ -176,7 +177,7 @@ def test_import_wizard_end_to_end(qtbot, sqlite_db, admin, tmp_path, monkeypatch
     assert tab.browser.model.total == 2
 
     out = tmp_path / "errors.xlsx"
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(out), "")))
+    monkeypatch.setattr(file_dialogs, "_exec", lambda dialog: str(out))
     panel.save_error_report()
     ws = load_workbook(out).worksheets[0]
     assert ws.cell(row=2, column=2).value == bad[1]
@@ -347,9 +348,7 @@ def test_browser_export_uses_the_current_filter(qtbot, sqlite_db, admin, tmp_pat
     browser.township.setCurrentIndex(browser.township.findData(township_id("上冶镇")))
     browser.search()
     out = tmp_path / "export.csv"
-    monkeypatch.setattr(
-        QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(out), "CSV 文件 (*.csv)"))
-    )
+    monkeypatch.setattr(file_dialogs, "_exec", lambda dialog: str(out))
     browser.export()
     wait_idle(qtbot, browser.runner)
     lines = out.read_text(encoding="utf-8-sig").splitlines()

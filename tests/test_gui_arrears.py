@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from PySide6.QtWidgets import QFileDialog
 
 from dao.models import ARREARS_ASSESSED, ARREARS_PAID, ArrearsAssessment, Resident
 from gui.arrears_tab import ArrearsTab
@@ -16,7 +15,9 @@ from tests.test_roster_import import do_import
 pytestmark = pytest.mark.usefixtures("message_boxes")
 
 
-def test_declare_assess_print_and_pay(qtbot, sqlite_db, admin, tmp_path, monkeypatch, message_boxes):
+def test_declare_assess_print_and_pay(
+    qtbot, sqlite_db, admin, tmp_path, monkeypatch, message_boxes, previews
+):
     do_import(write_xlsx(tmp_path / "r.xlsx", [HEADER, person(1, born=dt.date(1980, 5, 17))]), admin)
     resident = Resident.get()
     Resident.update(enrolled_on=dt.date(2016, 1, 1)).execute()
@@ -56,11 +57,10 @@ def test_declare_assess_print_and_pay(qtbot, sqlite_db, admin, tmp_path, monkeyp
     assess.assess()
     a = ArrearsAssessment.get()
     assert a.status == ARREARS_ASSESSED and a.total_fen == 180000
-    out = tmp_path / "sheet.pdf"
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(out), "")))
     assess.table.selectRow(0)
     assess.print_sheets()
-    assert out.exists() and message_boxes[-1][0] == "已生成"
+    title, _, printed, pages = previews[-1]
+    assert "核定单" in title and pages == 1 and printed.stat().st_size > 1000
 
     ledger_file = write_xlsx(tmp_path / "l.xlsx", [LEDGER_HEADER, pay(resident, 2016, 300, "T1", kind="补缴"),
                                                    pay(resident, 2018, 1500, "T2", kind="补缴")])  # fmt: skip

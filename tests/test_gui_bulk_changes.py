@@ -6,10 +6,11 @@ from __future__ import annotations
 import pytest
 from openpyxl import load_workbook
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox
+from PySide6.QtWidgets import QDialog, QMessageBox
 
 from core import special_groups as sg
 from dao.models import Resident, SpecialList
+from gui import file_dialogs
 from gui.import_changes import ImportChangesDialog
 from gui.roster_tab import RosterTab
 from gui.special_tab import SpecialTab
@@ -124,7 +125,7 @@ def test_identity_changes_ticked_per_row(qtbot, sqlite_db, admin, tmp_path, monk
     qtbot.addWidget(dialog)
     assert dialog.table.rowCount() == 1 and dialog.table.text(0, 4) == "新名字"
     out = tmp_path / "变更.xlsx"
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(out), "")))
+    monkeypatch.setattr(file_dialogs, "_exec", lambda dialog: str(out))
     dialog.export()
     assert [c.value for c in load_workbook(out).active[3]] == [2, a[1], "姓名", "居民1", "新名字"]
     panel.open_file(path)  # a new file: the last file's table and its ticks are gone

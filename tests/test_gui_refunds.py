@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
+from PySide6.QtWidgets import QInputDialog, QMessageBox
 
 from core import auth
 from dao.models import Contribution, RefundCase, Resident
+from gui import file_dialogs
 from gui.refund_tab import RefundTab
 from tests.conftest import township_id
 from tests.fixtures import HEADER, person, write_xlsx
@@ -15,7 +18,7 @@ from tests.test_roster_import import do_import
 pytestmark = pytest.mark.usefixtures("message_boxes")
 
 
-def test_enter_and_move_a_case(qtbot, sqlite_db, admin, tmp_path, monkeypatch, message_boxes):
+def test_enter_and_move_a_case(qtbot, sqlite_db, admin, tmp_path, monkeypatch, message_boxes, previews):
     do_import(write_xlsx(tmp_path / "r.xlsx", [HEADER, person(1)]), admin)
     r = Resident.get()
     Contribution.create(
@@ -57,11 +60,12 @@ def test_enter_and_move_a_case(qtbot, sqlite_db, admin, tmp_path, monkeypatch, m
     details = ResidentDialog(reviewer, r.id)
     qtbot.addWidget(details)
     assert details.detail.refunds[0].case_no == case.case_no
-    out = tmp_path / "sheets.pdf"
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(out), "")))
     county.cases.table.selectRow(0)
     county.cases.print_sheets()
-    assert out.exists() and message_boxes[-1][0] == "完成"
+    title, pdf, _, pages = previews[-1]
+    assert "退费审批表" in title and pages == 1
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert case.case_no in text
 
 
 def test_handoff_tab_creates_sends_and_reexports(
@@ -88,9 +92,7 @@ def test_handoff_tab_creates_sends_and_reexports(
     tab = HandoffTab(reviewer)
     qtbot.addWidget(tab)
     assert "退费 <b>1</b>" in tab.pending.text()
-    monkeypatch.setattr(
-        QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: str(tmp_path / "out"))
-    )
+    monkeypatch.setattr(file_dialogs, "_exec", lambda dialog: str(tmp_path / "out"))
     tab.create()
     batch = HandoffBatch.get()
     assert tab.batches.rowCount() == 1 and (tmp_path / "out" / f"{batch.batch_no}.xlsx").exists()
@@ -98,9 +100,7 @@ def test_handoff_tab_creates_sends_and_reexports(
     monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes))
     tab.mark_sent()
     assert HandoffBatch.get().state == "已报送" and tab.periods.text(0, 2) == "已锁定"
-    monkeypatch.setattr(
-        QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: str(tmp_path / "again"))
-    )
+    monkeypatch.setattr(file_dialogs, "_exec", lambda dialog: str(tmp_path / "again"))
     tab.batches.selectRow(0)
     tab.export()
     name = f"{batch.batch_no}.csv"

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from PySide6.QtWidgets import QFileDialog, QInputDialog
+from PySide6.QtWidgets import QInputDialog
 
 from dao.models import GovernmentPayment, Resident
+from gui import file_dialogs
 from gui.special_tab import SpecialTab
 from tests.conftest import clerk_of
 from tests.fixtures import HEADER, person, write_xlsx
@@ -14,7 +15,7 @@ from tests.test_roster_import import do_import
 pytestmark = pytest.mark.usefixtures("message_boxes")
 
 
-def test_import_resolve_and_export(qtbot, sqlite_db, admin, tmp_path, monkeypatch):
+def test_import_resolve_and_export(qtbot, sqlite_db, admin, tmp_path, monkeypatch, previews):
     do_import(write_xlsx(tmp_path / "r.xlsx", [HEADER, person(1), person(3, township="上冶镇")]), admin)
     newcomer = person(5)
     rows = [["姓名", "身份证号码", "类别", "乡镇"], [person(1)[0], person(1)[1], "低保", "费城街道"],
@@ -45,9 +46,12 @@ def test_import_resolve_and_export(qtbot, sqlite_db, admin, tmp_path, monkeypatc
     assert tab.subsidy_table.rowCount() == 3 and "300.00" in tab.subsidy_total.text()
     assert tab.stats_table.text(tab.stats_table.rowCount() - 1, 0) == "合计"
 
-    out = tmp_path / "代缴.pdf"
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(out), "")))
     tab.export_subsidies(".pdf")
+    title, pdf, printed, pages = previews[-1]
+    assert "政府代缴名单" in title and pages >= 1 and pdf.stat().st_size > 1000 and printed.exists()
+    out = tmp_path / "代缴.xlsx"
+    monkeypatch.setattr(file_dialogs, "_exec", lambda dialog: str(tmp_path / "代缴"))  # the suffix is added
+    tab.export_subsidies(".xlsx")
     assert out.exists() and out.stat().st_size > 1000
 
 

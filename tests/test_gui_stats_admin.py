@@ -6,10 +6,11 @@ import subprocess
 
 import pytest
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QDialog, QFileDialog, QInputDialog
+from PySide6.QtWidgets import QDialog, QInputDialog
 
 from core import auth
 from dao.models import AuditLog, PolicyYear, User
+from gui import file_dialogs
 from gui.admin_tab import AdminTab, UserDialog
 from gui.stats_tab import StatsTab
 from tests.test_stats_admin import make_county
@@ -17,7 +18,7 @@ from tests.test_stats_admin import make_county
 pytestmark = pytest.mark.usefixtures("message_boxes")
 
 
-def test_stats_tab_charts_render_and_export(qtbot, sqlite_db, admin, tmp_path, monkeypatch):
+def test_stats_tab_charts_render_and_export(qtbot, sqlite_db, admin, tmp_path, monkeypatch, previews):
     make_county(admin, tmp_path)
     tab = StatsTab(admin)
     qtbot.addWidget(tab)
@@ -38,15 +39,15 @@ def test_stats_tab_charts_render_and_export(qtbot, sqlite_db, admin, tmp_path, m
     for image in images:
         picture = QImage(str(image))
         assert not picture.isNull() and picture.width() > 100
-    pdf = tmp_path / "report.pdf"
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(pdf), "")))
     tab.export_pdf()
+    title, pdf, printed, pages = previews[-1]
+    assert "统计报告" in title and pages >= 1 and printed.stat().st_size > 1000
     text = subprocess.run(
         ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
     ).stdout
     assert "征缴统计" in text and "费城街道" in text and "去年缴费人数" in text
     xlsx = tmp_path / "stats.xlsx"
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(xlsx), "")))
+    monkeypatch.setattr(file_dialogs, "_exec", lambda dialog: str(xlsx))
     tab.export_table()
     assert xlsx.exists()
 
@@ -77,7 +78,7 @@ def test_admin_tab_users_policy_and_backup(qtbot, sqlite_db, admin, tmp_path, mo
     assert "从低到高" in message_boxes[-1][1]
 
     out = tmp_path / "backup.db"
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(out), "")))
+    monkeypatch.setattr(file_dialogs, "_exec", lambda dialog: str(out))
     tab.backup()
     assert out.exists() and "已备份" in message_boxes[-1][1]
     tab.mask_boxes[auth.FINANCE].setChecked(False)
