@@ -132,7 +132,28 @@ def connect(url: str, *, create: bool = True) -> tuple[peewee.Database, DbInfo]:
     except peewee.DatabaseError as exc:
         db.close() if not db.is_closed() else None
         raise DatabaseOpenError(_explain_connect_error(info, exc)) from exc
+    if info.path is not None:
+        try:  # every running instance holds <db>.instances shared: a restore waits for none of them
+            sqlite_files.hold_instance(info.path)
+        except OSError as exc:
+            db.close()
+            raise DatabaseOpenError(
+                f"无法建立数据库的使用登记文件 {info.path}.instances：{exc.strerror}"
+            ) from exc
+        db.instance_path = info.path  # type: ignore[attr-defined]
     return db, info
+
+
+def close(db: peewee.Database) -> None:
+    """Close a database opened by ``connect`` and let go of its instance registration."""
+    try:
+        if not db.is_closed():
+            db.close()
+    finally:
+        path = getattr(db, "instance_path", None)
+        if path is not None:
+            db.instance_path = None  # type: ignore[attr-defined]
+            sqlite_files.release_instance(path)
 
 
 def _explain_connect_error(info: DbInfo, exc: Exception) -> str:
