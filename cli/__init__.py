@@ -114,6 +114,21 @@ def build_parser() -> ChineseParser:
     return parser
 
 
+OUTPUT_OPTIONS = (
+    "out",
+    "error_report",
+)  # every option naming a file (or, with out_is_folder, a folder) to write
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    from core.outputs import check_writable
+
+    for name in OUTPUT_OPTIONS:
+        value = getattr(args, name, None)
+        if value:
+            check_writable(value, folder=name == "out" and getattr(args, "out_is_folder", False))
+
+
 def run(argv: Sequence[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(list(argv))
@@ -122,6 +137,7 @@ def run(argv: Sequence[str]) -> int:
         parser.print_help()
         return 2
     try:
+        _check_outputs(args)  # before anything is written: never a committed import without its report
         if getattr(args, "needs_db", True):
             args.actor = log_in(args)
         return handler(args)
