@@ -11,7 +11,7 @@ import peewee as pw
 from core import auth, session
 from core.auth import Actor
 from core.database import DatabaseOpenError, close_database
-from core.errors import Cancelled, UserError, os_error_message
+from core.errors import Cancelled, ConnectionLost, UserError, os_error_message
 
 # argparse speaks English; the messages a user meets most are translated here.
 _ARGPARSE_ZH = (
@@ -142,6 +142,9 @@ def run(argv: Sequence[str]) -> int:
             args.actor = log_in(args)
         return handler(args)
     except DatabaseOpenError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 3
+    except ConnectionLost as exc:  # the server went away under a write: nothing saved, run it again
         print(f"错误：{exc}", file=sys.stderr)
         return 3
     except UserError as exc:
