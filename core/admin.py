@@ -342,7 +342,8 @@ def restore(actor: Actor, source: str | Path, *, confirm: bool) -> Path:
         ) from exc
     lock = sqlite_files.instance_lock(live)
     if lock is None or not lock.try_exclusive():
-        raise UserError(IN_USE.format(path=live))
+        who = lock.others() if lock is not None else []
+        raise UserError(IN_USE.format(path=live) + (f"正在使用的有：{'；'.join(who)}。" if who else ""))
     try:
         safety = live.with_name(f"{live.name}.before-restore-{now():%Y%m%d%H%M%S}.bak")
         backup(actor, safety, force=True)

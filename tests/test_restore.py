@@ -5,8 +5,10 @@ not overwrite a file that is not one of ours."""
 
 from __future__ import annotations
 
+import getpass
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -121,8 +123,9 @@ def test_restore_refused_while_another_instance_has_the_database_open(office, ad
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # fmt: skip
     try:
         assert other.stdout.readline().strip() == "READY"
-        with pytest.raises(UserError, match="请先关闭它们"):
+        with pytest.raises(UserError, match="请先关闭它们") as refused:
             administration.restore(admin, backup, confirm=True)
+        assert f"正在使用的有：{socket.gethostname()} 上的用户 {getpass.getuser()}（自 " in str(refused.value)
         assert not list(tmp_path.glob("office.db.before-restore-*"))
     finally:
         other.stdin.write("\n")
