@@ -35,7 +35,6 @@ from dao.models import (
     Township,
     now,
 )
-from reports import arrears_sheet
 from reports.tables import write_table
 
 # The channels of the county notice: people pay arrears through the tax side or a bank, never in cash.
@@ -335,6 +334,8 @@ def export(actor: Actor, out: str | Path, status: str | None = None, township_id
 
 def print_sheets(actor: Actor, assessment_ids: Sequence[int], out: str | Path) -> int:
     """补缴核定单: one A4 page per assessed sheet. Declared (not yet assessed) records cannot be printed."""
+    from reports import arrears_sheet  # the PDF library loads only when a sheet is printed
+
     require(actor, "arrears.view")
     county = regions.county()
     sheets = []

@@ -7,6 +7,7 @@ cancel, Ctrl-C or lost connection leaves the database as it was.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import re
@@ -373,6 +374,7 @@ class _Writer:
         self.villages = VillageCache(dry_run=self.dry_run)
         self.towns = TownshipMatcher.load().names
         self.changes: list[FieldChange] = []  # applied (the import's record and the JSON ``updates``)
+        self.behind = bulk.WriteBehind()  # a chunk's new residents go in while the next chunk is checked
 
     def _text(self, field: str, value: object) -> str:
         if field == "township_id":
@@ -387,6 +389,7 @@ class _Writer:
         )
 
     def flush(self, chunk: Sequence[_Valid]) -> None:
+        self.behind.wait()  # the previous chunk's insert: the connection is ours again, its errors raised here
         if not chunk:
             return
         existing = bulk.fetch_by_keys(
@@ -473,14 +476,24 @@ class _Writer:
         if not self.dry_run:
             constants = {"household_type": "", "status": "正常参保", "import_log_id": self.log_id,
                          "created_at": moment, "updated_at": moment, "version": 1}  # fmt: skip
-            bulk.insert_rows(Resident, _INSERT_COLUMNS, inserts, constants)
             bulk.update_rows(Resident, _UPDATE_COLUMNS, updates, bump_version=True)
             if audit_rows:
                 audit.record_many(self.actor.username, "import_update", "resident", audit_rows)
+            bulk.insert_rows(Resident, _INSERT_COLUMNS, inserts, constants, behind=self.behind)
 
 
 def _process(table: OpenedTable, checker: _RowChecker, writer: _Writer, report: ImportReport) -> Job[None]:
     """The hot loop: classify each row, write valid ones in chunks."""
+    try:
+        yield from _check_rows(table, checker, writer, report)
+    except BaseException:  # cancelled or failed: the last insert ends before the transaction rolls back
+        with contextlib.suppress(Exception):
+            writer.behind.wait()
+        raise
+    writer.behind.wait()
+
+
+def _check_rows(table: OpenedTable, checker: _RowChecker, writer: _Writer, report: ImportReport) -> Job[None]:
     chunk: list[_Valid] = []
     total = table.source.estimated_rows
     data_cells, check, width = checker.data_cells, checker.check, checker.width

@@ -59,7 +59,6 @@ from dao.models import (
     Village,
     now,
 )
-from reports import subsidy_list
 
 register("NOT_IN_ROSTER", False, "不在参保花名册中：已列为待处理，可登记参保后标识")
 register("NAME_MISMATCH", False, "身份证号码相同但姓名与花名册不一致：待人工核对，核对前不标识")
@@ -851,6 +850,8 @@ def export_subsidy_list(actor: Actor, year: int, out: str | Path, township_id: i
     data = [
         (r.township, r.village, r.id_number, r.name, r.sex, r.groups, r.amount_fen, r.state) for r in rows
     ]
+    from reports import subsidy_list  # the PDF library loads only when a list is written
+
     if suffix == ".xlsx":
         subsidy_list.write_xlsx(out, title, data, _summary(rows))
     else:
