@@ -437,9 +437,11 @@ STEPS: dict[int, Callable[[pw.Database], None]] = {
 
 def table_names(db: pw.Database) -> set[str]:
     """Tables of the schema in use (PostgreSQL: the first schema on search_path, not always public)."""
-    if isinstance(db, pw.PostgresqlDatabase):
-        schema = db.execute_sql("SELECT current_schema()").fetchone()[0]
-        return set(db.get_tables(schema=schema))
+    if isinstance(db, pw.PostgresqlDatabase):  # one round trip: every start of every office asks this
+        rows = db.execute_sql(
+            "SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = current_schema()"
+        )
+        return {name for (name,) in rows}
     return set(db.get_tables())
 
 
