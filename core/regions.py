@@ -97,10 +97,14 @@ class VillageCache:
         self.dry_run = dry_run
         self.ids: dict[tuple[int, str], int | None] = {}
         self.names: dict[int, str] = {}
-        for v in Village.select(Village.id, Village.township, Village.name):
-            self.ids[(v.township_id, v.name)] = v.id
-            self.names[v.id] = v.name
-        self.register = village_register()
+        self.register: dict[int, set[str]] = {}  # as village_register(), from the same single read
+        for vid, township_id, name, registered in Village.select(
+            Village.id, Village.township, Village.name, Village.registered
+        ).tuples():
+            self.ids[(township_id, name)] = vid
+            self.names[vid] = name
+            if registered:
+                self.register.setdefault(township_id, set()).add(name)
         self.created = 0
 
     def find(self, township_id: int, raw_name: str) -> int | None:

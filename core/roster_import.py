@@ -185,7 +185,10 @@ def file_sha256(path: Path) -> str:
 class _RowChecker:
     """Validates single rows; keeps the state that spans rows (IDs seen, township matcher)."""
 
-    def __init__(self, layout: Layout, actor: Actor, as_of: dt.date, report: ImportReport) -> None:
+    def __init__(
+        self, layout: Layout, actor: Actor, as_of: dt.date, report: ImportReport,
+        register: dict[int, set[str]] | None = None,
+    ) -> None:  # fmt: skip
         m = layout.mapping
         self.idx = {f: m.get(f) for f in ("id_number", "name", "sex", "birth", "township", "village", "phone",
                                           "student", "other_pension", "enrolled_on")}  # fmt: skip
@@ -201,7 +204,7 @@ class _RowChecker:
         self.scope = actor.township_id
         self.positions = tuple(self.idx.values())[:9]
         self.i_enrolled = self.idx["enrolled_on"]
-        self.register = village_register()
+        self.register = village_register() if register is None else register
 
     def data_cells(self, cells: list) -> list | None:
         """The row padded to the mapped width, or None for a blank, total or signature row (not data)."""
@@ -363,7 +366,7 @@ class _Writer:
     """Classifies a chunk of valid rows against the database and writes it (unless dry run)."""
 
     def __init__(self, actor: Actor, report: ImportReport, as_of: dt.date, log_id: int | None,
-                 layout: Layout, apply_changes: bool | frozenset[str]) -> None:  # fmt: skip
+                 layout: Layout, apply_changes: bool | frozenset[str], villages: VillageCache | None = None) -> None:  # fmt: skip
         self.actor = actor
         self.report = report
         self.labels = {f: layout.label(src) for f, src in _LAYOUT_FIELD.items()}
@@ -371,7 +374,7 @@ class _Writer:
         self.log_id = log_id
         self.dry_run = log_id is None
         self.apply_changes = apply_changes
-        self.villages = VillageCache(dry_run=self.dry_run)
+        self.villages = villages or VillageCache(dry_run=self.dry_run)
         self.towns = TownshipMatcher.load().names
         self.changes: list[FieldChange] = []  # applied (the import's record and the JSON ``updates``)
         self.behind = bulk.WriteBehind()  # a chunk's new residents go in while the next chunk is checked
@@ -589,7 +592,8 @@ def _import_once(
         header_row=table.layout.header_row,
         text_columns=[table.layout.mapping["id_number"]],
     )
-    checker = _RowChecker(table.layout, actor, as_of, report)
+    villages = VillageCache(dry_run=dry_run)  # one read of the villages for the checks and the writes
+    checker = _RowChecker(table.layout, actor, as_of, report, villages.register)
     try:
         with current().atomic():
             log_id = None
@@ -602,7 +606,7 @@ def _import_once(
                     township=actor.township_id,
                 ).id
             accepted = apply_changes if isinstance(apply_changes, bool) else frozenset(apply_changes)
-            writer = _Writer(actor, report, as_of, log_id, table.layout, accepted)
+            writer = _Writer(actor, report, as_of, log_id, table.layout, accepted, villages)
             yield from _process(table, checker, writer, report)
             total = table.source.estimated_rows
             yield Progress(total, total, "写入数据库")

@@ -11,6 +11,7 @@ import io
 import json
 import sqlite3
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TypeVar
 
@@ -120,8 +121,7 @@ def insert_rows(
             buffer = io.StringIO()
             buffer.writelines("\t".join(map(_copy_text, row)) + tail for row in rows)
             buffer.seek(0)
-            cursor.execute("SELECT row_security_active(%s)", (table,))
-            if cursor.fetchone()[0]:
+            if _row_security_active(db, cursor, table):
                 # COPY is refused where row-level security applies (a township clerk's role): copy into a
                 # scratch table, then insert from it, so the policies check every row.
                 def copy() -> None:
@@ -159,6 +159,19 @@ def insert_rows(
         else:
             marks = ", ".join("?" for _ in columns)
             cursor.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks}{fixed})", rows)
+
+
+_ROW_SECURITY: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # connection -> {table: active}
+
+
+def _row_security_active(db: pw.Database, cursor, table: str) -> bool:  # type: ignore[no-untyped-def]
+    """Whether row-level security applies to this connection's role on ``table``: fixed for a connection,
+    so asked once (each question is a round trip to a county server)."""
+    known = _ROW_SECURITY.setdefault(db.connection(), {})
+    if table not in known:
+        cursor.execute("SELECT row_security_active(%s)", (table,))
+        known[table] = bool(cursor.fetchone()[0])
+    return known[table]
 
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
