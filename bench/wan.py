@@ -6,7 +6,7 @@ A delaying proxy (bench/latency_proxy.py) sits in front of the PostgreSQL at 127
 $PENSION_TEST_PG); a demo county is written into a scratch schema. Everyday CLI commands run as a clerk
 would run them (a new process each), timed directly and through the proxy, with the round trips each needed
 (target: each at most 0.3 s slower at 20 ms than direct). Then the GUI's common actions, driven in-process as
-a township clerk (the one with most refund cases waiting) through the proxy at 0 ms and at --rtt (bench/wan_gui.py), with the statements
+a township clerk (jingban01) through the proxy at 0 ms and at --rtt (bench/wan_gui.py), with the statements
 and round trips of each (targets: an interactive action under 0.5 s at 20 ms; an import within 2x its time
 at 0 ms).
 """
@@ -93,32 +93,10 @@ def main() -> int:
             if not args.no_cli:
                 cli_table(url, proxied, proxy, user, password, args)
             if not args.no_gui:
-                gui_table(proxied, proxy, args.rtt, busiest_clerk(url))
+                gui_table(proxied, proxy, args.rtt, "jingban01")
     finally:
         drop_pg(schema)
     return 0
-
-
-def busiest_clerk(url: str) -> str:
-    """The township clerk with the most refund cases waiting for 初审 (the GUI's refund step needs two)."""
-    from peewee import fn
-
-    from core.auth import CLERK
-    from core.database import close_database, open_database
-    from core.refunds import ACCEPTED
-    from dao.models import RefundCase, User
-
-    open_database(url)
-    try:
-        town = (RefundCase.select(RefundCase.township, fn.COUNT(RefundCase.id).alias("n"))
-                .where(RefundCase.state == ACCEPTED).group_by(RefundCase.township)
-                .order_by(fn.COUNT(RefundCase.id).desc()).tuples().first())  # fmt: skip
-        query = User.select(User.username).where(User.role == CLERK).order_by(User.username)
-        if town:
-            query = query.where(User.township == town[0])
-        return query.scalar() or "jingban01"
-    finally:
-        close_database()
 
 
 def cli_table(url: str, proxied: str, proxy: LatencyProxy, user: str, password: str, args) -> None:  # type: ignore[no-untyped-def]

@@ -199,7 +199,7 @@ def _input_files(actor, tmp: Path, rtt: float) -> dict:  # type: ignore[no-untyp
     from openpyxl import Workbook
 
     from core import idcard, refunds
-    from dao.models import Contribution, Resident, Township, Village
+    from dao.models import Contribution, RefundItem, Resident, Township, Village
 
     rng = random.Random(20)
     residents = list(
@@ -237,7 +237,18 @@ def _input_files(actor, tmp: Path, rtt: float) -> dict:  # type: ignore[no-untyp
                        f"BENCH{int(rtt)}{run_no}{n:06d}"])  # fmt: skip
         ledgers.append(tmp / f"ledger{run_no}.xlsx")
         wb.save(ledgers[-1])
-    cases = [c.case_no for c in refunds.listing(actor, refunds.ACCEPTED)][:2]
+    # Two cases waiting for 初审 in the clerk's township, entered (untimed) as the counter would.
+    held = {i.contribution_id for i in RefundItem.select(RefundItem.contribution)}
+    own = (Contribution.select(Contribution.id, Contribution.amount_fen, Resident.id, Resident.name)
+           .join(Resident).where((Contribution.year == 2020) & (Contribution.payer == "个人")
+                                 & (Resident.township == town.id)).order_by(Contribution.id).tuples())  # fmt: skip
+    cases = []
+    for cid, fen, rid, name in own:
+        if cid in held or len(cases) == 2:
+            continue
+        new = refunds.NewCase(rid, [cid], [fen], "重复缴费", name, f"62284800{rid:010d}", "中国农业银行",
+                              ("退费申请", "身份证复印件", "银行卡复印件"))  # fmt: skip
+        cases.append(refunds.create(actor, new).case_no)
     return {
         "roster": rosters,
         "ledger": ledgers,
