@@ -210,9 +210,9 @@ def lapsed(
     listed: list[Person] = []
     if people:
         show = roster.id_display(actor)
-        for rid, number, name, phone, t, v, state, tier in q.lapsed_people(year, township_id, village_id):
+        for rid, number, name, phone, t, v, flagged, tier in q.lapsed_people(year, township_id, village_id):
             listed.append(Person(rid, show(number), name, names.town.get(t, ""), names.village_name(v),
-                                 phone or "", tier, subsidy_pending=state == 2))  # fmt: skip
+                                 phone or "", tier, subsidy_pending=flagged))  # fmt: skip
         listed.sort(key=lambda p: _person_key(names, p))
     return Worklist(
         LAPSED, year, _scope_text(names, township_id, village_id), _village_rows(names, counts), listed
@@ -226,33 +226,6 @@ def _person_key(names: _Names, p: Person) -> tuple:
 # --- 补缴动员 ------------------------------------------------------------------------------------------
 
 
-def _audience_bounds(year: int) -> tuple[dt.date, dt.date]:
-    """Birth dates of the 45–59-year-olds on 1 January: (born after, born on or before)."""
-    return dt.date(year - AUDIENCE_AGES[1] - 1, 1, 1), dt.date(year - AUDIENCE_AGES[0], 1, 1)
-
-
-def _arrears_in_scope(
-    year: int, township_id: int | None, village_id: int | None
-) -> tuple[dict[int, set[int]], dict[int, tuple]]:
-    """Arrears-paid years of the scope's audience, and those residents' (township, village, status, birth)."""
-    arrears = q.arrears_payments()
-    if not arrears:
-        return {}, {}
-    after, until = _audience_bounds(year)
-    info = {}
-    for rid, (t, v, status, born) in q.residents(arrears).items():
-        if status != q.ACTIVE or not (after < born <= until):
-            continue
-        if township_id is not None and t != township_id:
-            continue
-        if village_id == NO_VILLAGE and v is not None:
-            continue
-        if village_id not in (None, NO_VILLAGE) and v != village_id:
-            continue
-        info[rid] = (t, v, status, born)
-    return {rid: arrears[rid] for rid in info}, info
-
-
 def short_years(
     actor: Actor,
     year: int,
@@ -264,49 +237,47 @@ def short_years(
     """Residents aged 45–59 who cannot reach 15 paid years by 60 paying every year from now on."""
     township_id, village_id = _scoped(actor, township_id, village_id)
     names = _Names()
-    counts: dict[tuple, list[int]] = {}
-    for t, v, born, paid, in_window, n in q.audience_groups(year, township_id, village_id):
-        entry = counts.setdefault((t, v), [0, 0])
-        entry[1] += n
-        if _reach_counts(born, paid, in_window, year) < REQUIRED_YEARS:
-            entry[0] += n
-    # Arrears payments are not in payer_year: recount their few residents with every year they paid.
-    arrears, info = _arrears_in_scope(year, township_id, village_id)
+    # Arrears payments are not in payer_year: their few residents are counted with every year they paid.
+    arrears = q.audience_arrears(year, township_id, village_id)
     normal = q.normal_years(arrears)
-    for rid, (t, v, _status, born) in info.items():
-        before = sum(reach(born, normal.get(rid, set()), year)) < REQUIRED_YEARS
-        after = sum(reach(born, normal.get(rid, set()) | arrears[rid], year)) < REQUIRED_YEARS
-        counts[(t, v)][0] += int(after) - int(before)
+    paid_years = {rid: normal.get(rid, set()) | info[3] for rid, info in arrears.items()}
+    counts: dict[tuple, list[int]] = {}
     listed: list[Person] = []
-    if people:
-        listed = _short_people(actor, names, year, township_id, village_id, arrears, normal)
+    if people:  # every resident of the scope's audience, one row each: the village table from the same rows
+        found = []
+        for row in q.audience_people(year, township_id, village_id):
+            rid, number, name, phone, t, v, born, paid, in_window = row
+            if rid in arrears:
+                paid, ahead = reach(born, paid_years[rid], year)
+            else:
+                ahead = _reach_counts(born.year, paid, in_window, year) - paid
+            entry = counts.setdefault((t, v), [0, 0])
+            entry[1] += 1
+            if paid + ahead < REQUIRED_YEARS:
+                entry[0] += 1
+                found.append((rid, number, name, phone, t, v, born, paid, ahead))
+        listed = _short_people(actor, names, year, found, paid_years)
+    else:
+        for t, v, born_year, paid, in_window, n in q.audience_groups(year, township_id, village_id):
+            entry = counts.setdefault((t, v), [0, 0])
+            entry[1] += n
+            if _reach_counts(born_year, paid, in_window, year) < REQUIRED_YEARS:
+                entry[0] += n
+        for rid, (t, v, born, _years) in arrears.items():  # counted above from payer_year alone: recount
+            before = sum(reach(born, normal.get(rid, set()), year)) < REQUIRED_YEARS
+            after = sum(reach(born, paid_years[rid], year)) < REQUIRED_YEARS
+            counts[(t, v)][0] += int(after) - int(before)
     return Worklist(
         SHORT_YEARS, year, _scope_text(names, township_id, village_id), _village_rows(names, counts), listed
     )
 
 
 def _short_people(
-    actor: Actor,
-    names: _Names,
-    year: int,
-    township_id: int | None,
-    village_id: int | None,
-    arrears: dict[int, set[int]],
-    normal: dict[int, set[int]],
+    actor: Actor, names: _Names, year: int, found: list[tuple], paid_years: dict[int, set[int]]
 ) -> list[Person]:
     show = roster.id_display(actor)
-    found = []
-    for rid, number, name, phone, t, v, born, paid, in_window in q.audience_people(
-        year, township_id, village_id
-    ):
-        if rid in arrears:
-            paid, ahead = reach(born, normal.get(rid, set()) | arrears[rid], year)
-        else:
-            ahead = _reach_counts(born.year, paid, in_window, year) - paid
-        if paid + ahead < REQUIRED_YEARS:
-            found.append((rid, number, name, phone, t, v, born, paid, ahead))
     ids = [row[0] for row in found]
-    years = q.normal_years(ids)
+    normal = q.normal_years(ids)
     tiers = q.tiers(year - 1, ids)
     declared = q.open_declarations(ids, ARREARS_OPEN_STATES)
     allowed = [p.year for p in PolicyYear.select(PolicyYear.year).where(PolicyYear.arrears_allowed)]
@@ -314,7 +285,7 @@ def _short_people(
     listed = []
     for rid, number, name, phone, t, v, born, paid, ahead in found:
         open_lines = declared.get(rid, [])
-        taken = years.get(rid, set()) | arrears.get(rid, set()) | {y for _, y in open_lines}
+        taken = paid_years.get(rid, normal.get(rid, set())) | {y for _, y in open_lines}
         listed.append(Person(rid, show(number), name, names.town.get(t, ""), names.village_name(v), phone or "",
                              tiers.get(rid), paid=paid, ahead=ahead,
                              arrears_years=rules.arrears_years(born, allowed, taken, as_of),
