@@ -18,13 +18,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--township", metavar="NAME", help="只列该乡镇（乡镇经办只能是本乡镇）")
     p.add_argument("--village", metavar="NAME", help="只列该村居（村名在全县不唯一时同时给出 --township）")
     p.add_argument("--json", action="store_true", help="标准输出只输出一个 JSON 对象")
+    p.add_argument(
+        "--out",
+        metavar="OUT",
+        help="另存为 .xlsx（村居汇总、名单、代缴未到账）或 .pdf（每个村居一份打印名单）",
+    )
     p.set_defaults(handler=worklist_cmd)
 
 
 def worklist_cmd(args: argparse.Namespace) -> int:
     actor = args.actor
     township_id, village_id = worklists.resolve(actor, args.township, args.village)
+    if args.out:
+        worklists.check_out(args.out)  # before the work: a wrong name is refused at once
     wl = worklists.worklist(actor, args.kind, args.year, township_id, village_id)
+    if args.out:
+        worklists.export(actor, wl, args.out)
     if args.json:
         print(json.dumps(worklists.as_json(wl), ensure_ascii=False))
         return 0
@@ -34,6 +43,9 @@ def worklist_cmd(args: argparse.Namespace) -> int:
         print(
             f"  {town} {village}  {count}/{base}  {share}%" if base else f"  {town} {village}  {count}/{base}"
         )
+    if args.out:  # the names are in the file
+        print(f"已导出 {len(wl.people)} 人到 {args.out}")
+        return 0
     to_contact = worklists.people_table(wl.kind, wl.to_contact)
     headers = worklists.people_headers(wl.kind)
     print("  ".join(headers))

@@ -17,16 +17,19 @@ Both are computed in the database, one aggregate query per village table (dao/wo
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from core import policy, regions, roster, rules
+from core import audit, policy, regions, roster, rules
 from core.auth import Actor, check_township, require
 from core.errors import UserError
 from core.money import format_yuan
 from dao import worklist_queries as q
 from dao.models import ARREARS_OPEN_STATES, PolicyYear, Township, Village
+from reports import worklist_files
 
 LAPSED, SHORT_YEARS = "lapsed", "short-years"
 KINDS = {LAPSED: "未续缴", SHORT_YEARS: "补缴动员"}
@@ -189,9 +192,21 @@ def _village_rows(names: _Names, counts: dict[tuple, list[int]]) -> list[Village
     return rows
 
 
+def _in_one_read(make: Callable[..., Worklist]) -> Callable[..., Worklist]:
+    """A list's queries in one transaction (see ``worklist_queries.reading``)."""
+
+    @functools.wraps(make)
+    def read(*args: Any, **kwargs: Any) -> Worklist:
+        with q.reading():
+            return make(*args, **kwargs)
+
+    return read
+
+
 # --- 未续缴 --------------------------------------------------------------------------------------------
 
 
+@_in_one_read
 def lapsed(
     actor: Actor,
     year: int,
@@ -226,6 +241,7 @@ def _person_key(names: _Names, p: Person) -> tuple:
 # --- 补缴动员 ------------------------------------------------------------------------------------------
 
 
+@_in_one_read
 def short_years(
     actor: Actor,
     year: int,
@@ -399,3 +415,80 @@ def check_out(out: str | Path) -> Path:
     if not out.parent.is_dir():
         raise UserError(f"导出文件夹不存在：{out.parent}")
     return out
+
+
+def export(actor: Actor, wl: Worklist, out: str | Path) -> int:
+    """Write the list as .xlsx (village table, names, 代缴未到账) or .pdf (one printed list per village).
+    Returns the people written."""
+    out = check_out(out)
+    if not wl.people and any(v.count for v in wl.villages):
+        raise UserError("该名单只有村居汇总，没有人员名单：请先查询人员名单再导出。")
+    if out.suffix.lower() == ".xlsx":
+        _write_xlsx(wl, out)
+    else:
+        _write_pdf(wl, out)
+    audit.record(actor.username, "export", "worklist", wl.kind,
+                 after={"file": out.name, "year": wl.year, "scope": wl.scope, "people": len(wl.people)})  # fmt: skip
+    return len(wl.people)
+
+
+def _title(wl: Worklist, scope: str) -> str:
+    what = "未续缴人员名单" if wl.kind == LAPSED else "补缴动员名单（60岁前缴费不足15年）"
+    return f"{scope}{wl.year}年度城乡居民养老保险{what}"
+
+
+PENDING_NOTE = "以下人员属于本年度困难群体，由政府代缴，代缴款尚未到账：不计入未续缴人数，不需向本人催缴。"
+
+
+def _write_xlsx(wl: Worklist, out: Path) -> None:
+    headers = people_headers(wl.kind)
+    numbered = ("序号", *headers)
+    text = (4, 5)  # 身份证号码, 联系电话 (after 序号)
+    widths = [6, 14, 16, 10, 22, 15, 12] + ([10, 16, 10, 22, 22] if wl.kind == SHORT_YEARS else [])
+
+    def numbered_rows(people: list[Person]) -> list[list[object]]:
+        return [[n, *row] for n, row in enumerate(people_table(wl.kind, people), start=1)]
+
+    sheets = [
+        worklist_files.Sheet("村居汇总", _title(wl, wl.scope), village_headers(wl.kind), village_table(wl),
+                             [14, 16, 14, 16, 10]),
+        worklist_files.Sheet("名单", _title(wl, wl.scope), numbered, numbered_rows(wl.to_contact), widths, text),
+    ]  # fmt: skip
+    if wl.kind == LAPSED:
+        sheets.append(worklist_files.Sheet("代缴未到账", f"{wl.scope}{wl.year}年度政府代缴未到账人员", numbered,
+                                           numbered_rows(wl.subsidy_pending), widths, text, PENDING_NOTE))  # fmt: skip
+    worklist_files.write_xlsx(out, sheets)
+
+
+def _write_pdf(wl: Worklist, out: Path) -> None:
+    by_village: dict[tuple[str, str], list[Person]] = {}
+    for p in wl.people:
+        by_village.setdefault((p.township, p.village), []).append(p)
+    if not by_village:  # nothing to print: an empty list still shows the scope was looked at
+        by_village[(wl.scope, "")] = []
+    columns = worklist_files.LAPSED_COLUMNS if wl.kind == LAPSED else worklist_files.SHORT_COLUMNS
+    lists = []
+    for (town, village), people in by_village.items():
+        shown_village = village or (NO_VILLAGE_NAME if town != wl.scope else "")
+        lists.append(worklist_files.VillageList(
+            title=_title(wl, f"{town}{shown_village}"),
+            subtitle=f"乡镇（街道）：{town}　村（居）：{shown_village or '全部'}　年度：{wl.year}",
+            columns=columns,
+            rows=_print_rows(wl.kind, [p for p in people if not p.subsidy_pending]),
+            pending_title=f"{town}{shown_village}{wl.year}年度政府代缴未到账人员（不需向本人催缴）",
+            pending_rows=_print_rows(wl.kind, [p for p in people if p.subsidy_pending]),
+        ))  # fmt: skip
+    worklist_files.write_pdf(out, lists, landscape=wl.kind == SHORT_YEARS,
+                             printed=f"打印日期：{dt.date.today():%Y-%m-%d}")  # fmt: skip
+
+
+def _print_rows(kind: str, people: list[Person]) -> list[list[str]]:
+    rows = []
+    for n, p in enumerate(people, start=1):
+        tier = format_yuan(p.last_tier_fen) if p.last_tier_fen is not None else ""
+        if kind == LAPSED:
+            rows.append([str(n), p.name, p.id_number, p.phone, tier, ""])
+        else:
+            rows.append([str(n), p.name, p.id_number, p.phone, str(p.paid), str(p.ahead), str(p.gap),
+                         years_text(p.arrears_years), p.declaration, ""])  # fmt: skip
+    return rows

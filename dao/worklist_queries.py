@@ -9,7 +9,8 @@ by its primary key (resident_id, year) — an index seek per resident, no scan o
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 from dao import bulk
 from dao.db import current, is_postgres
@@ -18,6 +19,17 @@ from dao.models import FLAGGING_STATES
 ACTIVE = "正常参保"
 ARREARS = "补缴"
 NO_VILLAGE = 0  # village filter: the residents without a village
+
+
+@contextmanager
+def reading() -> Iterator[None]:
+    """One transaction for a list's queries. On PostgreSQL without JIT compilation: these plans cost enough
+    to trigger it, and compiling took 0.1–0.2 s of a 0.07 s query."""
+    db = current()
+    with db.atomic():
+        if is_postgres():
+            db.execute_sql("SET LOCAL jit = off")
+        yield
 
 
 def _scope(township_id: int | None, village_id: int | None) -> tuple[str, list]:

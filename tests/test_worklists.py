@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import subprocess
 
 import pytest
+from openpyxl import load_workbook
 
 from core import arrears, idcard, worklists
 from core.auth import FINANCE, Actor
 from core.database import close_database, open_database
-from core.errors import PermissionDenied
+from core.errors import PermissionDenied, UserError
 from dao.models import ENTRY_MATCHED, Contribution, Resident, SpecialList, SpecialListEntry
 from tests.clirun import add_users, cli, office_db
 from tests.conftest import clerk_of, township_id
@@ -206,3 +208,80 @@ def test_cli_json_and_clerk_scope(tmp_path):
     assert refused.returncode == 2 and "本乡镇" in refused.stderr
     text = cli("--db", url, "--user", "boss", "worklist", "lapsed", "--year", "2020", "--township", "上冶镇")
     assert text.returncode == 0 and "上冶镇" in text.stdout and "居民15" in text.stdout
+
+
+def _pdf_text(path) -> str:
+    return subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+
+
+def test_files_xlsx_and_printed_village_lists(county, admin, tmp_path):
+    clerk = clerk_of("费城街道")
+    wl = worklists.lapsed(clerk, Y)
+    xlsx = tmp_path / "lapsed.xlsx"
+    assert worklists.export(clerk, wl, xlsx) == 7
+    book = load_workbook(xlsx)
+    assert book.sheetnames == ["村居汇总", "名单", "代缴未到账"]
+    summary = [[c.value for c in row] for row in book["村居汇总"].iter_rows(min_row=3)]
+    assert summary == [
+        ["费城街道", "东村", 5, 7, 71.4],
+        ["费城街道", "西村", 1, 1, 100],
+        ["合计", None, 6, 8, 75],
+    ]
+    names = [[c.value for c in row] for row in book["名单"].iter_rows(min_row=3)]
+    assert [r[0] for r in names] == [1, 2, 3, 4, 5, 6] and names[0][3:7] == ["居民1", county["A"].id_number,
+                                                                           person(1)[6], "300.00"]  # fmt: skip
+    assert book["名单"].cell(row=3, column=5).number_format == "@"  # the ID stays text
+    pending = [[c.value for c in row] for row in book["代缴未到账"].iter_rows(min_row=4)]
+    assert [r[3] for r in pending] == ["居民11"] and "政府代缴" in book["代缴未到账"].cell(
+        row=2, column=1
+    ).value
+    # one A4 list per village, numbered within the village, with the assistant's column
+    pdf = tmp_path / "lapsed.pdf"
+    worklists.export(clerk, wl, pdf)
+    text = _pdf_text(pdf)
+    assert "费城街道东村2020年度城乡居民养老保险未续缴人员名单" in text
+    assert "费城街道西村2020年度城乡居民养老保险未续缴人员名单" in text
+    assert "乡镇（街道）：费城街道" in text and "村（居）：东村" in text and "年度：2020" in text
+    assert "序号" in text and "联系情况/签字" in text and "上年档次" in text
+    assert "代缴未到账" in text and "居民11" in text and "协理员（签字）" in text
+    flat = text.replace(" ", "")
+    assert flat.count("第1页共2页") == 1 and "第2页共2页" in flat  # 东村: names, then 代缴未到账
+    assert flat.count("第1页共1页") == 1  # 西村
+    assert "上冶镇" not in text
+    pages = text.split("\f")
+    east = next(p for p in pages if "东村" in p and "未续缴人员名单" in p)
+    assert (
+        all(name in east for name in ("居民1 ", "居民13", "居民21", "居民3 ", "居民9 "))
+        and "居民11" not in east
+    )
+    # 补缴动员: landscape, the years columns
+    short = worklists.short_years(admin, Y, township_id("费城街道"), None)
+    pdf = tmp_path / "short.pdf"
+    worklists.export(admin, short, pdf)
+    text = _pdf_text(pdf)
+    assert "费城街道西村2020年度城乡居民养老保险补缴动员名单" in text and "可补缴年度" in text
+    assert "2014、2019" in text and "已申报 2018" in text and "联系情况/签字" in text
+    with pytest.raises(UserError):
+        worklists.export(admin, short, tmp_path / "short.docx")
+
+
+def test_cli_out_files(tmp_path):
+    url = office_db(tmp_path)
+    open_database(url)
+    try:
+        build_county(Actor("setup", "管理员"), tmp_path)
+    finally:
+        close_database()
+    pdf = tmp_path / "南村.pdf"
+    done = cli("--db", url, "--user", "boss", "worklist", "lapsed", "--year", "2020", "--township", "上冶镇",
+               "--village", "南村", "--out", str(pdf))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    text = _pdf_text(pdf)
+    assert "上冶镇南村2020年度城乡居民养老保险未续缴人员名单" in text and "居民15" in text
+    assert "第1页共1页" in text.replace(" ", "")
+    xlsx = tmp_path / "short.xlsx"
+    done = cli("--db", url, "--user", "boss", "worklist", "short-years", "--year", "2020", "--out", str(xlsx))
+    assert done.returncode == 0, done.stderr
+    assert load_workbook(xlsx).sheetnames == ["村居汇总", "名单"]
