@@ -9,12 +9,12 @@ import subprocess
 import pytest
 from openpyxl import load_workbook
 
-from core import arrears, idcard, worklists
+from core import arrears, auth, idcard, worklists
 from core.auth import FINANCE, Actor
 from core.database import close_database, open_database
 from core.errors import PermissionDenied, UserError
 from dao.models import ENTRY_MATCHED, Contribution, Resident, SpecialList, SpecialListEntry
-from tests.clirun import add_users, cli, office_db
+from tests.clirun import TEST_PASSWORD, add_users, cli, office_db
 from tests.conftest import clerk_of, township_id
 from tests.fixtures import person, write_xlsx
 from tests.test_roster_import import do_import
@@ -285,3 +285,36 @@ def test_cli_out_files(tmp_path):
     done = cli("--db", url, "--user", "boss", "worklist", "short-years", "--year", "2020", "--out", str(xlsx))
     assert done.returncode == 0, done.stderr
     assert load_workbook(xlsx).sheetnames == ["村居汇总", "名单"]
+
+
+def test_cli_on_postgres_as_a_clerks_login_role(pg_schema, admin, tmp_path):
+    """The clerk's own login role: row-level security and the core's scope agree."""
+    open_database(pg_schema.url)
+    try:
+        build_county(admin, tmp_path)
+        auth.create_user(None, "boss", TEST_PASSWORD, auth.ADMIN)
+        auth.create_user(admin, "feicheng", TEST_PASSWORD, auth.CLERK, township_id("费城街道"))
+    finally:
+        close_database()
+    done = cli("--db", pg_schema.url, "--user", "feicheng", "worklist", "lapsed", "--year", "2020", "--json")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert {(v["village"], v["count"], v["base"]) for v in data["villages"]} == {
+        ("东村", 5, 7),
+        ("西村", 1, 1),
+    }
+    assert [p["subsidy_pending"] for p in data["people"]].count(True) == 1
+    done = cli(
+        "--db", pg_schema.url, "--user", "feicheng", "worklist", "short-years", "--year", "2020", "--json"
+    )
+    assert done.returncode == 0, done.stderr
+    people = {p["name"]: p for p in json.loads(done.stdout)["people"]}
+    assert set(people) == {"居民9", "居民7", "居民31", "居民39", "居民41"}
+    assert people["居民39"]["declaration"] == "已申报 2018" and people["居民39"]["paid"] == 4
+    refused = cli("--db", pg_schema.url, "--user", "feicheng", "worklist", "lapsed", "--year", "2020",
+                  "--township", "上冶镇")  # fmt: skip
+    assert refused.returncode == 2 and "本乡镇" in refused.stderr
+    everyone = cli(
+        "--db", pg_schema.url, "--user", "boss", "worklist", "short-years", "--year", "2020", "--json"
+    )
+    assert "居民45" in {p["name"] for p in json.loads(everyone.stdout)["people"]}
