@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from shiboken6 import isValid
 
 from core import policy, worklists
 from core.auth import Actor
@@ -136,7 +137,7 @@ class WorklistPanel(QWidget):
         wl = self._names(village)
         if wl is not None:
             dialog = VillageDialog(self, wl)
-            self.dialogs = [d for d in self.dialogs if d.isVisible()] + [dialog]
+            self.dialogs = [*self._open_dialogs(), dialog]
             dialog.show()
 
     def export_excel(self) -> None:
@@ -169,9 +170,14 @@ class WorklistPanel(QWidget):
         if wl is not None:
             print_list(self, self.actor, wl)
 
+    def _open_dialogs(self) -> list[VillageDialog]:
+        """Name windows still open (a closed one deletes itself)."""
+        return [d for d in self.dialogs if isValid(d) and d.isVisible()]
+
     def shutdown(self) -> None:
-        for dialog in self.dialogs:
+        for dialog in self._open_dialogs():
             dialog.close()
+        self.dialogs = []
 
 
 def print_list(parent: QWidget, actor: Actor, wl: worklists.Worklist) -> None:

@@ -6,6 +6,7 @@ import subprocess
 
 import pytest
 from openpyxl import load_workbook
+from shiboken6 import isValid
 
 from gui import file_dialogs
 from gui.stats_tab import StatsTab
@@ -42,6 +43,11 @@ def test_village_table_names_export_and_print(qtbot, sqlite_db, admin, tmp_path,
     dialog.export_excel()
     assert load_workbook(xlsx)["名单"].max_row == 2 + 5 and "已导出 6 人" in message_boxes[-1][1]
     dialog.close()
+    qtbot.waitUntil(lambda: not isValid(dialog))
+    panel.open_village(1)  # another village after the first window closed (and deleted itself)
+    assert len(panel.dialogs) == 1 and "西村" in panel.dialogs[0].windowTitle()
+    tab.shutdown()
+    assert panel.dialogs == []
     table.selectRow(0)
     panel.print_selected()
     title, pdf, printed, pages = previews[-1]
