@@ -38,7 +38,7 @@ def build_county(
     from dao.db import current
     from dao.models import Contribution, Resident, Township, Village
 
-    towns = [t.id for t in Township.select()]
+    towns = [t.id for t in Township.select().order_by(Township.id)]
     with current().atomic():
         villages = [(t, Village.create(township=t, name=f"第{k}村").id) for t in towns for k in range(1, 31)]
         stamp = dt.datetime(2020, 1, 1)
@@ -57,7 +57,7 @@ def build_county(
         bulk.insert_rows(Resident, ("id_number", "name", "sex", "birth_date", "township_id", "village_id", "enrolled_on"),
                          rows, {"status": "正常参保", "household_type": "", "phone": "", "created_at": stamp,
                                 "updated_at": stamp, "version": 1})  # fmt: skip
-        ids = [r for (r,) in Resident.select(Resident.id).tuples()]
+        ids = [r for (r,) in Resident.select(Resident.id).order_by(Resident.id).tuples()]
         tiers = [30000, 50000, 100000, 150000, 200000]
         contributions = []
         for year in years:

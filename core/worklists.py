@@ -261,18 +261,15 @@ def short_years(
     listed: list[Person] = []
     if people:  # every resident of the scope's audience, one row each: the village table from the same rows
         found = []
-        for row in q.audience_people(year, township_id, village_id):
-            rid, number, name, phone, t, v, born, paid, in_window = row
-            if rid in arrears:
-                paid, ahead = reach(born, paid_years[rid], year)
-            else:
-                ahead = _reach_counts(born.year, paid, in_window, year) - paid
+        for rid, number, name, phone, t, v, born, years in q.audience_people(year, township_id, village_id):
+            years |= paid_years.get(rid, set())
+            paid, ahead = reach(born, years, year)
             entry = counts.setdefault((t, v), [0, 0])
             entry[1] += 1
             if paid + ahead < REQUIRED_YEARS:
                 entry[0] += 1
-                found.append((rid, number, name, phone, t, v, born, paid, ahead))
-        listed = _short_people(actor, names, year, found, paid_years)
+                found.append((rid, number, name, phone, t, v, born, years, paid, ahead))
+        listed = _short_people(actor, names, year, found)
     else:
         for t, v, born_year, paid, in_window, n in q.audience_groups(year, township_id, village_id):
             entry = counts.setdefault((t, v), [0, 0])
@@ -288,20 +285,17 @@ def short_years(
     )
 
 
-def _short_people(
-    actor: Actor, names: _Names, year: int, found: list[tuple], paid_years: dict[int, set[int]]
-) -> list[Person]:
+def _short_people(actor: Actor, names: _Names, year: int, found: list[tuple]) -> list[Person]:
     show = roster.id_display(actor)
     ids = [row[0] for row in found]
-    normal = q.normal_years(ids)
     tiers = q.tiers(year - 1, ids)
     declared = q.open_declarations(ids, ARREARS_OPEN_STATES)
     allowed = [p.year for p in PolicyYear.select(PolicyYear.year).where(PolicyYear.arrears_allowed)]
     as_of = dt.date(year, 1, 1)  # arrears run to the year before the list's year
     listed = []
-    for rid, number, name, phone, t, v, born, paid, ahead in found:
+    for rid, number, name, phone, t, v, born, years, paid, ahead in found:
         open_lines = declared.get(rid, [])
-        taken = paid_years.get(rid, normal.get(rid, set())) | {y for _, y in open_lines}
+        taken = years | {y for _, y in open_lines}
         listed.append(Person(rid, show(number), name, names.town.get(t, ""), names.village_name(v), phone or "",
                              tiers.get(rid), paid=paid, ahead=ahead,
                              arrears_years=rules.arrears_years(born, allowed, taken, as_of),

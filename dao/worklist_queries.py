@@ -172,19 +172,21 @@ def audience_groups(year: int, township_id: int | None, village_id: int | None =
 
 
 def audience_people(year: int, township_id: int | None, village_id: int | None) -> list[tuple]:
-    """[(resident id, ID number, name, phone, township_id, village_id, birth date, normal years paid,
-    of them from ``year`` on)] — the 45–59 audience of the scope, one row each."""
-    sql, params = _audience(year, township_id, village_id)
-    rows = (
-        current()
-        .execute_sql(
-            "SELECT s.id, r.id_number, r.name, r.phone, s.township_id, s.village_id, r.birth_date, s.paid, "
-            f"s.in_window FROM ({sql}) s JOIN resident r ON r.id = s.id",
-            params,
-        )
-        .fetchall()
-    )
-    return [(*row[:6], _date(row[6]), int(row[7]), int(row[8] or 0)) for row in rows]
+    """[(resident id, ID number, name, phone, township_id, village_id, birth date, {normal years paid})] —
+    the 45–59 audience of the scope, one row each, in one pass over the residents and payer_year's key."""
+    db = current()
+    p = db.param
+    scope, scope_params = _scope(township_id, village_id)
+    years = "string_agg(CAST(py.year AS TEXT), ',')" if is_postgres() else "group_concat(py.year)"
+    rows = db.execute_sql(
+        f"SELECT r.id, r.id_number, r.name, r.phone, r.township_id, r.village_id, r.birth_date, {years} "
+        "FROM resident r LEFT JOIN payer_year py ON py.resident_id = r.id "
+        f"WHERE r.status = {p} AND r.birth_date > {p} AND r.birth_date <= {p}{scope} GROUP BY r.id",
+        [ACTIVE, dt.date(year - 60, 1, 1).isoformat(), dt.date(year - 45, 1, 1).isoformat(), *scope_params],
+    ).fetchall()
+    return [
+        (*row[:6], _date(row[6]), {int(y) for y in row[7].split(",")} if row[7] else set()) for row in rows
+    ]
 
 
 def _date(value: object) -> dt.date:
