@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core import audit, policy, regions, roster, rules
+from core import audit, regions, roster, rules
 from core.auth import Actor, check_township, require
 from core.errors import UserError
 from core.money import format_yuan
@@ -392,10 +392,6 @@ def as_json(wl: Worklist) -> dict:
         ],
         "people": [person(p) for p in wl.people],
     }
-
-
-def policy_years() -> list[int]:
-    return [p.year for p in policy.years()]
 
 
 def default_out_name(wl: Worklist, suffix: str) -> str:
