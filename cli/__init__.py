@@ -87,7 +87,7 @@ def log_in(args: argparse.Namespace) -> Actor:
 
 
 def build_parser() -> ChineseParser:
-    from cli import admin, admin_ops, handoff, ledger, refunds, roster, special
+    from cli import admin, admin_ops, handoff, ledger, refunds, roster, special, worklist
 
     parser = ChineseParser(
         prog="main.py",
@@ -111,6 +111,7 @@ def build_parser() -> ChineseParser:
     refunds.register(sub)
     handoff.register(sub)
     admin_ops.register(sub)
+    worklist.register(sub)
     return parser
 
 
