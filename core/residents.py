@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import peewee as pw
@@ -558,3 +559,44 @@ def _day(on: dt.date | None) -> dt.date:
 
 def _as_date(value: object) -> dt.date:
     return insured._as_date(value)
+
+
+# --- 参保登记表 ---------------------------------------------------------------------------------------------
+
+
+def print_form(actor: Actor, resident_id: int, out: str | Path) -> None:
+    """The one-page 参保登记表 of a registered person (the tiers of the enrolment year, or the latest policy
+    year when that one has none yet)."""
+    from core.arrears import PAYMENT_CHANNELS
+    from core.money import yuan_text
+    from reports import registration_form
+
+    require(actor, "roster.view")
+    r = Resident.get_or_none(Resident.id == resident_id)
+    if r is None:
+        raise UserError("该居民不存在。")
+    check_township(actor, r.township_id)
+    day = r.enrolled_on or dt.date.today()
+    years = [p for p in policy.years() if p.year <= day.year] or policy.years()
+    if not years:
+        raise UserError("没有缴费政策年度，无法列出缴费档次（系统管理→缴费政策）。")
+    year = years[-1]
+    county = regions.county()
+    town = r.township.name
+    form = registration_form.Form(
+        title=f"{county['county_name']}城乡居民基本养老保险参保登记表",
+        number=f"{r.id:08d}",
+        details=[("姓名", r.name), ("性别", r.sex), ("公民身份号码", r.id_number), ("出生日期", f"{r.birth_date:%Y-%m-%d}"),
+                 ("乡镇（街道）", town), ("村（居）", r.village.name if r.village_id else ""), ("联系电话", r.phone or "—"),
+                 ("参保日期", f"{r.enrolled_on:%Y-%m-%d}" if r.enrolled_on else "不详"), ("参保状态", r.status)],
+        eligibility=[("是否在校学生", "否"), ("是否参加其他养老保险", "否")],
+        tier_year=year.year,
+        tiers=[yuan_text(t) for t in year.tiers],
+        tier_notes={yuan_text(year.hardship_min_fen): "仅限缴费困难群体"},
+        channels=PAYMENT_CHANNELS,
+        clerk=actor.display_name or actor.username,
+        registered_on=f"{day:%Y年%m月%d日}",
+        office=f"{town}人力资源和社会保障所",
+    )  # fmt: skip
+    registration_form.write(out, [form])
+    audit.record(actor.username, "print", "resident", r.id, after={"form": "参保登记表"})
