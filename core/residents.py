@@ -513,11 +513,10 @@ def history(actor: Actor, resident_id: int) -> list[HistoryLine]:
         raise UserError("该居民不存在。")
     check_township(actor, resident.township_id)
     events = ResidentEvent.select().where(ResidentEvent.resident == resident_id).order_by(ResidentEvent.id)
-    lines = [_line(e) for e in events]
-    for c in resident_changes(actor, resident_id):
-        lines.append(HistoryLine(c.at, None, "导入", c.column, c.old, c.new, f"{c.file_name}（导入 {c.import_id}）",
-                                 c.username))  # fmt: skip
-    return sorted(lines, key=lambda h: h.at)
+    lines = [HistoryLine(c.at, None, "导入", c.column, c.old, c.new, f"{c.file_name}（导入 {c.import_id}）", c.username)
+             for c in resident_changes(actor, resident_id)]  # fmt: skip
+    lines += [_line(e) for e in events]
+    return sorted(lines, key=lambda h: h.at)  # stable: within a second, imports before the counter's events
 
 
 def township_moves(actor: Actor) -> list[HistoryLine]:
