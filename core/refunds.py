@@ -374,7 +374,8 @@ def from_candidate(actor: Actor, candidate_id: int, account_name: str, account_n
         raise UserError("该退费候选不存在或已处理。")
     reason = {"OVER_ANNUAL_MAX": "多缴/超过最高档次", "DUPLICATE_PAYMENT": "重复缴费",
               "SUBSIDY_TIER_PAID_PERSONALLY": "政府代缴后个人重复缴费",
-              "PAID_AFTER_SUBSIDY_BEFORE_RESELECT": "政府代缴后个人重复缴费"}.get(candidate.code, "其他")  # fmt: skip
+              "PAID_AFTER_SUBSIDY_BEFORE_RESELECT": "政府代缴后个人重复缴费", "DIED": "死亡",
+              "JOINED_EMPLOYEE_PENSION": "已参加职工养老保险"}.get(candidate.code, "其他")  # fmt: skip
     c = candidate.contribution
     return create(actor, NewCase(c.resident_id, [c.id], [candidate.amount_fen], reason, account_name, account_no,
                                  bank_name, documents, candidate.message if reason == "其他" else "", candidate_id=candidate_id))  # fmt: skip

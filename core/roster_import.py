@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import peewee as pw
 
-from core import audit, idcard, imports, rules
+from core import audit, idcard, imports, phone, rules
 from core.auth import Actor, require
 from core.errors import UserError
 from core.imports import FieldChange
@@ -72,6 +72,9 @@ PHONE_MAX = Resident.phone.max_length
 VILLAGE_MAX = 60
 
 register("VILLAGE_NOT_IN_TOWNSHIP", True, "村居不在该乡镇的区划中（系统管理→区划）")
+# A wrong phone does not keep a person out of the scheme: the row is imported without it (an already
+# registered person keeps the stored phone), and the warning tells the sender what to correct.
+register("PHONE_INVALID", False, "联系电话无效，未导入该电话（手机号码 11 位；固定电话须带区号）")
 register(
     "IDENTITY_CHANGED",
     False,
@@ -275,9 +278,9 @@ class _RowChecker:
         village = cells[i_village] if i_village is not None else ""
         if village.__class__ is not str:
             village = text_of(village)
-        phone = _squash(cells[i_phone]) if i_phone is not None else ""
-        if len(village) > VILLAGE_MAX or len(phone) > PHONE_MAX:
-            self._too_long(row, village, phone, errors)
+        phone_text = _squash(cells[i_phone]) if i_phone is not None else ""
+        if len(village) > VILLAGE_MAX or len(phone_text) > PHONE_MAX:
+            self._too_long(row, village, phone_text, errors)
         enrolled_on = None
         if self.i_enrolled is not None and not is_blank(cells[self.i_enrolled]):
             enrolled_on = self._enrolled_on(row, cells[self.i_enrolled], info, errors)
@@ -290,6 +293,9 @@ class _RowChecker:
             self._check_sex(row, cells[i_sex], info)
         if i_birth is not None and cells[i_birth] != info.birth_date.isoformat():
             self._check_birth(row, cells[i_birth], info)
+        if phone_text and phone.problem(phone_text) is not None:
+            self.report.add(issue(row, self.label["phone"], "PHONE_INVALID", phone.problem(phone_text) or ""))
+            phone_text = ""
         if town_id in self.register and village and normalise_text(village) not in self.register[town_id]:
             town_name = self.towns.names.get(town_id, "")
             return [
@@ -297,7 +303,7 @@ class _RowChecker:
                     row, self.label["village"], "VILLAGE_NOT_IN_TOWNSHIP", f"“{village}”不是{town_name}的村居"
                 )
             ]
-        return _Valid(row, info, name, town_id, village, phone, cells, enrolled_on)
+        return _Valid(row, info, name, town_id, village, phone_text, cells, enrolled_on)
 
     def _too_long(self, row: int, village: str, phone: str, errors: list[RowIssue]) -> None:
         for field, text, limit in (("village", village, VILLAGE_MAX), ("phone", phone, PHONE_MAX)):
