@@ -87,7 +87,7 @@ def log_in(args: argparse.Namespace) -> Actor:
 
 
 def build_parser() -> ChineseParser:
-    from cli import admin, admin_ops, handoff, ledger, refunds, roster, special, worklist
+    from cli import admin, admin_ops, handoff, ledger, refunds, resident, roster, special, worklist
 
     parser = ChineseParser(
         prog="main.py",
@@ -106,6 +106,7 @@ def build_parser() -> ChineseParser:
     sub = parser.add_subparsers(dest="command", title="子命令", metavar="子命令", parser_class=ChineseParser)
     admin.register(sub)
     roster.register(sub)
+    resident.register(sub)
     special.register(sub)
     ledger.register(sub)
     refunds.register(sub)

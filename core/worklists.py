@@ -29,7 +29,6 @@ from core.errors import UserError
 from core.money import format_yuan
 from dao import worklist_queries as q
 from dao.models import ARREARS_OPEN_STATES, PolicyYear, Township, Village
-from reports import worklist_files
 
 LAPSED, SHORT_YEARS = "lapsed", "short-years"
 KINDS = {LAPSED: "未续缴", SHORT_YEARS: "补缴动员"}
@@ -431,6 +430,10 @@ PENDING_NOTE = "以下人员属于本年度困难群体，由政府代缴，代�
 
 
 def _write_xlsx(wl: Worklist, out: Path) -> None:
+    from reports import (
+        worklist_files,
+    )  # openpyxl and fpdf load when a list is written, not with every command
+
     headers = people_headers(wl.kind)
     numbered = ("序号", *headers)
     text = (4, 5)  # 身份证号码, 联系电话 (after 序号)
@@ -451,6 +454,8 @@ def _write_xlsx(wl: Worklist, out: Path) -> None:
 
 
 def _write_pdf(wl: Worklist, out: Path) -> None:
+    from reports import worklist_files
+
     by_village: dict[tuple[str, str], list[Person]] = {}
     for p in wl.people:
         by_village.setdefault((p.township, p.village), []).append(p)

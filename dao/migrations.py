@@ -17,7 +17,7 @@ from playhouse.migrate import SchemaMigrator, migrate
 from dao import models, payer_year, pg_security, sqlite_files
 from dao.db import DatabaseOpenError
 
-LATEST = 11
+LATEST = 12
 
 
 def _step_2(db: pw.Database) -> None:
@@ -422,6 +422,43 @@ def _step_11(db: pw.Database) -> None:
     _user_indexes(db)
 
 
+def _step_12(db: pw.Database) -> None:
+    """Issue 21: the append-only history of what happened to a person at the counter (``resident_event``)."""
+
+    class Base(pw.Model):
+        class Meta:
+            database = db
+
+    class ResidentRef(Base):
+        class Meta:
+            table_name = "resident"
+
+    class ResidentEventV12(Base):
+        resident = pw.ForeignKeyField(ResidentRef, on_delete="RESTRICT", index=False)
+        township_id = pw.IntegerField()
+        from_township_id = pw.IntegerField(null=True)
+        kind = pw.CharField(max_length=10)
+        field = pw.CharField(max_length=20, default="")
+        old_value = pw.CharField(max_length=200, default="")
+        new_value = pw.CharField(max_length=200, default="")
+        reason = pw.CharField(max_length=200, default="")
+        day = pw.DateField()
+        id_card_seen = pw.BooleanField(default=False)
+        username = pw.CharField(max_length=60)
+        at = pw.DateTimeField()
+
+        class Meta:
+            table_name = "resident_event"
+            indexes = (
+                pw.SQL(
+                    'CREATE INDEX "resident_event_person" ON "resident_event" ("resident_id", "day", "id")'
+                ),
+            )
+
+    db.create_tables([ResidentEventV12])
+    _append_only(db, "resident_event")
+
+
 def _user_indexes(db: pw.Database) -> None:
     db.execute_sql(
         'CREATE UNIQUE INDEX IF NOT EXISTS app_user_username_nocase ON "app_user" (LOWER("username"))'
@@ -431,15 +468,17 @@ def _user_indexes(db: pw.Database) -> None:
 
 STEPS: dict[int, Callable[[pw.Database], None]] = {
     2: _step_2, 3: _step_3, 4: _step_4, 5: _step_5, 6: _step_6, 7: _step_7, 8: _step_8, 9: _step_9, 10: _step_10,
-    11: _step_11,
+    11: _step_11, 12: _step_12,
 }  # fmt: skip
 
 
 def table_names(db: pw.Database) -> set[str]:
     """Tables of the schema in use (PostgreSQL: the first schema on search_path, not always public)."""
-    if isinstance(db, pw.PostgresqlDatabase):
-        schema = db.execute_sql("SELECT current_schema()").fetchone()[0]
-        return set(db.get_tables(schema=schema))
+    if isinstance(db, pw.PostgresqlDatabase):  # one round trip: every start of every office asks this
+        rows = db.execute_sql(
+            "SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = current_schema()"
+        )
+        return {name for (name,) in rows}
     return set(db.get_tables())
 
 
@@ -450,7 +489,7 @@ def current_version(db: pw.Database) -> int:
     return int(row[0] or 0)
 
 
-APPEND_ONLY_TABLES = ("audit_log", "refund_event")
+APPEND_ONLY_TABLES = ("audit_log", "refund_event", "resident_event")
 
 
 def _append_only(db: pw.Database, table: str) -> None:
@@ -514,7 +553,8 @@ def upgrade(db: pw.Database, sqlite_path: Path | None = None) -> int:
         return 0
     if sqlite_path is not None:
         backup_sqlite(sqlite_path, f"v{version}-{dt.datetime.now():%Y%m%d%H%M%S}")
-    for target in range(version + 1, LATEST + 1):
+    # step numbers may have gaps while branches merge
+    for target in sorted(step for step in STEPS if step > version):
         with db.atomic():
             STEPS[target](db)
             _stamp(db, target)

@@ -14,7 +14,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font
 
 from reports.pdf_kit import FAMILY, Column, Document, Roster, draw_roster
-from reports.tables import HEADER_FILL, HEADER_FONT, _atomic_target, neutralise
+from reports.tables import _atomic_target, header_style, neutralise
 
 SIGN_COLUMN = "联系情况/签字"
 ROW_HEIGHT = 9  # mm: room to write by hand in the 联系情况/签字 column
@@ -49,7 +49,8 @@ def write_xlsx(path: str | os.PathLike, sheets: Sequence[Sheet]) -> None:
         header = []
         for h in sheet.headers:
             cell = WriteOnlyCell(ws, value=neutralise(h))
-            cell.fill, cell.font, cell.alignment = HEADER_FILL, HEADER_FONT, Alignment(horizontal="center")
+            cell.fill, cell.font = header_style()
+            cell.alignment = Alignment(horizontal="center")
             header.append(cell)
         ws.append(header)
         text = set(sheet.text_columns)
