@@ -58,7 +58,7 @@ def write_xlsx(path: str | os.PathLike, sheets: Sequence[Sheet]) -> None:
             out: list[object] = []
             for n, value in enumerate(row):
                 if n in text and value not in (None, ""):
-                    cell = WriteOnlyCell(ws, value=str(value))
+                    cell = WriteOnlyCell(ws, value=neutralise(str(value)))
                     cell.number_format = "@"
                     out.append(cell)
                 else:
