@@ -32,22 +32,17 @@ from dao.models import ARREARS_OPEN_STATES, PolicyYear, Township, Village
 
 LAPSED, SHORT_YEARS = "lapsed", "short-years"
 KINDS = {LAPSED: "未续缴", SHORT_YEARS: "补缴动员"}
-PENSION_AGE = 60  # the basic pension is drawn from 60; the year a person turns 60 is no longer paid for
+PENSION_AGE = rules.PENSION_AGE  # the year a person turns 60 is no longer paid for (rules.last_paying_year)
 REQUIRED_YEARS = 15  # paid years needed at 60
 AUDIENCE_AGES = (45, 59)  # on 1 January of the list's year: closer than 15 years to 60
 NO_VILLAGE = q.NO_VILLAGE
 NO_VILLAGE_NAME = "（未填村居）"
 
 
-def last_paying_year(birth_date: dt.date) -> int:
-    """The last year a person pays for: the year before they turn 60."""
-    return birth_date.year + PENSION_AGE - 1
-
-
 def reach(birth_date: dt.date, paid_years: Iterable[int], year: int) -> tuple[int, int]:
     """(paid, ahead): distinct years paid, and the years from ``year`` to the last paying year not yet paid."""
     paid = set(paid_years)
-    last = last_paying_year(birth_date)
+    last = rules.last_paying_year(birth_date)
     return len(paid), sum(1 for y in range(year, last + 1) if y not in paid)
 
 
