@@ -8,7 +8,9 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args == ["--version"]:
-        print(f"居民养老保险征缴业务系统 {version()}")
+        from core.version import APP_NAME, version
+
+        print(f"{APP_NAME} {version()}")
         return 0
     _start_reading(args)
     smoke_test = "--smoke-test" in args  # an installed build starts: see gui.app._smoke_test
@@ -49,16 +51,6 @@ def _start_reading(args: list[str]) -> None:
         from core.tabular import read_ahead
 
         read_ahead(file, sheet)
-
-
-def version() -> str:
-    from importlib.metadata import PackageNotFoundError
-    from importlib.metadata import version as installed
-
-    try:
-        return installed("pension-levy")
-    except PackageNotFoundError:
-        return "（未安装的源代码）"
 
 
 if __name__ == "__main__":

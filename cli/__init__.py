@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Callable, Sequence
 
 import peewee as pw
 
-from core import auth, session
+from core import auth, logs, session
 from core.auth import Actor
 from core.database import DatabaseOpenError, close_database
-from core.errors import Cancelled, UserError, os_error_message
+from core.errors import Cancelled, ConnectionLost, UserError, os_error_message
+
+log = logging.getLogger("pension.cli")
 
 # argparse speaks English; the messages a user meets most are translated here.
 _ARGPARSE_ZH = (
@@ -116,6 +119,21 @@ def build_parser() -> ChineseParser:
     return parser
 
 
+OUTPUT_OPTIONS = (
+    "out",
+    "error_report",
+)  # every option naming a file (or, with out_is_folder, a folder) to write
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    from core.outputs import check_writable
+
+    for name in OUTPUT_OPTIONS:
+        value = getattr(args, name, None)
+        if value:
+            check_writable(value, folder=name == "out" and getattr(args, "out_is_folder", False))
+
+
 def run(argv: Sequence[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(list(argv))
@@ -123,20 +141,44 @@ def run(argv: Sequence[str]) -> int:
     if handler is None:
         parser.print_help()
         return 2
+    logs.setup("cli")
     try:
+        code = _run(args, handler)
+    except BaseException:
+        log.exception("command failed unexpectedly: %s", " ".join(argv))
+        raise
+    actor = getattr(args, "actor", None)
+    user = actor.username if actor is not None else (args.user or "?")
+    log.info("command by %s: %s -> exit %s", user, " ".join(argv), code)
+    return code
+
+
+def _say(message: str) -> None:
+    """A refusal: to the user, and to the log with the command's outcome."""
+    log.warning("%s", message)
+    print(message, file=sys.stderr)
+
+
+def _run(args: argparse.Namespace, handler: Callable[[argparse.Namespace], int]) -> int:
+    try:
+        _check_outputs(args)  # before anything is written: never a committed import without its report
         if getattr(args, "needs_db", True):
             args.actor = log_in(args)
         return handler(args)
     except DatabaseOpenError as exc:
-        print(f"错误：{exc}", file=sys.stderr)
+        _say(f"错误：{exc}")
+        return 3
+    except ConnectionLost as exc:  # the server went away under a write: nothing saved, run it again
+        _say(f"错误：{exc}")
         return 3
     except UserError as exc:
-        print(f"错误：{exc}", file=sys.stderr)
+        _say(f"错误：{exc}")
         return 2
     except CommandFailed as exc:
-        print(f"错误：{exc}", file=sys.stderr)
+        _say(f"错误：{exc}")
         return exc.code
     except pw.DatabaseError as exc:
+        log.exception("database error")
         print(f"错误：数据库操作失败，本次操作已撤销：{str(exc).strip().splitlines()[0]}", file=sys.stderr)
         return 3
     except BrokenPipeError:  # output piped into `head` and the like

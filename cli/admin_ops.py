@@ -18,7 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=stats_cmd)
 
     p = sub.add_parser("backup", help="在线备份 SQLite 数据库（他人可继续使用）")
-    p.add_argument("out", metavar="OUT.db")
+    p.add_argument("backup_file", metavar="OUT.db")  # checked by core.admin.backup itself
+    p.add_argument("--force", action="store_true", help="OUT.db 已存在且不是本系统的数据库时也覆盖它")
     p.set_defaults(handler=backup_cmd)
 
     p = sub.add_parser(
@@ -45,7 +46,7 @@ def stats_cmd(args: argparse.Namespace) -> int:
 
 
 def backup_cmd(args: argparse.Namespace) -> int:
-    out = admin.backup(args.actor, args.out)
+    out = admin.backup(args.actor, args.backup_file, force=args.force)
     print(f"已备份到 {out}")
     return 0
 

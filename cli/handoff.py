@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+from collections.abc import Callable
 
 from cli import ChineseParser, int_list
 from cli.progress import run_with_bar
@@ -18,33 +20,34 @@ def register(sub: argparse._SubParsersAction) -> None:
         dest="handoff_command", title="传递子命令", metavar="子命令", parser_class=ChineseParser
     )
     group.required = True
+    p.set_defaults(out_is_folder=True)  # --out is a folder here
 
     q = group.add_parser("create", help="生成某月的传递批次（每条记录只传一次）")
     q.add_argument("--month", required=True, metavar="YYYY-MM")
     q.add_argument("--kind", required=True, choices=list(handoff.KINDS), help="refund 退费；subsidy 政府代缴")
     q.add_argument("--out", metavar="DIR", help="文件夹（默认用户数据目录下的 handoff）")
     q.add_argument("--json", action="store_true")
-    q.set_defaults(handler=create_cmd)
+    q.set_defaults(handler=_tidying(create_cmd))
 
     q = group.add_parser("mark-sent", help="标记批次已报送（报送后锁定，不能再取消或修改）")
     q.add_argument("batch", metavar="BATCH")
-    q.set_defaults(handler=sent_cmd)
+    q.set_defaults(handler=_tidying(sent_cmd))
 
     q = group.add_parser("export", help="重新导出批次文件（与首次生成的文件逐字节相同）")
     q.add_argument("batch", metavar="BATCH")
     q.add_argument("--out", required=True, metavar="DIR")
-    q.set_defaults(handler=export_cmd)
+    q.set_defaults(handler=_tidying(export_cmd))
 
     q = group.add_parser("import-feedback", help="导入税务端的处理结果（接收或拒绝及原因）")
     q.add_argument("file", metavar="FILE")
     q.add_argument("--dry-run", action="store_true")
     q.add_argument("--json", action="store_true")
-    q.set_defaults(handler=feedback_cmd)
+    q.set_defaults(handler=_tidying(feedback_cmd))
 
     q = group.add_parser("cancel", help="取消尚未报送的批次，记录回到待传递")
     q.add_argument("batch", metavar="BATCH")
     q.add_argument("--reason", default="")
-    q.set_defaults(handler=cancel_cmd)
+    q.set_defaults(handler=_tidying(cancel_cmd))
 
     q = group.add_parser("correct", help="为已报送批次中的记录生成更正（冲正）批次")
     q.add_argument("batch", metavar="BATCH")
@@ -52,12 +55,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--reason", required=True)
     q.add_argument("--month", metavar="YYYY-MM", help="更正批次的月份（默认原批次月份）")
     q.add_argument("--out", metavar="DIR")
-    q.set_defaults(handler=correct_cmd)
+    q.set_defaults(handler=_tidying(correct_cmd))
 
     q = group.add_parser("list", help="列出传递批次")
     q.add_argument("--kind", choices=list(handoff.KINDS))
     q.add_argument("--json", action="store_true")
-    q.set_defaults(handler=list_cmd)
+    q.set_defaults(handler=_tidying(list_cmd))
+
+
+def _tidying(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Every handoff command first deals with what an interrupted batch creation left in the folders."""
+
+    def run(args: argparse.Namespace) -> int:
+        for line in handoff.tidy_folders(args.actor):
+            print(line, file=sys.stderr)
+        return handler(args)
+
+    return run
 
 
 def _batch_json(batch) -> dict:  # type: ignore[no-untyped-def]

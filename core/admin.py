@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import logging
 import os
 import sqlite3
 import sys
@@ -12,19 +13,20 @@ from pathlib import Path
 
 import peewee as pw
 
-from core import audit, auth, policy
+from core import audit, auth, policy, regions
 from core.auth import ADMIN, CLERK, Actor, require
-from core.database import open_database
 from core.errors import PermissionDenied, UserError
 from core.money import yuan_to_fen
 from core.regions import TownshipMatcher, forget_townships, normalise_text
 from core.tabular import Column, data_rows, open_table, text_of
 from dao import db as dao_db
-from dao import sqlite_files
+from dao import migrations, sqlite_files
 from dao.db import current
 from dao.migrations import LATEST
 from dao.models import ROLES, AuditLog, Contribution, PolicyYear, Township, User, Village, now
 from reports.tables import write_table
+
+log = logging.getLogger(__name__)
 
 # --- users ----------------------------------------------------------------------------------------------
 
@@ -274,8 +276,15 @@ def network_share_warning(path: Path) -> str | None:
     return None
 
 
-def backup(actor: Actor, out: str | Path) -> Path:
-    """An online, consistent copy of the SQLite database (others may keep working meanwhile)."""
+class OverwriteRefused(UserError):
+    """The backup would overwrite a file that is not a database of this application (the GUI asks first)."""
+
+
+def backup(actor: Actor, out: str | Path, *, force: bool = False) -> Path:
+    """An online, consistent copy of the SQLite database (others may keep working meanwhile).
+
+    An existing file is overwritten only when it is a database of this application (an older backup), or
+    with ``force``: a spreadsheet given by mistake is not lost."""
     require(actor, "system.manage")
     info = database_info()
     if info.backend != "sqlite":
@@ -287,40 +296,129 @@ def backup(actor: Actor, out: str | Path) -> Path:
         raise UserError("备份文件不能是当前数据库文件本身。")
     if not out.parent.is_dir():
         raise UserError(f"备份文件夹不存在：{out.parent}")
+    if out.is_dir():
+        raise UserError(f"备份文件的位置是一个文件夹：{out}")
+    if out.exists() and not force and not sqlite_files.is_app_database(out, BASE_TABLES):
+        raise OverwriteRefused(
+            f"文件 {out} 已存在，且不是本系统的数据库备份：没有覆盖它。请换一个文件名，或确认覆盖（命令行加 --force）。"
+        )
     try:
         sqlite_files.online_copy(Path(info.path), out)
     except (sqlite3.Error, OSError) as exc:
         raise UserError(f"无法写入备份文件 {out}（{exc}）：请换一个有写入权限、空间足够的位置。") from exc
     audit.record(actor.username, "backup", "database", "", after={"file": str(out)})
+    log.info("backup by %s to %s", actor.username, out)
     return out
 
 
+# Tables every schema version of this application has had (version 1 on): a file without them is not ours.
+BASE_TABLES = {"schema_version", "township", "village", "resident", "policy_year", "contribution",
+               "app_user", "audit_log"}  # fmt: skip
+
+IN_USE = ("数据库正被本程序的其他窗口或其他电脑使用（{path}）：请先关闭它们（包括其他电脑上打开这个数据库的本程序），"
+          "再恢复。数据库未作任何改动。")  # fmt: skip
+
+
 def restore(actor: Actor, source: str | Path, *, confirm: bool) -> Path:
-    """Replace the SQLite database with a backup; the current file is backed up first. Returns that backup."""
+    """Replace the SQLite database with a backup; returns the safety copy of the database it replaced.
+
+    The backup is checked completely before anything is touched; no other instance of the program may have
+    the database open (``<db>.instances``); the new file is written beside the live one (and upgraded there),
+    then renamed over it, so a kill at any moment leaves the old or the new database. Any failure after the
+    safety copy puts the old database back, and the message names the safety copy."""
     require(actor, "system.manage")
     if not confirm:
         raise UserError("未确认：数据库没有恢复，仍是原来的数据。")
     info = database_info()
     if info.backend != "sqlite":
         raise UserError("PostgreSQL 数据库请用 pg_restore 恢复。")
-    source = Path(source)
+    source, live = Path(source), Path(info.path)
     if not source.is_file():
         raise UserError(f"找不到备份文件：{source}")
+    if source.resolve() == live.resolve():
+        raise UserError("备份文件不能是当前数据库文件本身。")
     try:
-        ok, version = sqlite_files.inspect(source)
-    except sqlite3.DatabaseError as exc:
-        raise UserError(f"备份文件不是本系统的 SQLite 数据库或已损坏：{source.name}") from exc
-    if not ok:
-        raise UserError(f"备份文件未通过完整性检查：{source.name}")
-    if version is None or version > LATEST:
-        raise UserError(f"备份文件的结构版本（{version}）与本程序（{LATEST}）不兼容。")
-    safety = Path(info.path).with_name(f"{Path(info.path).name}.before-restore-{now():%Y%m%d%H%M%S}.bak")
-    backup(actor, safety)
-    current().close()
-    sqlite_files.put_in_place(source, Path(info.path))
-    open_database(info.url)  # an older backup is upgraded to this program's schema, as when opened
+        version = sqlite_files.check_candidate(source, BASE_TABLES, LATEST)
+    except sqlite_files.NotOurDatabase as exc:
+        raise UserError(
+            f"备份文件不是本系统可用的数据库，数据库未作任何改动：{source.name}（{exc}）"
+        ) from exc
+    lock = sqlite_files.instance_lock(live)
+    if lock is None or not lock.try_exclusive():
+        raise UserError(IN_USE.format(path=live))
+    try:
+        safety = live.with_name(f"{live.name}.before-restore-{now():%Y%m%d%H%M%S}.bak")
+        backup(actor, safety, force=True)
+        staged = sqlite_files.staging_path(live)
+        try:
+            sqlite_files.clear_stale_staging(live)
+            sqlite_files.online_copy(source, staged)
+            _upgrade_staged(staged, version)  # an older backup is upgraded beside the live file, not in it
+            database = current()
+            busy = database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            if busy:  # a reader outside this program: its log must not be thrown away
+                raise UserError("数据库正被其他程序读取，无法完成恢复。")
+            database.close()
+            sqlite_files.swap_in(staged, live)
+        except Exception as exc:
+            sqlite_files.clear_stale_staging(live)
+            _put_back(live, safety)
+            log.exception("restore from %s failed; the database was put back", source)
+            raise UserError(
+                f"恢复失败，原数据库已自动复原（恢复前的副本：{safety}）：{_reason(exc)}"
+            ) from exc
+        try:
+            _rebind(live)
+        except Exception as exc:
+            _put_back(live, safety)
+            log.exception("the restored database from %s did not open; the database was put back", source)
+            raise UserError(
+                f"恢复后的数据库无法打开，原数据库已自动复原（恢复前的副本：{safety}）：{_reason(exc)}"
+            ) from exc
+    finally:
+        lock.back_to_shared()
     # Recorded in the restored database, which is the one that goes on.
     audit.record(
         actor.username, "restore", "database", "", after={"from": str(source), "safety_copy": str(safety)}
     )
+    log.info("restore by %s from %s (safety copy %s)", actor.username, source, safety)
     return safety
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError):
+        from core.errors import os_error_message
+
+        return os_error_message(exc)
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _upgrade_staged(staged: Path, version: int) -> None:
+    if version == LATEST:
+        return
+    database, _ = dao_db.connect(f"sqlite:///{staged}", create=False)
+    try:
+        migrations.upgrade(database, None)
+    finally:
+        dao_db.close(database)
+
+
+def _put_back(live: Path, safety: Path) -> None:
+    """The database as it was before the restore, from its safety copy, put in place the same atomic way."""
+    current().close()
+    staged = sqlite_files.staging_path(live)
+    sqlite_files.clear_stale_staging(live)
+    sqlite_files.online_copy(safety, staged)
+    sqlite_files.swap_in(staged, live)
+    _rebind(live)
+
+
+def _rebind(live: Path) -> None:
+    """The bound database object reconnects to the file now at ``live`` (its instance lock is kept)."""
+    database = current()
+    if not database.is_closed():
+        database.close()
+    database.connect()
+    migrations.upgrade(database, live)  # a no-op unless something is wrong with the file
+    regions.seed_townships()  # as opening does
+    policy.seed_policy_years()

@@ -4,12 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
 from dao import bulk
+from dao.db import current
 from dao.models import AuditLog, now
+
+log = logging.getLogger("pension.changes")
+
+
+def _log_when_committed(text: str, *args: object) -> None:
+    """The log says a change happened only once it did (immediately outside a transaction)."""
+    try:
+        current().after_commit(lambda: log.info(text, *args))
+    except ValueError:  # a manual transaction: no commit hook
+        log.info(text, *args)
 
 
 def _default(value: Any) -> Any:
@@ -42,6 +54,7 @@ def record(
         before=_dump(before),
         after=_dump(after),
     ).execute()
+    _log_when_committed("%s: %s %s %s", username, action, entity, entity_id)
 
 
 def record_many(username: str, action: str, entity: str, changes: Iterable[tuple[object, dict, dict]]) -> int:
@@ -49,6 +62,7 @@ def record_many(username: str, action: str, entity: str, changes: Iterable[tuple
     rows = [(str(entity_id), _dump(before), _dump(after)) for entity_id, before, after in changes]
     bulk.insert_rows(AuditLog, ("entity_id", "before", "after"), rows,
                      {"at": now(), "username": username, "action": action, "entity": entity})  # fmt: skip
+    _log_when_committed("%s: %s %s (%s entries)", username, action, entity, len(rows))
     return len(rows)
 
 

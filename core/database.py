@@ -39,11 +39,11 @@ def open_database(url: str | None = None, *, create: bool = True) -> DbInfo:
         regions.seed_townships()
         policy.seed_policy_years()
     except BaseException:
-        database.close()
+        dao_db.close(database)
         raise
     return info
 
 
 def close_database() -> None:
-    if dao_db.db_proxy.obj is not None and not dao_db.db_proxy.obj.is_closed():
-        dao_db.db_proxy.obj.close()
+    if dao_db.db_proxy.obj is not None:
+        dao_db.close(dao_db.db_proxy.obj)

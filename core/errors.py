@@ -2,6 +2,8 @@
 
 import errno
 
+from dao import db as dao_db
+
 
 class UserError(Exception):
     """Something the user can fix; ``str(exc)`` is a complete Chinese sentence."""
@@ -9,6 +11,13 @@ class UserError(Exception):
 
 class PermissionDenied(UserError):
     """The acting user's role or township does not allow this."""
+
+
+class ConnectionLost(UserError, dao_db.ConnectionLost):
+    """The PostgreSQL connection died under a write: nothing was saved; the next action reconnects."""
+
+
+dao_db.lost_error = ConnectionLost
 
 
 class Cancelled(Exception):

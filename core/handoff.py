@@ -14,6 +14,8 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import json
+import logging
+import os
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -55,6 +57,8 @@ from dao.models import (
     now,
 )
 from reports import handoff_files
+
+log = logging.getLogger(__name__)
 
 KINDS = {"refund": "退费", "subsidy": "政府代缴"}
 INSURANCE = "城乡居民基本养老保险"
@@ -235,16 +239,96 @@ def _manifest(batch: HandoffBatch) -> dict:
     }
 
 
-def _write_files(batch: HandoffBatch, out_dir: Path) -> dict[str, str]:
+def _file_args(batch: HandoffBatch, out_dir: Path) -> tuple:
     county = regions.county()["county_name"]
     title = f"{county}{INSURANCE}{KINDS[batch.kind]}传递明细（批次 {batch.batch_no}，{batch.month}）"
-    return handoff_files.write_batch(out_dir, batch.batch_no, title, _columns(batch.kind), _rows(batch), _manifest(batch),
-                                     batch.created_at, batch.file_format)  # fmt: skip
+    return (out_dir, batch.batch_no, title, _columns(batch.kind), _rows(batch), _manifest(batch), batch.created_at,
+            batch.file_format)  # fmt: skip
+
+
+def _write_files(batch: HandoffBatch, out_dir: Path) -> dict[str, str]:
+    return handoff_files.write_batch(*_file_args(batch, out_dir))
+
+
+# -- the folders batches are written to, and what an interrupted batch left in them -----------------------------
+
+_FOLDERS_FILE = "handoff-folders.json"  # on this PC: where its batches were written
+
+
+def _folders_file() -> Path:
+    return dao_db.default_data_dir() / _FOLDERS_FILE
+
+
+def written_folders() -> list[Path]:
+    """Every folder this PC has written batches to (the default one first)."""
+    folders = [default_folder()]
+    try:
+        folders += [Path(x) for x in json.loads(_folders_file().read_text(encoding="utf-8"))]
+    except (OSError, ValueError):
+        pass
+    seen: dict[str, Path] = {}
+    for folder in folders:
+        seen.setdefault(str(folder.resolve()), folder)
+    return list(seen.values())
+
+
+def _remember_folder(folder: Path) -> None:
+    """Recorded before the first temporary file is written there, so a kill cannot hide its leftovers."""
+    known = written_folders()
+    if str(folder.resolve()) in {str(f.resolve()) for f in known}:
+        return
+    register = _folders_file()
+    register.parent.mkdir(parents=True, exist_ok=True)
+    kept = [str(f) for f in known[1:]] + [str(folder.resolve())]
+    temp = register.with_name(f".{register.name}.{os.getpid()}.part")
+    temp.write_text(json.dumps(kept, ensure_ascii=False), encoding="utf-8")
+    os.replace(temp, register)
+
+
+def tidy_folders(actor: Actor) -> list[str]:
+    """Leftovers of a batch creation that was killed: a batch that was committed gets its files (rebuilt byte
+    for byte from its stored lines); temporary files of a batch that never was are removed. Returns what was
+    done, in Chinese, for the command or tab to say."""
+    if not actor.can("handoff.view"):
+        return []
+    said = []
+    for folder in written_folders():
+        found = handoff_files.orphans(folder)
+        if not found:
+            continue
+        by_batch: dict[str, list[handoff_files.Orphan]] = defaultdict(list)
+        for orphan in found:
+            by_batch[_batch_of(orphan.name)].append(orphan)
+        for batch_no, leftovers in sorted(by_batch.items()):
+            batch = HandoffBatch.get_or_none(HandoffBatch.batch_no == batch_no)
+            if batch is not None and not all((folder / o.name).exists() for o in leftovers):
+                _write_files(batch, folder)
+                said.append(
+                    f"批次 {batch_no} 已生成但文件未放好（上次操作被中断）：已在 {folder} 补全其文件。"
+                )
+            else:
+                said.append(f"已删除上次中断的传递操作留下的临时文件 {len(leftovers)} 个（{folder}，批次 {batch_no} "
+                            + ("的文件已齐全）。" if batch is not None else "并未生成）。"))  # fmt: skip
+            for orphan in leftovers:
+                orphan.path.unlink(missing_ok=True)
+            log.info(
+                "handoff leftovers in %s: batch %s (%s)", folder, batch_no, "exists" if batch else "none"
+            )
+    return said
+
+
+def _batch_of(file_name: str) -> str:
+    for suffix in (".manifest.json", ".xlsx", ".csv"):
+        if file_name.endswith(suffix):
+            return file_name[: -len(suffix)]
+    return file_name
 
 
 def _store(actor: Actor, kind: str, month: str, lines: list[_Line], out_dir: Path, *, correction: bool,
            note: str = "") -> HandoffBatch:  # fmt: skip
     county_code = regions.county_code()
+    _remember_folder(out_dir)
+    staged: handoff_files.Staged | None = None
     try:
         with current().atomic():
             seq = _next_seq(kind, month)
@@ -262,16 +346,35 @@ def _store(actor: Actor, kind: str, month: str, lines: list[_Line], out_dir: Pat
             model = RefundCase if kind == "refund" else GovernmentPayment
             for part in bulk.in_chunks(normal):
                 model.update(handoff_batch_id=batch.id).where(model.id.in_(part)).execute()
-            files = _write_files(batch, out_dir)  # a failure here rolls the batch back: no half batch
+            # Written under temporary names; a failure here rolls the batch back: no half batch.
+            staged = handoff_files.stage_batch(*_file_args(batch, out_dir))
+            files = staged.hashes
             HandoffBatch.update(files=json.dumps(files, sort_keys=True)).where(
                 HandoffBatch.id == batch.id
             ).execute()
             audit.record(actor.username, "create", "handoff_batch", batch.id,
                          after={"batch_no": batch.batch_no, "records": batch.records, "total_fen": batch.total_fen})  # fmt: skip
+        # Committed: now the files take their names. Killed before this, the next handoff command finds the
+        # temporary files of a committed batch and completes them (tidy_folders).
+        try:
+            staged.commit()
+        except OSError as exc:
+            raise UserError(f"批次 {batch.batch_no} 已生成，但文件未能放入 {out_dir}（{exc.strerror}）："
+                            "请用“重新导出”把文件导出到可写的文件夹。") from exc  # fmt: skip
     except pw.IntegrityError as exc:
         raise UserError(
             "另一台电脑刚刚生成了同一批次（或其中的记录已进入其他批次），本次未生成。请刷新后查看。"
         ) from exc
+    finally:
+        if staged is not None:
+            staged.discard()  # nothing is left under a temporary name, whatever happened
+    log.info(
+        "handoff batch %s created by %s: %s records in %s",
+        batch.batch_no,
+        actor.username,
+        batch.records,
+        out_dir,
+    )
     return HandoffBatch.get_by_id(batch.id)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from dataclasses import dataclass
@@ -13,6 +14,8 @@ from playhouse.db_url import parse as parse_db_url
 
 from dao import sqlite_files
 
+log = logging.getLogger(__name__)
+
 db_proxy = peewee.DatabaseProxy()
 
 ENV_URL = "PENSION_DB_URL"
@@ -21,6 +24,115 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 
 class DatabaseOpenError(Exception):
     """The database cannot be used; the message is for the user, in Chinese."""
+
+
+LOST_MESSAGE = "与数据库的连接中断，本次操作未保存，请重试。"
+
+
+class ConnectionLost(Exception):
+    """The server connection died under a write (or under a read that could not be repeated). The
+    transaction is gone with it: nothing of it was saved. core.errors.ConnectionLost (a UserError) is what
+    is raised once core is loaded."""
+
+
+lost_error: type[Exception] = ConnectionLost  # replaced by core.errors.ConnectionLost
+
+
+def _is_read(sql: str) -> bool:
+    head = sql.lstrip().split(None, 1)[0].upper() if sql.strip() else ""
+    return head in ("SELECT", "SHOW")
+
+
+class AppPostgresqlDatabase(peewee.PostgresqlDatabase):
+    """PostgreSQL over an office network that drops now and then (a server restart, pg_terminate_backend).
+
+    A dead connection is noticed on the next statement: outside a transaction a read is repeated on a new
+    connection, and so is the BEGIN that opens a transaction (nothing has happened yet). A statement or COMMIT
+    inside a transaction cannot be repeated: the server has rolled the transaction back, so ``lost_error``
+    (Chinese: try again) is raised, the transaction blocks unwind without touching the dead connection, and
+    the next action reconnects."""
+
+    def _dead(self) -> bool:
+        conn = self._state.conn
+        return conn is None or bool(getattr(conn, "closed", 0))
+
+    def _drop(self) -> None:
+        """Forget the dead connection, keeping the transaction stack for the blocks that are unwinding."""
+        conn = self._state.conn
+        try:
+            if conn is not None:
+                conn.close()
+        except Exception:
+            pass
+        self._state.conn = None
+        self._state.closed = True
+        self._state.lost = True  # type: ignore[attr-defined]
+
+    def _lost_in_transaction(self) -> bool:
+        return bool(getattr(self._state, "lost", False)) and self.in_transaction()
+
+    def execute_sql(self, sql, params=None):  # type: ignore[no-untyped-def, override]
+        if self._lost_in_transaction():
+            raise lost_error(LOST_MESSAGE)  # a later statement of a transaction whose connection died
+        try:
+            return super().execute_sql(sql, params)
+        except (peewee.InterfaceError, peewee.OperationalError) as exc:
+            if not self._dead():
+                raise
+            in_transaction = self.in_transaction()
+            self._drop()
+            if in_transaction or not _is_read(sql):
+                log.warning("connection to PostgreSQL lost during a write: %s", str(exc).strip())
+                raise lost_error(LOST_MESSAGE) from exc
+            log.warning("connection to PostgreSQL lost; reconnected for a read: %s", str(exc).strip())
+            self._state.lost = False  # type: ignore[attr-defined]
+            return super().execute_sql(sql, params)  # autoconnects
+
+    def begin(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            return super().begin(*args, **kwargs)
+        except (peewee.InterfaceError, peewee.OperationalError) as exc:
+            if not self._dead():
+                raise
+            log.warning(
+                "connection to PostgreSQL lost before a transaction; reconnected: %s", str(exc).strip()
+            )
+            self._drop()
+            self._state.lost = False  # type: ignore[attr-defined]
+            return super().begin(*args, **kwargs)
+
+    def commit(self):  # type: ignore[no-untyped-def]
+        if self._lost_in_transaction():
+            raise lost_error(LOST_MESSAGE)
+        try:
+            return super().commit()
+        except (peewee.InterfaceError, peewee.OperationalError) as exc:
+            if not self._dead():
+                raise
+            self._drop()
+            raise lost_error(LOST_MESSAGE) from exc
+
+    def rollback(self):  # type: ignore[no-untyped-def]
+        if self.is_closed() and getattr(self._state, "lost", False):
+            return None  # the server rolled it back when the connection died
+        try:
+            return super().rollback()
+        except (peewee.InterfaceError, peewee.OperationalError):
+            if not self._dead():
+                raise
+            self._drop()
+            return None
+
+    def pop_transaction(self):  # type: ignore[no-untyped-def]
+        popped = super().pop_transaction()
+        if not self.in_transaction():
+            self._state.lost = False  # type: ignore[attr-defined]  # the next action starts afresh
+        return popped
+
+    def connect(self, reuse_if_open: bool = False):  # type: ignore[no-untyped-def, override]
+        if self._state.closed and self.in_transaction():
+            raise lost_error(LOST_MESSAGE)  # never a new connection in the middle of a dead transaction
+        return super().connect(reuse_if_open)
 
 
 @dataclass(frozen=True)
@@ -125,14 +237,35 @@ def connect(url: str, *, create: bool = True) -> tuple[peewee.Database, DbInfo]:
         name = params.pop("database", None)
         if not name:
             raise DatabaseOpenError(f"数据库地址缺少数据库名：{url}")
-        db = peewee.PostgresqlDatabase(name, **params)
+        db = AppPostgresqlDatabase(name, **params)
     try:
         db.connect()
         db.execute_sql("SELECT 1")
     except peewee.DatabaseError as exc:
         db.close() if not db.is_closed() else None
         raise DatabaseOpenError(_explain_connect_error(info, exc)) from exc
+    if info.path is not None:
+        try:  # every running instance holds <db>.instances shared: a restore waits for none of them
+            sqlite_files.hold_instance(info.path)
+        except OSError as exc:
+            db.close()
+            raise DatabaseOpenError(
+                f"无法建立数据库的使用登记文件 {info.path}.instances：{exc.strerror}"
+            ) from exc
+        db.instance_path = info.path  # type: ignore[attr-defined]
     return db, info
+
+
+def close(db: peewee.Database) -> None:
+    """Close a database opened by ``connect`` and let go of its instance registration."""
+    try:
+        if not db.is_closed():
+            db.close()
+    finally:
+        path = getattr(db, "instance_path", None)
+        if path is not None:
+            db.instance_path = None  # type: ignore[attr-defined]
+            sqlite_files.release_instance(path)
 
 
 def _explain_connect_error(info: DbInfo, exc: Exception) -> str:

@@ -8,7 +8,7 @@ names only, never the live model classes (which describe the newest schema and w
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import peewee as pw
@@ -17,7 +17,7 @@ from playhouse.migrate import SchemaMigrator, migrate
 from dao import models, payer_year, pg_security, sqlite_files
 from dao.db import DatabaseOpenError
 
-LATEST = 12
+LATEST = 13
 
 
 def _step_2(db: pw.Database) -> None:
@@ -466,9 +466,242 @@ def _user_indexes(db: pw.Database) -> None:
     db.execute_sql('CREATE UNIQUE INDEX IF NOT EXISTS app_user_db_role ON "app_user" ("db_role")')
 
 
+# Every index of schema 13 by name: (table, name, unique, columns as SQL). A fresh database is created with
+# exactly these (never with names peewee derives); step 13 brings an upgraded one to them. A later step that
+# adds or drops an index does it itself and changes ``INDEXES`` (the newest schema's list), not this one.
+_V13_INDEXES: tuple[tuple[str, str, bool, str], ...] = (
+    ("app_user", "app_user_db_role", True, '"db_role"'),
+    ("app_user", "app_user_township_id", False, '"township_id"'),
+    ("app_user", "app_user_username", True, '"username"'),
+    ("app_user", "app_user_username_nocase", True, 'LOWER("username")'),
+    ("arrears_assessment", "arrears_assessment_resident_id", False, '"resident_id"'),
+    ("arrears_assessment", "arrears_assessment_status", False, '"status"'),
+    ("arrears_assessment", "arrears_assessment_township_id", False, '"township_id"'),
+    (
+        "arrears_assessment",
+        "arrears_assessment_township_id_sheet_year_sheet_seq",
+        True,
+        '"township_id", "sheet_year", "sheet_seq"',
+    ),
+    ("arrears_line", "arrears_line_assessment_id", False, '"assessment_id"'),
+    ("arrears_line", "arrears_line_contribution_id", False, '"contribution_id"'),
+    ("audit_log", "audit_log_at", False, '"at"'),
+    ("audit_log", "audit_log_entity", False, '"entity"'),
+    ("audit_log", "audit_log_username", False, '"username"'),
+    ("contribution", "contribution_import_log_id", False, '"import_log_id"'),
+    ("contribution", "contribution_paid_on", False, '"paid_on"'),
+    ("contribution", "contribution_resident_id", False, '"resident_id"'),
+    ("contribution", "contribution_resident_id_year", False, '"resident_id", "year"'),
+    ("contribution", "contribution_voucher", True, '"voucher"'),
+    (
+        "contribution",
+        "contribution_year_stats",
+        False,
+        '"year", "kind", "resident_id", "payer", "amount_fen", "paid_on", "tier_fen"',
+    ),
+    ("government_payment", "government_payment_resident_id", False, '"resident_id"'),
+    ("government_payment", "government_payment_resident_id_year", True, '"resident_id", "year"'),
+    ("government_payment", "government_payment_state", False, '"state"'),
+    ("government_payment", "government_payment_year", False, '"year"'),
+    ("handoff_batch", "handoff_batch_batch_no", True, '"batch_no"'),
+    ("handoff_batch", "handoff_batch_kind_month_seq", True, '"kind", "month", "seq"'),
+    ("handoff_batch", "handoff_batch_state", False, '"state"'),
+    ("handoff_line", "handoff_line_batch_id", False, '"batch_id"'),
+    ("handoff_line", "handoff_line_claim", True, '"claim"'),
+    ("handoff_line", "handoff_line_corrects_id", False, '"corrects_id"'),
+    ("import_change", "import_change_import_log_id", False, '"import_log_id"'),
+    ("import_change", "import_change_resident_id", False, '"resident_id"'),
+    ("import_log", "import_log_kind", False, '"kind"'),
+    ("import_log", "import_log_sha256", False, '"sha256"'),
+    ("import_log", "import_log_township_id", False, '"township_id"'),
+    (
+        "payer_year",
+        "payer_year_area",
+        False,
+        '"year", "township_id", "village_id", "personal", "government", "amount_fen", "first_day"',
+    ),
+    ("policy_year", "policy_year_year", True, '"year"'),
+    ("refund_candidate", "refund_candidate_contribution_id", False, '"contribution_id"'),
+    ("refund_candidate", "refund_candidate_contribution_id_code", True, '"contribution_id", "code"'),
+    ("refund_candidate", "refund_candidate_status", False, '"status"'),
+    ("refund_case", "refund_case_batch_month", False, '"batch_month"'),
+    ("refund_case", "refund_case_candidate_id", False, '"candidate_id"'),
+    ("refund_case", "refund_case_case_no", True, '"case_no"'),
+    ("refund_case", "refund_case_fund_month", False, '"fund_month"'),
+    ("refund_case", "refund_case_resident_id", False, '"resident_id"'),
+    ("refund_case", "refund_case_state", False, '"state"'),
+    ("refund_case", "refund_case_township_id", False, '"township_id"'),
+    ("refund_event", "refund_event_case_id", False, '"case_id"'),
+    ("refund_item", "refund_item_case_id", False, '"case_id"'),
+    ("refund_item", "refund_item_contribution_id", False, '"contribution_id"'),
+    ("refund_item", "refund_item_lock", True, '"lock"'),
+    ("resident", "resident_area_stats", False, '"township_id", "village_id", "status", "enrolled_on"'),
+    ("resident", "resident_id_number", True, '"id_number"'),
+    ("special_list", "special_list_replaced_by_id", False, '"replaced_by_id"'),
+    ("special_list", "special_list_sha256", False, '"sha256"'),
+    ("special_list", "special_list_year", False, '"year"'),
+    (
+        "special_list",
+        "special_list_year_department_group_current",
+        False,
+        '"year", "department", "group", "current"',
+    ),
+    ("special_list_entry", "special_list_entry_id_number", False, '"id_number"'),
+    ("special_list_entry", "special_list_entry_resident_id", False, '"resident_id"'),
+    ("special_list_entry", "special_list_entry_special_list_id", False, '"special_list_id"'),
+    (
+        "special_list_entry",
+        "special_list_entry_special_list_id_id_number",
+        True,
+        '"special_list_id", "id_number"',
+    ),
+    ("township", "township_code", True, '"code"'),
+    ("township", "township_name", True, '"name"'),
+    ("village", "village_township_id", False, '"township_id"'),
+    ("village", "village_township_id_name", True, '"township_id", "name"'),
+    ("resident_event", "resident_event_person", False, '"resident_id", "day", "id"'),
+)
+INDEXES = _V13_INDEXES
+
+# Foreign keys steps 2 and 9 added as plain integer columns: (table, column, target table, ON DELETE).
+_V13_FOREIGN_KEYS = (
+    ("import_log", "township_id", "township", "SET NULL"),
+    ("resident", "import_log_id", "import_log", "SET NULL"),
+    ("contribution", "import_log_id", "import_log", "SET NULL"),
+    ("special_list", "import_log_id", "import_log", "SET NULL"),
+)
+
+
+def _step_13(db: pw.Database) -> None:
+    """Issue 16: an upgraded database is the same as a fresh one. Steps 3-9 made indexes under their helper
+    classes' names (``refundcasev5_state`` for ``refund_case_state``), version 2 had indexes a fresh database
+    no longer has, and the ``import_log_id`` columns of steps 2 and 9 had no foreign key. A later step that
+    drops an index by its fresh name would otherwise fail on every upgraded office."""
+    for table, column, target, on_delete in _V13_FOREIGN_KEYS:
+        _add_foreign_key(db, table, column, target, on_delete)
+    _conform_indexes(db, _V13_INDEXES)
+    for table in APPEND_ONLY_TABLES:  # version 2 wrote them without quotes: the same text a fresh one has
+        if not isinstance(db, pw.PostgresqlDatabase):
+            for verb in ("update", "delete"):
+                db.execute_sql(f"DROP TRIGGER IF EXISTS {table}_no_{verb}")
+        _append_only(db, table)
+    if not isinstance(db, pw.PostgresqlDatabase):
+        broken = db.execute_sql("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(f"foreign keys violated after step 13: {broken[:5]}")
+
+
+def _add_foreign_key(db: pw.Database, table: str, column: str, target: str, on_delete: str) -> None:
+    postgres = isinstance(db, pw.PostgresqlDatabase)
+    if any(
+        fk.column == column and fk.dest_table == target for fk in db.get_foreign_keys(table, **_schema_of(db))
+    ):
+        return
+    # A row pointing at an import that is gone points at none, as ON DELETE SET NULL would have left it.
+    db.execute_sql(f'UPDATE "{table}" SET "{column}" = NULL WHERE "{column}" IS NOT NULL '
+                   f'AND "{column}" NOT IN (SELECT "id" FROM "{target}")')  # fmt: skip
+    constraint = f'FOREIGN KEY ("{column}") REFERENCES "{target}" ("id") ON DELETE {on_delete}'
+    if postgres:
+        db.execute_sql(f'ALTER TABLE "{table}" ADD CONSTRAINT "{table}_{column}_fkey" {constraint}')
+    else:
+        _rebuild_sqlite_table(db, table, constraint)
+
+
+def _schema_of(db: pw.Database) -> dict[str, str]:
+    if isinstance(db, pw.PostgresqlDatabase):
+        return {"schema": db.execute_sql("SELECT current_schema()").fetchone()[0]}
+    return {}
+
+
+def _rebuild_sqlite_table(db: pw.Database, table: str, constraint: str) -> None:
+    """SQLite cannot add a constraint to a table: the table is made again with it (SQLite's "12 steps"; foreign
+    keys are off while ``upgrade`` runs the steps, and checked at the end of the step)."""
+    sql = db.execute_sql(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+    ).fetchone()[0]
+    extras = [r[0] for r in db.execute_sql(
+        "SELECT sql FROM sqlite_master WHERE type IN ('index', 'trigger') AND tbl_name = ? AND sql IS NOT NULL",
+        (table,))]  # fmt: skip
+    _head, body = sql.split("(", 1)
+    new = f"{table}__v12"
+    body = body.rstrip().removesuffix(")")
+    db.execute_sql(f'CREATE TABLE "{new}" ({body}, {constraint})')
+    columns = ", ".join(f'"{r[1]}"' for r in db.execute_sql(f'PRAGMA table_info("{table}")'))
+    db.execute_sql(f'INSERT INTO "{new}" ({columns}) SELECT {columns} FROM "{table}"')
+    db.execute_sql("PRAGMA legacy_alter_table = ON")  # other tables' triggers name the table being replaced
+    try:
+        db.execute_sql(f'DROP TABLE "{table}"')
+        db.execute_sql(f'ALTER TABLE "{new}" RENAME TO "{table}"')
+    finally:
+        db.execute_sql("PRAGMA legacy_alter_table = OFF")
+    for statement in extras:
+        db.execute_sql(statement)
+
+
+def _index_columns(columns: str) -> tuple[str | None, ...]:
+    """'"a", "b"' -> ('a', 'b'); an expression is None (never matched by columns)."""
+    if "(" in columns:
+        return (None,)
+    return tuple(c.strip().strip('"') for c in columns.split(","))
+
+
+def _actual_indexes(db: pw.Database) -> dict[str, tuple[str, bool, tuple[str | None, ...]]]:
+    """name -> (table, unique, columns) of the indexes made by CREATE INDEX (not primary keys or constraints)."""
+    found: dict[str, tuple[str, bool, tuple[str | None, ...]]] = {}
+    if isinstance(db, pw.PostgresqlDatabase):
+        for name, table, unique, columns in db.execute_sql(
+            "SELECT i.relname, t.relname, x.indisunique, ARRAY(SELECT a.attname FROM unnest(x.indkey) WITH ORDINALITY "
+            "AS k(attnum, ord) LEFT JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum ORDER BY "
+            "k.ord) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid "
+            "JOIN pg_namespace n ON n.oid = t.relnamespace WHERE n.nspname = current_schema() AND NOT EXISTS "
+            "(SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)"
+        ):
+            found[name] = (table, bool(unique), tuple(columns))
+        return found
+    for (table,) in db.execute_sql(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+    ):
+        for _seq, name, unique, origin, _partial in db.execute_sql(
+            f'PRAGMA index_list("{table}")'
+        ).fetchall():
+            if origin == "c":
+                cols = tuple(r[2] for r in db.execute_sql(f'PRAGMA index_info("{name}")'))
+                found[name] = (table, bool(unique), cols)
+    return found
+
+
+def _create_index(db: pw.Database, table: str, name: str, unique: bool, columns: str) -> None:
+    kind = "UNIQUE INDEX" if unique else "INDEX"
+    db.execute_sql(f'CREATE {kind} IF NOT EXISTS "{name}" ON "{table}" ({columns})')
+
+
+def _conform_indexes(db: pw.Database, expected: Sequence[tuple[str, str, bool, str]]) -> None:
+    """Rename indexes to the expected names (PostgreSQL renames, SQLite makes them again), create missing
+    ones, drop those the schema does not have."""
+    postgres = isinstance(db, pw.PostgresqlDatabase)
+    actual = _actual_indexes(db)
+    wanted = {name for _t, name, _u, _c in expected}
+    for table, name, unique, columns in expected:
+        if name in actual:
+            continue
+        same = next((n for n, (t, u, c) in actual.items()
+                     if n not in wanted and t == table and u == unique and c == _index_columns(columns)), None)  # fmt: skip
+        if same is not None and postgres:
+            db.execute_sql(f'ALTER INDEX "{same}" RENAME TO "{name}"')
+        else:
+            if same is not None:
+                db.execute_sql(f'DROP INDEX "{same}"')
+            _create_index(db, table, name, unique, columns)
+        if same is not None:
+            del actual[same]
+    for name in actual:
+        if name not in wanted:
+            db.execute_sql(f'DROP INDEX "{name}"')
+
+
 STEPS: dict[int, Callable[[pw.Database], None]] = {
     2: _step_2, 3: _step_3, 4: _step_4, 5: _step_5, 6: _step_6, 7: _step_7, 8: _step_8, 9: _step_9, 10: _step_10,
-    11: _step_11, 12: _step_12,
+    11: _step_11, 12: _step_12, 13: _step_13,
 }  # fmt: skip
 
 
@@ -520,12 +753,15 @@ def _stamp(db: pw.Database, version: int) -> None:
 
 
 def _create_fresh(db: pw.Database) -> None:
+    """Tables from the models; indexes from ``INDEXES`` (explicit names, the same an upgrade gives)."""
     with db.bind_ctx(models.ALL_MODELS):
-        db.create_tables(models.ALL_MODELS)
+        for model in pw.sort_models(models.ALL_MODELS):
+            model._schema.create_table(safe=False)
+    for table, name, unique, columns in INDEXES:
+        _create_index(db, table, name, unique, columns)
     for table in APPEND_ONLY_TABLES:
         _append_only(db, table)
     payer_year.install(db)
-    _user_indexes(db)
     _stamp(db, LATEST)
 
 
@@ -534,8 +770,25 @@ def backup_sqlite(path: Path, suffix: str) -> Path:
     return sqlite_files.online_copy(path, path.with_name(f"{path.name}.{suffix}.bak"))
 
 
+UPGRADE_LOCK = 160_016  # PostgreSQL advisory lock class: one upgrade of a schema at a time
+
+
 def upgrade(db: pw.Database, sqlite_path: Path | None = None) -> int:
-    """Bring the database to ``LATEST``; returns the version it had before."""
+    """Bring the database to ``LATEST``; returns the version it had before.
+
+    On PostgreSQL the upgrade holds an advisory lock on the schema and reads the version under it: when two
+    offices start at once, the second waits and then finds the database upgraded."""
+    postgres = isinstance(db, pw.PostgresqlDatabase)
+    if postgres:
+        db.execute_sql("SELECT pg_advisory_lock(%s, hashtext(current_schema()))", (UPGRADE_LOCK,))
+    try:
+        return _upgrade(db, sqlite_path)
+    finally:
+        if postgres and not db.is_closed():
+            db.execute_sql("SELECT pg_advisory_unlock(%s, hashtext(current_schema()))", (UPGRADE_LOCK,))
+
+
+def _upgrade(db: pw.Database, sqlite_path: Path | None) -> int:
     version = current_version(db)
     if version > LATEST:
         raise DatabaseOpenError(
@@ -553,11 +806,17 @@ def upgrade(db: pw.Database, sqlite_path: Path | None = None) -> int:
         return 0
     if sqlite_path is not None:
         backup_sqlite(sqlite_path, f"v{version}-{dt.datetime.now():%Y%m%d%H%M%S}")
-    # step numbers may have gaps while branches merge
-    for target in sorted(step for step in STEPS if step > version):
-        with db.atomic():
-            STEPS[target](db)
-            _stamp(db, target)
+    sqlite = not isinstance(db, pw.PostgresqlDatabase)
+    if sqlite:  # a step may rebuild a table (step 13): SQLite's procedure needs the keys off, checked after
+        db.execute_sql("PRAGMA foreign_keys = OFF")
+    try:
+        for target in range(version + 1, LATEST + 1):
+            with db.atomic():
+                STEPS[target](db)
+                _stamp(db, target)
+    finally:
+        if sqlite:
+            db.execute_sql("PRAGMA foreign_keys = ON")
     with db.atomic():
         secure(db)  # new tables get their privileges and policies
     return version

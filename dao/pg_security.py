@@ -155,7 +155,9 @@ def open_as(params: dict, role: str, password: str) -> pw.PostgresqlDatabase:
 
     kwargs = {k: v for k, v in params.items() if k != "database"}
     kwargs.setdefault("connect_timeout", 5)
-    db = pw.PostgresqlDatabase(params["database"], user=role, password=password, **kwargs)
+    from dao.db import AppPostgresqlDatabase
+
+    db = AppPostgresqlDatabase(params["database"], user=role, password=password, **kwargs)
     try:
         db.connect()
     except (pw.OperationalError, psycopg2.OperationalError) as exc:

@@ -333,8 +333,23 @@ class AdminTab(QWidget):
             f"pension-{dt.date.today():%Y%m%d}.db",
             [file_dialogs.DB_FILTER],
         )
-        if name:
-            self._do(lambda: admin.backup(self.actor, name), f"已备份到：{name}")
+        if not name:
+            return
+        try:
+            admin.backup(self.actor, name)
+        except admin.OverwriteRefused as exc:
+            sure = QMessageBox.question(self, "备份数据库", f"{exc}\n\n仍要覆盖这个文件吗？")
+            if sure != QMessageBox.StandardButton.Yes:
+                return
+            self._do(lambda: admin.backup(self.actor, name, force=True), f"已备份到：{name}")
+            return
+        except (UserError, OSError) as exc:
+            QMessageBox.warning(
+                self, "系统管理", os_error_message(exc) if isinstance(exc, OSError) else str(exc)
+            )
+            return
+        self.refresh()
+        QMessageBox.information(self, "系统管理", f"已备份到：{name}")
 
     def restore(self) -> None:
         name = file_dialogs.open_file(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -9,10 +10,11 @@ from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTimer, QTra
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
-from core import resources, session
+from core import logs, resources, session
 from core.auth import Actor
 from core.database import DatabaseOpenError, DbInfo, describe, open_database
 from dao.models import User
+from gui import crash
 
 FONT_FILE = ("fonts", "wqy-microhei.ttc")
 
@@ -66,6 +68,8 @@ def run_gui(db_url: str | None, smoke_test: bool = False) -> int:
     from gui.main_window import MainWindow
 
     app = make_app()
+    logs.setup("gui")
+    crash.log_refusals()
     try:
         target = describe(db_url)
         if target.backend == "postgresql":
@@ -94,9 +98,16 @@ def run_gui(db_url: str | None, smoke_test: bool = False) -> int:
         return _smoke_test(app, holder["info"])
     if dialog.exec() != QDialog.DialogCode.Accepted or dialog.actor is None:
         return 0
-    window = MainWindow(dialog.actor, holder["info"])
+    info = holder["info"]
+    crash.install(lambda: f"{'SQLite 文件' if info.backend == 'sqlite' else 'PostgreSQL'} {info.label}")
+    logging.getLogger("pension.gui").info(
+        "login %s (%s) on %s", dialog.actor.username, dialog.actor.role, info.label
+    )
+    window = MainWindow(dialog.actor, info)
     window.show()
-    return app.exec()
+    code = app.exec()
+    logging.getLogger("pension.gui").info("exit %s", code)
+    return code
 
 
 def _smoke_test(app: QApplication, info) -> int:  # type: ignore[no-untyped-def]

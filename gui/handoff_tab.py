@@ -113,8 +113,11 @@ class HandoffTab(QWidget):
         return self.rows[rows[0]]
 
     def _do(self, action: Callable[[], str]) -> None:
+        def tidy_then_act() -> str:  # as every handoff command: an interrupted batch's leftovers first
+            return "\n".join([*handoff.tidy_folders(self.actor), action()])
+
         try:
-            message = run_busy(self, "正在处理税务传递……", action)
+            message = run_busy(self, "正在处理税务传递……", tidy_then_act)
         except UserError as exc:
             QMessageBox.warning(self, "税务传递", str(exc))
             return

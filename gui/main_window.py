@@ -17,9 +17,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core import logs
 from core.auth import Actor
 from core.database import DbInfo
 from core.tabular import CSV_SUFFIXES, EXCEL_SUFFIXES
+from core.version import version
 from dao.models import Township
 from gui.admin_tab import AdminTab
 from gui.arrears_tab import ArrearsTab
@@ -118,7 +120,10 @@ class MainWindow(QMainWindow):
         self.roster_tab.import_panel.choose_file()
 
     def _about(self) -> None:
-        QMessageBox.about(self, "关于", f"<b>{APP_NAME}</b><br>城乡居民基本养老保险征缴后台业务系统。")
+        kind = "SQLite 文件" if self.db.backend == "sqlite" else "PostgreSQL"
+        log_file = logs.log_path() or logs.log_dir() / logs.LOG_NAME
+        QMessageBox.about(self, "关于", f"<b>{APP_NAME}</b><br>城乡居民基本养老保险征缴后台业务系统。<br><br>"
+                          f"版本：{version()}<br>数据库（{kind}）：{self.db.label}<br>日志文件：{log_file}")  # fmt: skip
 
     # -- drag and drop a roster onto the window ------------------------------------------------------------
     @staticmethod

@@ -17,8 +17,11 @@ import io
 import json
 import os
 import re
+import socket
+import time
 import zipfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
@@ -124,6 +127,122 @@ def write_csv(
     path.write_bytes(buffer.getvalue().encode("utf-8"))
 
 
+# -- staging: files appear under their names only after the batch is committed ---------------------------------
+
+_PART = re.compile(
+    r"^\.(?P<name>.+\.(?:xlsx|csv|manifest\.json))\.(?P<host>[A-Za-z0-9_]+)-(?P<pid>\d+)\.part$"
+)
+_FOREIGN_AGE = 3600  # seconds: another PC's unfinished file this old belongs to a writer that is gone
+
+
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9_]", "_", socket.gethostname()) or "host"
+
+
+def part_name(name: str) -> str:
+    """The temporary name of a handoff file while its batch is not committed: names this PC and process."""
+    return f".{name}.{_host()}-{os.getpid()}.part"
+
+
+@dataclass
+class Staged:
+    """A batch's files written under temporary names beside their final ones."""
+
+    folder: Path
+    temps: dict[str, Path]  # final name -> temporary file
+    hashes: dict[str, str]
+
+    def commit(self) -> None:
+        """Give the files their names (after the batch row is committed)."""
+        for name, temp in self.temps.items():
+            os.replace(temp, self.folder / name)
+        _fsync_dir(self.folder)
+
+    def discard(self) -> None:
+        for temp in self.temps.values():
+            temp.unlink(missing_ok=True)
+
+
+def _fsync_dir(folder: Path) -> None:
+    if os.name == "posix":
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def stage_batch(
+    out_dir: Path,
+    batch_no: str,
+    title: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    manifest: dict,
+    moment: dt.datetime,
+    file_format: int = CURRENT_FORMAT,
+) -> Staged:
+    """Write the three files under temporary names (removed again if anything fails)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    names = {"xlsx": f"{batch_no}.xlsx", "csv": f"{batch_no}.csv", "manifest": f"{batch_no}.manifest.json"}
+    temps = {key: out_dir / part_name(name) for key, name in names.items()}
+    staged = Staged(out_dir, {names[k]: temps[k] for k in names}, {})
+    try:
+        write_xlsx(temps["xlsx"], title, columns, rows, moment, file_format)
+        write_csv(temps["csv"], columns, rows, file_format)
+        staged.hashes = {names["xlsx"]: sha256(temps["xlsx"]), names["csv"]: sha256(temps["csv"])}
+        body = {**manifest, "files": staged.hashes}
+        temps["manifest"].write_bytes(
+            (json.dumps(body, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8")
+        )
+        for temp in temps.values():
+            fd = os.open(temp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+    except BaseException:
+        staged.discard()
+        raise
+    return staged
+
+
+@dataclass(frozen=True)
+class Orphan:
+    path: Path  # the temporary file
+    name: str  # the handoff file it would have become
+
+
+def orphans(folder: Path) -> list[Orphan]:
+    """Temporary handoff files in a folder whose writer is gone (killed, crashed, powered off)."""
+    if not folder.is_dir():
+        return []
+    found = []
+    for entry in folder.iterdir():
+        match = _PART.match(entry.name)
+        if match and _writer_gone(match["host"], int(match["pid"]), entry):
+            found.append(Orphan(entry, match["name"]))
+    return sorted(found, key=lambda o: o.path.name)
+
+
+def _writer_gone(host: str, pid: int, path: Path) -> bool:
+    try:
+        age = time.time() - path.stat().st_mtime
+    except OSError:
+        return False
+    if host != _host() or os.name != "posix":  # another PC (or no way to ask): only when old
+        return age > _FOREIGN_AGE
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 def write_batch(
     out_dir: Path,
     batch_no: str,
@@ -135,20 +254,9 @@ def write_batch(
     file_format: int = CURRENT_FORMAT,
 ) -> dict[str, str]:
     """Write the three files under temporary names, then move them into place. Returns name -> SHA-256."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    names = {"xlsx": f"{batch_no}.xlsx", "csv": f"{batch_no}.csv", "manifest": f"{batch_no}.manifest.json"}
-    temps = {key: out_dir / f".{name}.part" for key, name in names.items()}
+    staged = stage_batch(out_dir, batch_no, title, columns, rows, manifest, moment, file_format)
     try:
-        write_xlsx(temps["xlsx"], title, columns, rows, moment, file_format)
-        write_csv(temps["csv"], columns, rows, file_format)
-        hashes = {names["xlsx"]: sha256(temps["xlsx"]), names["csv"]: sha256(temps["csv"])}
-        body = {**manifest, "files": hashes}
-        temps["manifest"].write_bytes(
-            (json.dumps(body, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8")
-        )
-        for key, name in names.items():
-            os.replace(temps[key], out_dir / name)
+        staged.commit()
     finally:
-        for temp in temps.values():
-            temp.unlink(missing_ok=True)
-    return hashes
+        staged.discard()
+    return staged.hashes

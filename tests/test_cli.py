@@ -8,6 +8,7 @@ import sqlite3
 import pytest
 
 from tests.clirun import TEST_PASSWORD, add_users, cli, office_db
+from tests.fixtures import HEADER, person, write_xlsx
 
 
 def test_help_is_chinese():
@@ -233,3 +234,36 @@ def test_files_that_cannot_be_written_or_found_get_chinese_messages(tmp_path):
         os_error_message(busy)
         == "文件无法读写：/单位/共享（没有权限：文件可能正在 Excel/WPS 中打开，或文件夹只读）"
     )
+
+
+def test_output_paths_are_checked_before_anything_is_written(tmp_path):
+    """import-roster … --error-report /missing/dir/err.xlsx used to commit the import, then fail."""
+    url = office_db(tmp_path)
+    roster = write_xlsx(
+        tmp_path / "r.xlsx", [HEADER, person(1), person(3), ["坏行", "123", "", "", "", "", ""]]
+    )
+    missing = tmp_path / "没有这个文件夹" / "err.xlsx"
+    result = cli("--db", url, "--user", "boss", "import-roster", str(roster), "--error-report", str(missing))
+    assert (
+        result.returncode == 2 and "文件或文件夹不存在" in result.stderr and "未做任何改动" in result.stderr
+    )
+    con = sqlite3.connect(tmp_path / "office.db")
+    assert con.execute("SELECT COUNT(*) FROM resident").fetchone()[0] == 0
+    assert con.execute("SELECT COUNT(*) FROM import_log").fetchone()[0] == 0
+    con.close()
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    handoff = cli("--db", url, "--user", "boss", "handoff", "create", "--month", "2020-03", "--kind", "refund",
+                  "--out", str(blocker / "sub"))  # fmt: skip
+    assert handoff.returncode == 2 and "Traceback" not in handoff.stderr
+    ok = cli(
+        "--db",
+        url,
+        "--user",
+        "boss",
+        "import-roster",
+        str(roster),
+        "--error-report",
+        str(tmp_path / "err.xlsx"),
+    )
+    assert ok.returncode == 0 and (tmp_path / "err.xlsx").exists()

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QDialog, QInputDialog
+from PySide6.QtWidgets import QDialog, QInputDialog, QMessageBox
 
 from core import auth
 from dao.models import AuditLog, PolicyYear, User
@@ -91,3 +91,27 @@ def test_admin_tab_users_policy_and_backup(qtbot, sqlite_db, admin, tmp_path, mo
     tab.users_table.selectRow([tab.users_table.text(r, 0) for r in range(2)].index("li"))
     tab.reset_password()
     assert auth.authenticate("li", "new-password-2").username == "li"
+
+
+def test_backup_over_a_file_that_is_not_ours_asks_first(
+    qtbot, sqlite_db, admin, tmp_path, monkeypatch, message_boxes
+):
+    tab = AdminTab(admin)
+    qtbot.addWidget(tab)
+    precious = tmp_path / "precious.db"
+    precious.write_bytes(b"not a database of ours")
+    monkeypatch.setattr(file_dialogs, "_exec", lambda dialog: str(precious))
+    asked = []
+    answer = QMessageBox.StandardButton.No
+    monkeypatch.setattr(
+        QMessageBox, "question", staticmethod(lambda parent, title, text, *a: asked.append(text) or answer)
+    )
+    tab.backup()
+    assert "不是本系统的数据库备份" in asked[-1] and precious.read_bytes() == b"not a database of ours"
+    answer = QMessageBox.StandardButton.Yes
+    tab.backup()
+    assert (
+        len(asked) == 2
+        and precious.read_bytes().startswith(b"SQLite format 3")
+        and "已备份" in message_boxes[-1][1]
+    )

@@ -268,3 +268,84 @@ def test_two_pcs_create_the_same_batch_on_postgres(pg_schema, admin, tmp_path):
         t.join()
     assert sorted(x == "won" for x in outcomes) == [False, True]
     assert HandoffBatch.select().count() == 1 and HandoffLine.select().count() == 4
+
+
+DIE_AT = """
+import os, signal, sys
+from core import auth, handoff
+from core.database import open_database
+from dao.models import User
+from reports import handoff_files
+open_database(sys.argv[1])
+def die(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGKILL)  # kill -9 at this very moment
+if sys.argv[3] == "before-rename":  # the batch is committed, the files are still under temporary names
+    handoff_files.Staged.commit = die
+else:  # the workbook is written, the CSV not yet, nothing committed
+    handoff_files.write_csv = die
+handoff.create_batch(auth.actor_of(User.get(User.username == "shen")), "2020-03", "refund", sys.argv[2])
+"""
+
+
+@pytest.mark.parametrize("moment", ["while-writing", "before-rename"])
+def test_a_kill_during_create_never_leaves_files_without_a_batch(tmp_path, admin, moment):
+    """Files and batch appear together or not at all; the next handoff command (any) deals with the leftovers
+    in the folders batches were written to, says so, and leaves no temporary file."""
+    import os
+    import subprocess
+    import sys
+
+    from core.database import close_database
+    from tests.clirun import ROOT, cli
+
+    url = f"sqlite:///{tmp_path / 'office.db'}"
+    open_database(url)
+    o = _office(admin, tmp_path)
+    auth.create_user(admin, "boss", "password123", auth.ADMIN)
+    paid_refund(o, o["residents"][0], "V1", dt.date(2020, 3, 5))
+    close_database()
+    out = tmp_path / "送税务"
+    killed = subprocess.run([sys.executable, "-c", DIE_AT, url, str(out), moment], cwd=ROOT,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True)  # fmt: skip
+    assert killed.returncode == -9, killed.stderr
+    left = sorted(p.name for p in out.iterdir())
+    assert left and all(name.endswith(".part") for name in left)  # nothing under a handoff file's name
+
+    listed = cli("--db", url, "--user", "shen", "handoff", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    batches = json.loads(listed.stdout)
+    names = sorted(p.name for p in out.iterdir())
+    assert not [n for n in names if n.endswith(".part")]
+    if moment == "while-writing":
+        assert batches == [] and names == []
+        assert "已删除上次中断的传递操作留下的临时文件 1 个" in listed.stderr and "并未生成" in listed.stderr
+    else:
+        number = batches[0]["batch"]
+        assert names == sorted([f"{number}.csv", f"{number}.manifest.json", f"{number}.xlsx"])
+        assert f"批次 {number} 已生成但文件未放好" in listed.stderr and "已在" in listed.stderr
+        again = tmp_path / "again"
+        assert (
+            cli("--db", url, "--user", "shen", "handoff", "export", number, "--out", str(again)).returncode
+            == 0
+        )
+        for name in names:
+            assert (out / name).read_bytes() == (again / name).read_bytes()
+    quiet = cli("--db", url, "--user", "shen", "handoff", "list")
+    assert quiet.returncode == 0 and quiet.stderr == ""  # said once
+
+
+def test_a_failed_create_leaves_no_part_file(office, tmp_path, monkeypatch):
+    o, r = office, office["residents"]
+    paid_refund(o, r[0], "V1", dt.date(2020, 3, 5))
+    out = tmp_path / "out"
+
+    def rename_fails(self):
+        raise OSError(13, "Permission denied")
+
+    monkeypatch.setattr(handoff_files.Staged, "commit", rename_fails)
+    with pytest.raises(UserError, match=r"已生成，但文件未能放入.*重新导出"):
+        handoff.create_batch(o["reviewer"], "2020-03", "refund", out)
+    assert list(out.iterdir()) == []
+    monkeypatch.undo()
+    assert HandoffBatch.select().count() == 1  # the batch stands: its files come from 重新导出
+    assert len(handoff.export(o["reviewer"], HandoffBatch.get().batch_no, out)) == 2

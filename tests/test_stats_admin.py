@@ -17,7 +17,7 @@ from core import auth, statistics
 from core.database import close_database, open_database
 from core.errors import PermissionDenied, UserError
 from dao import db as dao_db
-from dao import migrations
+from dao import migrations, sqlite_files
 from dao.models import AuditLog, Contribution, PolicyYear, Resident, Township, User, Village
 from tests.conftest import clerk_of, township_id
 from tests.fixtures import HEADER, person, write_xlsx
@@ -149,39 +149,56 @@ def test_region_import(db, admin, tmp_path):
     assert Township.get(Township.code == "371399001").name == "新设街道"
 
 
-def test_backup_while_another_connection_writes_then_restore(tmp_path, admin):
+def test_backup_while_another_connection_writes_then_restore(tmp_path, admin, monkeypatch):
+    """Another PC commits before the backup and holds an open write transaction during it (deterministic:
+    the steps are ordered by events, not by timing): the backup has the committed rows, not the pending one."""
     path = tmp_path / "office.db"
     open_database(f"sqlite:///{path}")
     do_import(write_xlsx(tmp_path / "r.xlsx", [HEADER, *[person(n) for n in range(1, 200, 2)]]), admin)
-    stop, started = threading.Event(), threading.Event()
-    written = []
+    committed, writing, backed_up = threading.Event(), threading.Event(), threading.Event()
+    errors: list[BaseException] = []
 
-    def keep_writing():  # another PC on the same file
-        writer = sqlite3.connect(path, timeout=10)
-        n = 0
-        while not stop.is_set():
+    def other_pc():
+        try:
+            writer = sqlite3.connect(path, timeout=30, isolation_level=None)
+            for n in range(30):
+                writer.execute("INSERT INTO audit_log (at, username, action, entity, entity_id, before, after) "
+                               "VALUES ('2020-01-01', 'other-pc', 'write', 'x', ?, '', '')", (str(n),))  # fmt: skip
+            committed.set()
+            writer.execute("BEGIN IMMEDIATE")  # the write lock, held across the backup
             writer.execute("INSERT INTO audit_log (at, username, action, entity, entity_id, before, after) "
-                           "VALUES ('2020-01-01', 'other-pc', 'write', 'x', ?, '', '')", (str(n),))  # fmt: skip
-            writer.commit()
-            written.append(n)
-            started.set()
-            n += 1
-        writer.close()
+                           "VALUES ('2020-01-01', 'other-pc', 'pending', 'x', '', '', '')")  # fmt: skip
+            writing.set()
+            backed_up.wait(60)
+            writer.execute("COMMIT")
+            writer.close()
+        except BaseException as exc:
+            errors.append(exc)
+            committed.set()
+            writing.set()
 
-    thread = threading.Thread(target=keep_writing)
+    copy = sqlite_files.online_copy
+
+    def copy_then_let_go(source, target):  # the other PC commits once the copy is taken (before the audit)
+        try:
+            return copy(source, target)
+        finally:
+            backed_up.set()
+
+    monkeypatch.setattr(sqlite_files, "online_copy", copy_then_let_go)
+    thread = threading.Thread(target=other_pc)
     thread.start()
     try:
-        started.wait(10)
-        before = len(written)
+        assert committed.wait(30) and writing.wait(30)
         backup = administration.backup(admin, tmp_path / "backup.db")
-        after = len(written)
     finally:
-        stop.set()
+        backed_up.set()
         thread.join()
-    assert before >= 1 and after >= before  # the other PC was writing around the backup
+    assert not errors
     check = sqlite3.connect(backup)
     assert check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert check.execute("SELECT COUNT(*) FROM resident").fetchone()[0] == 100
+    assert check.execute("SELECT COUNT(*) FROM audit_log WHERE username = 'other-pc'").fetchone()[0] == 30
     check.close()
     Resident.delete().where(Resident.id > 50).execute()
     with pytest.raises(UserError, match="未确认"):
@@ -189,6 +206,7 @@ def test_backup_while_another_connection_writes_then_restore(tmp_path, admin):
     safety = administration.restore(admin, backup, confirm=True)
     assert Resident.select().count() == 100 and safety.exists()
     assert AuditLog.select().where(AuditLog.action == "restore").count() == 1
+    assert AuditLog.select().where(AuditLog.action == "pending").count() == 0  # committed after the backup
     broken = tmp_path / "broken.db"
     broken.write_bytes(b"nope" * 100)
     with pytest.raises(UserError, match="不是本系统"):
