@@ -12,6 +12,7 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"{APP_NAME} {version()}")
         return 0
+    _start_reading(args)
     smoke_test = "--smoke-test" in args  # an installed build starts: see gui.app._smoke_test
     args = [a for a in args if a != "--smoke-test"]
     from cli import build_parser, run
@@ -23,6 +24,33 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_gui(known.db, smoke_test=smoke_test)
     return run(args)
+
+
+_IMPORT_COMMANDS = ("import-roster", "import-contributions")
+_VALUE_OPTIONS = ("--db", "--user", "--sheet", "--as-of", "--error-report")
+
+
+def _start_reading(args: list[str]) -> None:
+    """An import's spreadsheet starts parsing on the second core while the program loads and checks the
+    password (core.tabular.read_ahead). A guess from the raw arguments, before argparse is even imported:
+    a wrong guess only costs a parse that nobody uses."""
+    command = next((i for i, a in enumerate(args) if a in _IMPORT_COMMANDS), None)
+    if command is None:
+        return
+    rest, file, sheet = args[command + 1 :], None, None
+    pending = ""
+    for arg in rest:
+        if pending:
+            sheet = arg if pending == "--sheet" else sheet
+            pending = ""
+        elif arg.startswith("-"):
+            pending = arg if arg in _VALUE_OPTIONS else ""
+        elif file is None:
+            file = arg
+    if file:
+        from core.tabular import read_ahead
+
+        read_ahead(file, sheet)
 
 
 if __name__ == "__main__":

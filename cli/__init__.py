@@ -90,7 +90,7 @@ def log_in(args: argparse.Namespace) -> Actor:
 
 
 def build_parser() -> ChineseParser:
-    from cli import admin, admin_ops, handoff, ledger, refunds, roster, special
+    from cli import admin, admin_ops, handoff, ledger, refunds, resident, roster, special, worklist
 
     parser = ChineseParser(
         prog="main.py",
@@ -109,11 +109,13 @@ def build_parser() -> ChineseParser:
     sub = parser.add_subparsers(dest="command", title="子命令", metavar="子命令", parser_class=ChineseParser)
     admin.register(sub)
     roster.register(sub)
+    resident.register(sub)
     special.register(sub)
     ledger.register(sub)
     refunds.register(sub)
     handoff.register(sub)
     admin_ops.register(sub)
+    worklist.register(sub)
     return parser
 
 

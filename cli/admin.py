@@ -8,7 +8,7 @@ import json
 import sys
 
 from cli.progress import run_with_bar
-from core import admin, audit, auth, demo, regions
+from core import admin, audit, auth, regions
 from core.database import DatabaseOpenError, close_database, open_database
 from core.errors import UserError
 from dao import db as dao_db
@@ -188,6 +188,8 @@ def user_reset_password(args: argparse.Namespace) -> int:
 
 
 def demo_data(args: argparse.Namespace) -> int:
+    from core import demo  # the demo pulls in every workflow and the PDF library: not for other commands
+
     counts = run_with_bar(demo.create_demo(args.actor, args.residents, args.seed), "生成演示数据")
     print(json.dumps(counts, ensure_ascii=False))
     print(f"演示用户密码均为 {demo.DEMO_PASSWORD}：admin（管理员）、shenhe（县局审核）、caiwu（财务）、"

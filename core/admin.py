@@ -17,7 +17,7 @@ from core import audit, auth, policy, regions
 from core.auth import ADMIN, CLERK, Actor, require
 from core.errors import PermissionDenied, UserError
 from core.money import yuan_to_fen
-from core.regions import TownshipMatcher, normalise_text
+from core.regions import TownshipMatcher, forget_townships, normalise_text
 from core.tabular import Column, data_rows, open_table, text_of
 from dao import db as dao_db
 from dao import migrations, sqlite_files
@@ -189,6 +189,7 @@ def import_regions(actor: Actor, path: str | Path) -> dict[str, int]:
                     if not (code.isdigit() and len(code) in (9, 12) and name):
                         raise UserError(f"第 {row} 行：乡镇“{name}”不存在，且没有 9 位乡镇代码，无法新增。")
                     town_id = Township.create(code=code, name=name, sort_order=Township.select().count()).id
+                    forget_townships()  # the next row's matcher must know it
                     added["townships"] += 1
                 village = normalise_text(value.get("village", ""))
                 if village:  # the register: rosters may name only these villages in this township
@@ -202,6 +203,8 @@ def import_regions(actor: Actor, path: str | Path) -> dict[str, int]:
             audit.record(actor.username, "import", "region", "", after={"file": Path(path).name, **added})
     finally:
         table.source.close()
+        if added["townships"]:
+            forget_townships()  # rolled back or not, read them again
     return added
 
 

@@ -35,7 +35,6 @@ from dao.models import (
     Township,
     now,
 )
-from reports import arrears_sheet
 from reports.tables import write_table
 
 # The channels of the county notice: people pay arrears through the tax side or a bank, never in cash.
@@ -133,7 +132,14 @@ def declare(
     owed = {y.year: y for y in proposal(actor, resident_id, as_of)}
     paid = _paid_years(resident_id)
     lines = []
+    if resident.status == "终止":
+        raise UserError(f"{resident.name}已终止参保，不能申报补缴。")
     for year, tier in sorted(zip(years, tiers_fen, strict=True)):
+        if rules.paid_after_60(year, resident.birth_date):
+            raise UserError(
+                f"{year} 年不能补缴：该居民 {rules.turns_60_in(resident.birth_date)} 年满 60 周岁，"
+                f"只能补缴 {rules.last_paying_year(resident.birth_date)} 年及以前的年度。"
+            )
         if year in paid:
             raise UserError(f"{year} 年已经缴费，不能补缴。")
         if year not in owed:
@@ -217,6 +223,19 @@ def void(actor: Actor, assessment_id: int, reason: str) -> None:
         _transition(
             actor, a, "void", status=ARREARS_VOID, void_reason=reason.strip(), voided_by=actor.username
         )
+
+
+def void_open(actor: Actor, resident_id: int, reason: str) -> list[int]:
+    """A terminated person's open declarations and assessments are voided (inside the caller's transaction);
+    returns their ids. Lines already paid stay linked to their payments."""
+    voided = []
+    open_ones = ArrearsAssessment.select().where(
+        (ArrearsAssessment.resident == resident_id) & ArrearsAssessment.status.in_(ARREARS_OPEN_STATES)
+    )
+    for a in open_ones.order_by(ArrearsAssessment.id):
+        _transition(actor, a, "void", status=ARREARS_VOID, void_reason=reason[:200], voided_by=actor.username)
+        voided.append(a.id)
+    return voided
 
 
 def mark_paid(actor: Actor, resident_id: int, year: int, contribution_id: int, amount_fen: int,
@@ -335,6 +354,8 @@ def export(actor: Actor, out: str | Path, status: str | None = None, township_id
 
 def print_sheets(actor: Actor, assessment_ids: Sequence[int], out: str | Path) -> int:
     """补缴核定单: one A4 page per assessed sheet. Declared (not yet assessed) records cannot be printed."""
+    from reports import arrears_sheet  # the PDF library loads only when a sheet is printed
+
     require(actor, "arrears.view")
     county = regions.county()
     sheets = []

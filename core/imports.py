@@ -52,7 +52,7 @@ def record_changes(log_id: int, changes: Sequence[FieldChange]) -> None:
              for c in changes],
             {"import_log_id": log_id},
         )  # fmt: skip
-    ImportLog.update(changes=ImportLog.changes + len(changes)).where(ImportLog.id == log_id).execute()
+        ImportLog.update(changes=ImportLog.changes + len(changes)).where(ImportLog.id == log_id).execute()
 
 
 @dataclass

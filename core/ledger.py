@@ -12,7 +12,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from core import audit, idcard, rules
 from core import special_groups as sg
@@ -45,6 +45,7 @@ register("DUPLICATE_PAYMENT", False, "同一年度重复缴费：退费候选")
 register("TIER_100_NOT_FLAGGED", False, "非困难群体按最低档次缴费：退费候选")
 register("PAID_AFTER_SUBSIDY_BEFORE_RESELECT", False, "政府已代缴，本人在重新选档日期前缴费：退费候选")
 register("SUBSIDY_TIER_PAID_PERSONALLY", False, "政府已代缴最低档次，本人又按该档次缴费：退费候选")
+register("PAID_AFTER_60", False, "缴费年度为年满 60 周岁当年或以后，不再缴费：退费候选")
 
 LEDGER_COLUMNS: tuple[Column, ...] = (
     Column("id_number", "身份证号码", ID_ALIASES, required=True),
@@ -304,8 +305,11 @@ def _write(report: ImportReport, payments: list[_Payment], actor: Actor, policie
 def _refund_candidates(report: ImportReport, payments: list[_Payment], ids: dict, by_voucher: dict,
                        policies: dict[int, PolicyYear], label: dict[str, str]) -> None:  # fmt: skip
     """Look at every person and year this file touched, with the payments already stored."""
+    candidates: list[tuple[Any, str, str, int]] = []  # (payment row, code, detail, fen)
+    candidates += _after_60([p for p in payments if p.payer == PERSONAL], ids)
     touched = {(p.resident_id, p.year) for p in payments if p.payer == PERSONAL}
     if not touched:
+        _store_candidates(report, candidates, ids, by_voucher, label)
         return
     personal: dict[tuple[int, int], list] = defaultdict(list)
     columns = (Contribution.id, Contribution.resident.alias("resident_id"), Contribution.year,
@@ -320,8 +324,6 @@ def _refund_candidates(report: ImportReport, payments: list[_Payment], ids: dict
     for paid in personal.values():
         paid.sort(key=lambda c: (c.paid_on or dt.date.min, c.id))
     flagged_in = {year: set(sg.flagged_groups(year)) for year in {y for _, y in touched}}
-    new_ids = {ids[v][0]: v for v in by_voucher}
-    candidates: list[tuple[Any, str, str, int]] = []  # (payment row, code, detail, fen)
     for (rid, year), paid in personal.items():
         policy_year = policies[year]
         year_rules = rules.YearRules(
@@ -332,6 +334,30 @@ def _refund_candidates(report: ImportReport, payments: list[_Payment], ids: dict
             [rules.Paid(c, c.amount_fen, c.tier_fen, c.paid_on, c.channel) for c in paid],
         )  # fmt: skip
         candidates += [(x.paid.ref, x.code, x.detail, x.amount_fen) for x in found]
+    _store_candidates(report, candidates, ids, by_voucher, label)
+
+
+class _Ref(NamedTuple):
+    id: int
+
+
+def _after_60(personal: list[_Payment], ids: dict) -> list[tuple[Any, str, str, int]]:
+    """PAID_AFTER_60: a person's own payment (normal or arrears) for the year they turn 60 or a later one."""
+    births: dict[int, dt.date] = {}
+    for part in bulk.in_chunks({p.resident_id for p in personal}):
+        births.update(Resident.select(Resident.id, Resident.birth_date).where(Resident.id.in_(part)).tuples())
+    found = []
+    for p in personal:
+        born = births[p.resident_id]
+        if rules.paid_after_60(p.year, born):
+            detail = f"出生于 {born:%Y-%m-%d}，{rules.turns_60_in(born)} 年满 60 周岁，缴费年度 {p.year}"
+            found.append((_Ref(ids[p.voucher][0]), "PAID_AFTER_60", detail, p.amount_fen))
+    return found
+
+
+def _store_candidates(report: ImportReport, candidates: list[tuple[Any, str, str, int]], ids: dict,
+                      by_voucher: dict, label: dict[str, str]) -> None:  # fmt: skip
+    new_ids = {ids[v][0]: v for v in by_voucher}
     existing = set(RefundCandidate.select(RefundCandidate.contribution, RefundCandidate.code).tuples())
     rows = []
     for c, code, detail, amount in candidates:

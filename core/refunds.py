@@ -20,6 +20,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import peewee as pw
 
@@ -45,7 +46,9 @@ from dao.models import (
     Township,
     User,
 )
-from reports import refund_forms
+
+if TYPE_CHECKING:
+    from reports import refund_forms
 
 ACCEPTED, PASSED, APPROVED, RETURNED = "已受理", "已初审", "复核通过", "已退回"
 PAID, FAILED, WITHDRAWN, TO_MEDICAL = "已退款", "退款失败", "已撤销", "已转医保"
@@ -371,7 +374,8 @@ def from_candidate(actor: Actor, candidate_id: int, account_name: str, account_n
         raise UserError("该退费候选不存在或已处理。")
     reason = {"OVER_ANNUAL_MAX": "多缴/超过最高档次", "DUPLICATE_PAYMENT": "重复缴费",
               "SUBSIDY_TIER_PAID_PERSONALLY": "政府代缴后个人重复缴费",
-              "PAID_AFTER_SUBSIDY_BEFORE_RESELECT": "政府代缴后个人重复缴费"}.get(candidate.code, "其他")  # fmt: skip
+              "PAID_AFTER_SUBSIDY_BEFORE_RESELECT": "政府代缴后个人重复缴费", "DIED": "死亡",
+              "JOINED_EMPLOYEE_PENSION": "已参加职工养老保险"}.get(candidate.code, "其他")  # fmt: skip
     c = candidate.contribution
     return create(actor, NewCase(c.resident_id, [c.id], [candidate.amount_fen], reason, account_name, account_no,
                                  bank_name, documents, candidate.message if reason == "其他" else "", candidate_id=candidate_id))  # fmt: skip
@@ -471,6 +475,8 @@ def fund_request(actor: Actor, month: str) -> FundRequest:
 
 
 def write_fund_request(actor: Actor, month: str, out: str | Path) -> FundRequest:
+    from reports import refund_forms  # the PDF library loads only when a form is printed
+
     request = fund_request(actor, month)
     out = Path(out)
     county = regions.county()
@@ -515,6 +521,8 @@ def _load(case_ids: Iterable[int]) -> list[RefundCase]:
 
 
 def _form(c: RefundCase) -> refund_forms.CaseForm:
+    from reports import refund_forms  # the PDF library loads only when a form is printed
+
     r = c.resident
     who = lambda name: c.display.get(name) or name  # noqa: E731
     # A step entered late shows the day it happened (the paperwork's date), not the day it was typed in.
@@ -535,6 +543,8 @@ def _form(c: RefundCase) -> refund_forms.CaseForm:
 
 def print_approval_sheets(actor: Actor, case_refs: Sequence[str | int], out: str | Path) -> int:
     """退费审批表: one A4 page per case, in one PDF."""
+    from reports import refund_forms  # the PDF library loads only when a form is printed
+
     require(actor, "refund.view")
     ids = [get(actor, ref).id for ref in case_refs]
     county = regions.county()["county_name"]
@@ -549,6 +559,8 @@ def print_approval_sheets(actor: Actor, case_refs: Sequence[str | int], out: str
 
 def print_application(actor: Actor, case_ref: str | int, out: str | Path) -> None:
     """退费申请表 and 缴费证明, three copies each (税务分局 / 人社所 / 县人社局)."""
+    from reports import refund_forms  # the PDF library loads only when a form is printed
+
     require(actor, "refund.view")
     case = _load([get(actor, case_ref).id])[0]
     county = regions.county()["county_name"]

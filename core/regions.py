@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from core import resources
 from core.errors import UserError
+from dao.db import current
 from dao.models import Township, Village
 
 _SUFFIXES = ("街道办事处", "街道", "镇", "乡")
@@ -30,6 +31,7 @@ def seed_townships() -> int:
         with Township._meta.database.atomic():
             for order, item in missing:
                 Township.create(code=item["code"], name=item["name"], sort_order=order)
+        forget_townships()
     return len(missing)
 
 
@@ -55,7 +57,7 @@ class TownshipMatcher:
     def load(cls) -> TownshipMatcher:
         by_key: dict[str, int] = {}
         names: dict[int, str] = {}
-        for t in Township.select(Township.id, Township.code, Township.name):
+        for t in sorted(townships(), key=lambda t: t.id):
             names[t.id] = t.name
             for key in (t.name, short_name(t.name), t.code, t.code[:9]):
                 by_key.setdefault(key, t.id)
@@ -95,10 +97,14 @@ class VillageCache:
         self.dry_run = dry_run
         self.ids: dict[tuple[int, str], int | None] = {}
         self.names: dict[int, str] = {}
-        for v in Village.select(Village.id, Village.township, Village.name):
-            self.ids[(v.township_id, v.name)] = v.id
-            self.names[v.id] = v.name
-        self.register = village_register()
+        self.register: dict[int, set[str]] = {}  # as village_register(), from the same single read
+        for vid, township_id, name, registered in Village.select(
+            Village.id, Village.township, Village.name, Village.registered
+        ).tuples():
+            self.ids[(township_id, name)] = vid
+            self.names[vid] = name
+            if registered:
+                self.register.setdefault(township_id, set()).add(name)
         self.created = 0
 
     def find(self, township_id: int, raw_name: str) -> int | None:
@@ -129,8 +135,23 @@ class VillageCache:
         return self.names.get(village_id, "") if village_id is not None else ""
 
 
+_townships: tuple[object, list[Township]] | None = None  # (database, its townships)
+
+
 def townships() -> list[Township]:
-    return list(Township.select().order_by(Township.sort_order, Township.code))
+    """The county's townships in their order, read once per opened database: every screen and command asks,
+    and on a township office's network each query is a round trip. They change only through
+    ``seed_townships`` and the administrator's region import, which call ``forget_townships``."""
+    global _townships
+    db = current()
+    if _townships is None or _townships[0] is not db:
+        _townships = (db, list(Township.select().order_by(Township.sort_order, Township.code)))
+    return list(_townships[1])
+
+
+def forget_townships() -> None:
+    global _townships
+    _townships = None
 
 
 def villages(township_id: int) -> list[Village]:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from core import audit, idcard
+from core import phone as phones
 from core.auth import FULL_ID_ROLES_DEFAULT, ROLES, Actor, check_township, require
 from core.errors import UserError
 from core.progress import Job, Progress
@@ -146,11 +147,15 @@ def update(
     village_id: int | None = None,
     status: str | None = None,
 ) -> Resident:
-    """Edit phone, village and status. ``version`` is what the editor saw: a concurrent edit loses nothing."""
+    """Edit phone and village (a status change goes through ``core.residents.set_status``). ``version`` is what
+    the editor saw: a concurrent edit loses nothing."""
     require(actor, "roster.edit")
     resident = _get(actor, resident_id)
     changes: dict[str, object] = {}
     if phone is not None and phone.strip() != resident.phone:
+        problem = phones.problem(phone.strip())
+        if problem is not None:
+            raise UserError(f"联系电话无效：{problem}。")
         changes["phone"] = phone.strip()
     if village_id is not None and village_id != resident.village_id:
         village = Village.get_or_none(Village.id == village_id)
@@ -160,7 +165,8 @@ def update(
     if status is not None and status != resident.status:
         if status not in RESIDENT_STATUSES:
             raise UserError(f"参保状态应为：{'、'.join(RESIDENT_STATUSES)}。")
-        changes["status"] = status
+        # a status change has consequences (代缴 list, refunds, arrears) and needs its reason: core.residents
+        raise UserError("参保状态请用“暂停/终止/恢复”办理，并填写原因和日期。")
     if not changes:
         return resident
     before = {k: getattr(resident, k) for k in changes}

@@ -7,6 +7,7 @@ cancel, Ctrl-C or lost connection leaves the database as it was.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import re
@@ -16,7 +17,7 @@ from typing import NamedTuple
 
 import peewee as pw
 
-from core import audit, idcard, imports, rules
+from core import audit, idcard, imports, phone, rules
 from core.auth import Actor, require
 from core.errors import UserError
 from core.imports import FieldChange
@@ -71,6 +72,9 @@ PHONE_MAX = Resident.phone.max_length
 VILLAGE_MAX = 60
 
 register("VILLAGE_NOT_IN_TOWNSHIP", True, "村居不在该乡镇的区划中（系统管理→区划）")
+# A wrong phone does not keep a person out of the scheme: the row is imported without it (an already
+# registered person keeps the stored phone), and the warning tells the sender what to correct.
+register("PHONE_INVALID", False, "联系电话无效，未导入该电话（手机号码 11 位；固定电话须带区号）")
 register(
     "IDENTITY_CHANGED",
     False,
@@ -184,7 +188,10 @@ def file_sha256(path: Path) -> str:
 class _RowChecker:
     """Validates single rows; keeps the state that spans rows (IDs seen, township matcher)."""
 
-    def __init__(self, layout: Layout, actor: Actor, as_of: dt.date, report: ImportReport) -> None:
+    def __init__(
+        self, layout: Layout, actor: Actor, as_of: dt.date, report: ImportReport,
+        register: dict[int, set[str]] | None = None,
+    ) -> None:  # fmt: skip
         m = layout.mapping
         self.idx = {f: m.get(f) for f in ("id_number", "name", "sex", "birth", "township", "village", "phone",
                                           "student", "other_pension", "enrolled_on")}  # fmt: skip
@@ -200,7 +207,7 @@ class _RowChecker:
         self.scope = actor.township_id
         self.positions = tuple(self.idx.values())[:9]
         self.i_enrolled = self.idx["enrolled_on"]
-        self.register = village_register()
+        self.register = village_register() if register is None else register
 
     def data_cells(self, cells: list) -> list | None:
         """The row padded to the mapped width, or None for a blank, total or signature row (not data)."""
@@ -271,9 +278,9 @@ class _RowChecker:
         village = cells[i_village] if i_village is not None else ""
         if village.__class__ is not str:
             village = text_of(village)
-        phone = _squash(cells[i_phone]) if i_phone is not None else ""
-        if len(village) > VILLAGE_MAX or len(phone) > PHONE_MAX:
-            self._too_long(row, village, phone, errors)
+        phone_text = _squash(cells[i_phone]) if i_phone is not None else ""
+        if len(village) > VILLAGE_MAX or len(phone_text) > PHONE_MAX:
+            self._too_long(row, village, phone_text, errors)
         enrolled_on = None
         if self.i_enrolled is not None and not is_blank(cells[self.i_enrolled]):
             enrolled_on = self._enrolled_on(row, cells[self.i_enrolled], info, errors)
@@ -286,6 +293,9 @@ class _RowChecker:
             self._check_sex(row, cells[i_sex], info)
         if i_birth is not None and cells[i_birth] != info.birth_date.isoformat():
             self._check_birth(row, cells[i_birth], info)
+        if phone_text and phone.problem(phone_text) is not None:
+            self.report.add(issue(row, self.label["phone"], "PHONE_INVALID", phone.problem(phone_text) or ""))
+            phone_text = ""
         if town_id in self.register and village and normalise_text(village) not in self.register[town_id]:
             town_name = self.towns.names.get(town_id, "")
             return [
@@ -293,7 +303,7 @@ class _RowChecker:
                     row, self.label["village"], "VILLAGE_NOT_IN_TOWNSHIP", f"“{village}”不是{town_name}的村居"
                 )
             ]
-        return _Valid(row, info, name, town_id, village, phone, cells, enrolled_on)
+        return _Valid(row, info, name, town_id, village, phone_text, cells, enrolled_on)
 
     def _too_long(self, row: int, village: str, phone: str, errors: list[RowIssue]) -> None:
         for field, text, limit in (("village", village, VILLAGE_MAX), ("phone", phone, PHONE_MAX)):
@@ -362,7 +372,7 @@ class _Writer:
     """Classifies a chunk of valid rows against the database and writes it (unless dry run)."""
 
     def __init__(self, actor: Actor, report: ImportReport, as_of: dt.date, log_id: int | None,
-                 layout: Layout, apply_changes: bool | frozenset[str]) -> None:  # fmt: skip
+                 layout: Layout, apply_changes: bool | frozenset[str], villages: VillageCache | None = None) -> None:  # fmt: skip
         self.actor = actor
         self.report = report
         self.labels = {f: layout.label(src) for f, src in _LAYOUT_FIELD.items()}
@@ -370,9 +380,10 @@ class _Writer:
         self.log_id = log_id
         self.dry_run = log_id is None
         self.apply_changes = apply_changes
-        self.villages = VillageCache(dry_run=self.dry_run)
+        self.villages = villages or VillageCache(dry_run=self.dry_run)
         self.towns = TownshipMatcher.load().names
         self.changes: list[FieldChange] = []  # applied (the import's record and the JSON ``updates``)
+        self.behind = bulk.WriteBehind()  # a chunk's new residents go in while the next chunk is checked
 
     def _text(self, field: str, value: object) -> str:
         if field == "township_id":
@@ -387,6 +398,7 @@ class _Writer:
         )
 
     def flush(self, chunk: Sequence[_Valid]) -> None:
+        self.behind.wait()  # the previous chunk's insert: the connection is ours again, its errors raised here
         if not chunk:
             return
         existing = bulk.fetch_by_keys(
@@ -473,14 +485,24 @@ class _Writer:
         if not self.dry_run:
             constants = {"household_type": "", "status": "正常参保", "import_log_id": self.log_id,
                          "created_at": moment, "updated_at": moment, "version": 1}  # fmt: skip
-            bulk.insert_rows(Resident, _INSERT_COLUMNS, inserts, constants)
             bulk.update_rows(Resident, _UPDATE_COLUMNS, updates, bump_version=True)
             if audit_rows:
                 audit.record_many(self.actor.username, "import_update", "resident", audit_rows)
+            bulk.insert_rows(Resident, _INSERT_COLUMNS, inserts, constants, behind=self.behind)
 
 
 def _process(table: OpenedTable, checker: _RowChecker, writer: _Writer, report: ImportReport) -> Job[None]:
     """The hot loop: classify each row, write valid ones in chunks."""
+    try:
+        yield from _check_rows(table, checker, writer, report)
+    except BaseException:  # cancelled or failed: the last insert ends before the transaction rolls back
+        with contextlib.suppress(Exception):
+            writer.behind.wait()
+        raise
+    writer.behind.wait()
+
+
+def _check_rows(table: OpenedTable, checker: _RowChecker, writer: _Writer, report: ImportReport) -> Job[None]:
     chunk: list[_Valid] = []
     total = table.source.estimated_rows
     data_cells, check, width = checker.data_cells, checker.check, checker.width
@@ -576,7 +598,8 @@ def _import_once(
         header_row=table.layout.header_row,
         text_columns=[table.layout.mapping["id_number"]],
     )
-    checker = _RowChecker(table.layout, actor, as_of, report)
+    villages = VillageCache(dry_run=dry_run)  # one read of the villages for the checks and the writes
+    checker = _RowChecker(table.layout, actor, as_of, report, villages.register)
     try:
         with current().atomic():
             log_id = None
@@ -589,7 +612,7 @@ def _import_once(
                     township=actor.township_id,
                 ).id
             accepted = apply_changes if isinstance(apply_changes, bool) else frozenset(apply_changes)
-            writer = _Writer(actor, report, as_of, log_id, table.layout, accepted)
+            writer = _Writer(actor, report, as_of, log_id, table.layout, accepted, villages)
             yield from _process(table, checker, writer, report)
             total = table.source.estimated_rows
             yield Progress(total, total, "写入数据库")

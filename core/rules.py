@@ -4,8 +4,8 @@ Importers, the refund steps and the arrears workflow ask here; ``tests/test_rule
 for each rule, quoting the notice. Spellings that grow with the files the county receives (缴费渠道, the
 departments' group names) are tables in ``resources/rules/``, not code.
 
-Rules that depend on a person's age (the age-60 bounds of issue 21) belong here too: ``arrears_years`` takes
-the birth date so an upper bound slots in beside the lower one.
+Rules that depend on a person's age belong here too: 16 to enrol and the first arrears year, 60 for the last
+paying year (``last_paying_year``).
 """
 
 from __future__ import annotations
@@ -166,17 +166,40 @@ def accepted_groups(department: str) -> str:
 # turned 16 and the first policy year allowing arrears, to last year, minus years paid or already assessed.
 MIN_AGE = 16
 
+# --- 60 周岁 --------------------------------------------------------------------------------------------
+# 国发〔2014〕8号: the basic pension is drawn from 60. The program reads it by calendar year: a person pays for
+# the years before the year they turn 60 (the same reading as the 补缴动员 work list); the year of turning 60
+# and later years are not paying years — a personal payment for them is refundable (PAID_AFTER_60), and no
+# arrears may be declared for them.
+PENSION_AGE = 60
+
+
+def turns_60_in(birth_date: dt.date) -> int:
+    """The calendar year in which the person turns 60."""
+    return birth_date.year + PENSION_AGE
+
+
+def last_paying_year(birth_date: dt.date) -> int:
+    """The last year the person pays for: the year before the year they turn 60."""
+    return turns_60_in(birth_date) - 1
+
+
+def paid_after_60(year: int, birth_date: dt.date) -> bool:
+    """A payment for ``year`` is for the year of turning 60 or a later one."""
+    return year > last_paying_year(birth_date)
+
 
 def arrears_years(
     birth_date: dt.date, allowed: Iterable[int], taken: Iterable[int], as_of: dt.date
 ) -> list[int]:
     """Years this person may declare: ``allowed`` are the policy years that allow arrears, ``taken`` the
-    years paid or in an open assessment."""
+    years paid or in an open assessment. From the later of the year of turning 16 and the first allowed
+    year, to the earlier of last year and the year before the year of turning 60."""
     allowed = set(allowed)
     if not allowed:
         return []
     first = max(birth_date.year + MIN_AGE, min(allowed))
-    last = as_of.year - 1
+    last = min(as_of.year - 1, last_paying_year(birth_date))
     skip = set(taken)
     return [year for year in range(first, last + 1) if year in allowed and year not in skip]
 

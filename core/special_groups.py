@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from peewee import JOIN, fn
 
-from core import audit, idcard, imports, policy, regions, rules
+from core import audit, idcard, imports, insured, policy, regions, rules
 from core.auth import Actor, check_township, require
 from core.errors import UserError
 from core.imports import FieldChange
@@ -59,7 +59,6 @@ from dao.models import (
     Village,
     now,
 )
-from reports import subsidy_list
 
 register("NOT_IN_ROSTER", False, "不在参保花名册中：已列为待处理，可登记参保后标识")
 register("NAME_MISMATCH", False, "身份证号码相同但姓名与花名册不一致：待人工核对，核对前不标识")
@@ -443,7 +442,10 @@ def _current_entries(year: int, *columns):  # type: ignore[no-untyped-def]
 
 
 def flagged_groups(year: int, resident_ids: Iterable[int] | None = None) -> dict[int, set[str]]:
-    """resident id -> the groups that qualify them in ``year``."""
+    """resident id -> the groups that qualify them in ``year``. A person not 正常参保 on 1 January of the year
+    (suspended, terminated: see ``core.insured``) is not flagged for it, whatever the lists say."""
+    if resident_ids is not None:
+        resident_ids = list(resident_ids)
     query = _current_entries(year, SpecialListEntry.resident, SpecialList.group).where(
         SpecialListEntry.status.in_(FLAGGING_STATES)
     )
@@ -453,6 +455,11 @@ def flagged_groups(year: int, resident_ids: Iterable[int] | None = None) -> dict
     groups: dict[int, set[str]] = defaultdict(set)
     for resident_id, group in (row for q in queries for row in q.tuples()):
         groups[resident_id].add(group)
+    if groups:
+        for resident_id in insured.not_insured_on(
+            dt.date(year, 1, 1), groups if resident_ids is not None else None
+        ):
+            groups.pop(resident_id, None)
     return dict(groups)
 
 
@@ -472,16 +479,21 @@ def _rematch_pending(year: int) -> int:
     return sum(1 for e in pending if e.id_number in found)
 
 
-def sync_payments(actor: Actor, year: int) -> dict[str, int]:
-    """Bring the year's 代缴 list in line with the flags. Before handoff a person who no longer qualifies is
-    cancelled; after handoff the payment is marked for a correction — history is never deleted."""
+def sync_payments(actor: Actor, year: int, resident_ids: Sequence[int] | None = None) -> dict[str, int]:
+    """Bring the year's 代缴 list in line with the flags (of ``resident_ids`` only, when given: a status
+    change at the counter). Before handoff a person who no longer qualifies is cancelled; after handoff the
+    payment is marked for a correction (冲正) — history is never deleted."""
     rules = policy.get(year)
     if rules is None:
         raise UserError(f"没有 {year} 年度的缴费政策。")
     amount = rules.hardship_min_fen
-    _rematch_pending(year)
-    flags = flagged_groups(year)
-    existing = {p.resident_id: p for p in GovernmentPayment.select().where(GovernmentPayment.year == year)}
+    payments = GovernmentPayment.select().where(GovernmentPayment.year == year)
+    if resident_ids is None:
+        _rematch_pending(year)
+    else:
+        payments = payments.where(GovernmentPayment.resident.in_(list(resident_ids)))
+    flags = flagged_groups(year, resident_ids)
+    existing = {p.resident_id: p for p in payments}
     counts = {"created": 0, "restored": 0, "cancelled": 0, "corrections": 0, "regrouped": 0}
     moment = now()
     changes: list[tuple[object, dict, dict]] = []
@@ -851,6 +863,8 @@ def export_subsidy_list(actor: Actor, year: int, out: str | Path, township_id: i
     data = [
         (r.township, r.village, r.id_number, r.name, r.sex, r.groups, r.amount_fen, r.state) for r in rows
     ]
+    from reports import subsidy_list  # the PDF library loads only when a list is written
+
     if suffix == ".xlsx":
         subsidy_list.write_xlsx(out, title, data, _summary(rows))
     else:

@@ -12,6 +12,7 @@ import datetime as dt
 import itertools
 import os
 import re
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -143,7 +144,7 @@ class TableSource:
 
     def _excel_rows(self) -> Iterator[tuple[int, list]]:
         try:
-            ws = self._excel.get_sheet_by_name(self.sheet)
+            ws = _read_ahead_result(self.path, self.sheet) or self._excel.get_sheet_by_name(self.sheet)
             start_row, start_col = ws.start if ws.start else (0, 0)
             self.estimated_rows = ws.height
             rows = ws.iter_rows()
@@ -195,6 +196,59 @@ class TableSource:
             except Exception:
                 pass
             self._excel = None
+
+
+_read_ahead: dict[tuple, tuple[threading.Thread, list]] = {}
+
+
+def _file_key(path: Path) -> tuple:
+    st = path.stat()
+    return (str(path.resolve()), st.st_size, st.st_mtime_ns)
+
+
+def read_ahead(path: str | os.PathLike, sheet: str | None = None) -> None:
+    """Start parsing a workbook's sheet (the first when ``sheet`` is None) in a background thread.
+
+    calamine parses a sheet in Rust without holding the GIL, so the parse of a large roster runs on the
+    second core while the program starts and checks the password; ``TableSource`` takes the parsed sheet
+    when it opens the same file and sheet unchanged. Only a hint: any failure here is left for the real open
+    to report.
+    """
+    try:
+        path = Path(path)
+        if path.suffix.lower() not in EXCEL_SUFFIXES or not path.is_file():
+            return
+        key = _file_key(path)
+    except OSError:
+        return
+    found: list = []
+
+    def parse() -> None:
+        import python_calamine as pc
+
+        try:
+            book = pc.CalamineWorkbook.from_path(str(path))
+            ws = book.get_sheet_by_name(sheet) if sheet else book.get_sheet_by_index(0)
+            found.append(ws)
+        except Exception:
+            pass
+
+    thread = threading.Thread(target=parse, name="read-ahead", daemon=True)
+    _read_ahead[key] = (thread, found)
+    thread.start()
+
+
+def _read_ahead_result(path: Path, sheet: str | None) -> object | None:
+    """The sheet ``read_ahead`` parsed for this file (waiting for it), if it is the one asked for."""
+    try:
+        entry = _read_ahead.pop(_file_key(path))
+    except (KeyError, OSError):
+        return None
+    thread, found = entry
+    thread.join()
+    if found and found[0].name == sheet:
+        return found[0]
+    return None
 
 
 def _csv_text(cell: str) -> str:

@@ -17,7 +17,7 @@ from playhouse.migrate import SchemaMigrator, migrate
 from dao import models, payer_year, pg_security, sqlite_files
 from dao.db import DatabaseOpenError
 
-LATEST = 12
+LATEST = 13
 
 
 def _step_2(db: pw.Database) -> None:
@@ -422,6 +422,43 @@ def _step_11(db: pw.Database) -> None:
     _user_indexes(db)
 
 
+def _step_12(db: pw.Database) -> None:
+    """Issue 21: the append-only history of what happened to a person at the counter (``resident_event``)."""
+
+    class Base(pw.Model):
+        class Meta:
+            database = db
+
+    class ResidentRef(Base):
+        class Meta:
+            table_name = "resident"
+
+    class ResidentEventV12(Base):
+        resident = pw.ForeignKeyField(ResidentRef, on_delete="RESTRICT", index=False)
+        township_id = pw.IntegerField()
+        from_township_id = pw.IntegerField(null=True)
+        kind = pw.CharField(max_length=10)
+        field = pw.CharField(max_length=20, default="")
+        old_value = pw.CharField(max_length=200, default="")
+        new_value = pw.CharField(max_length=200, default="")
+        reason = pw.CharField(max_length=200, default="")
+        day = pw.DateField()
+        id_card_seen = pw.BooleanField(default=False)
+        username = pw.CharField(max_length=60)
+        at = pw.DateTimeField()
+
+        class Meta:
+            table_name = "resident_event"
+            indexes = (
+                pw.SQL(
+                    'CREATE INDEX "resident_event_person" ON "resident_event" ("resident_id", "day", "id")'
+                ),
+            )
+
+    db.create_tables([ResidentEventV12])
+    _append_only(db, "resident_event")
+
+
 def _user_indexes(db: pw.Database) -> None:
     db.execute_sql(
         'CREATE UNIQUE INDEX IF NOT EXISTS app_user_username_nocase ON "app_user" (LOWER("username"))'
@@ -429,10 +466,10 @@ def _user_indexes(db: pw.Database) -> None:
     db.execute_sql('CREATE UNIQUE INDEX IF NOT EXISTS app_user_db_role ON "app_user" ("db_role")')
 
 
-# Every index of schema 12 by name: (table, name, unique, columns as SQL). A fresh database is created with
-# exactly these (never with names peewee derives); step 12 brings an upgraded one to them. A later step that
+# Every index of schema 13 by name: (table, name, unique, columns as SQL). A fresh database is created with
+# exactly these (never with names peewee derives); step 13 brings an upgraded one to them. A later step that
 # adds or drops an index does it itself and changes ``INDEXES`` (the newest schema's list), not this one.
-_V12_INDEXES: tuple[tuple[str, str, bool, str], ...] = (
+_V13_INDEXES: tuple[tuple[str, str, bool, str], ...] = (
     ("app_user", "app_user_db_role", True, '"db_role"'),
     ("app_user", "app_user_township_id", False, '"township_id"'),
     ("app_user", "app_user_username", True, '"username"'),
@@ -522,11 +559,12 @@ _V12_INDEXES: tuple[tuple[str, str, bool, str], ...] = (
     ("township", "township_name", True, '"name"'),
     ("village", "village_township_id", False, '"township_id"'),
     ("village", "village_township_id_name", True, '"township_id", "name"'),
+    ("resident_event", "resident_event_person", False, '"resident_id", "day", "id"'),
 )
-INDEXES = _V12_INDEXES
+INDEXES = _V13_INDEXES
 
 # Foreign keys steps 2 and 9 added as plain integer columns: (table, column, target table, ON DELETE).
-_V12_FOREIGN_KEYS = (
+_V13_FOREIGN_KEYS = (
     ("import_log", "township_id", "township", "SET NULL"),
     ("resident", "import_log_id", "import_log", "SET NULL"),
     ("contribution", "import_log_id", "import_log", "SET NULL"),
@@ -534,14 +572,14 @@ _V12_FOREIGN_KEYS = (
 )
 
 
-def _step_12(db: pw.Database) -> None:
+def _step_13(db: pw.Database) -> None:
     """Issue 16: an upgraded database is the same as a fresh one. Steps 3-9 made indexes under their helper
     classes' names (``refundcasev5_state`` for ``refund_case_state``), version 2 had indexes a fresh database
     no longer has, and the ``import_log_id`` columns of steps 2 and 9 had no foreign key. A later step that
     drops an index by its fresh name would otherwise fail on every upgraded office."""
-    for table, column, target, on_delete in _V12_FOREIGN_KEYS:
+    for table, column, target, on_delete in _V13_FOREIGN_KEYS:
         _add_foreign_key(db, table, column, target, on_delete)
-    _conform_indexes(db, _V12_INDEXES)
+    _conform_indexes(db, _V13_INDEXES)
     for table in APPEND_ONLY_TABLES:  # version 2 wrote them without quotes: the same text a fresh one has
         if not isinstance(db, pw.PostgresqlDatabase):
             for verb in ("update", "delete"):
@@ -550,7 +588,7 @@ def _step_12(db: pw.Database) -> None:
     if not isinstance(db, pw.PostgresqlDatabase):
         broken = db.execute_sql("PRAGMA foreign_key_check").fetchall()
         if broken:
-            raise RuntimeError(f"foreign keys violated after step 12: {broken[:5]}")
+            raise RuntimeError(f"foreign keys violated after step 13: {broken[:5]}")
 
 
 def _add_foreign_key(db: pw.Database, table: str, column: str, target: str, on_delete: str) -> None:
@@ -663,15 +701,17 @@ def _conform_indexes(db: pw.Database, expected: Sequence[tuple[str, str, bool, s
 
 STEPS: dict[int, Callable[[pw.Database], None]] = {
     2: _step_2, 3: _step_3, 4: _step_4, 5: _step_5, 6: _step_6, 7: _step_7, 8: _step_8, 9: _step_9, 10: _step_10,
-    11: _step_11, 12: _step_12,
+    11: _step_11, 12: _step_12, 13: _step_13,
 }  # fmt: skip
 
 
 def table_names(db: pw.Database) -> set[str]:
     """Tables of the schema in use (PostgreSQL: the first schema on search_path, not always public)."""
-    if isinstance(db, pw.PostgresqlDatabase):
-        schema = db.execute_sql("SELECT current_schema()").fetchone()[0]
-        return set(db.get_tables(schema=schema))
+    if isinstance(db, pw.PostgresqlDatabase):  # one round trip: every start of every office asks this
+        rows = db.execute_sql(
+            "SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = current_schema()"
+        )
+        return {name for (name,) in rows}
     return set(db.get_tables())
 
 
@@ -682,7 +722,7 @@ def current_version(db: pw.Database) -> int:
     return int(row[0] or 0)
 
 
-APPEND_ONLY_TABLES = ("audit_log", "refund_event")
+APPEND_ONLY_TABLES = ("audit_log", "refund_event", "resident_event")
 
 
 def _append_only(db: pw.Database, table: str) -> None:
@@ -767,7 +807,7 @@ def _upgrade(db: pw.Database, sqlite_path: Path | None) -> int:
     if sqlite_path is not None:
         backup_sqlite(sqlite_path, f"v{version}-{dt.datetime.now():%Y%m%d%H%M%S}")
     sqlite = not isinstance(db, pw.PostgresqlDatabase)
-    if sqlite:  # a step may rebuild a table (step 12): SQLite's procedure needs the keys off, checked after
+    if sqlite:  # a step may rebuild a table (step 13): SQLite's procedure needs the keys off, checked after
         db.execute_sql("PRAGMA foreign_keys = OFF")
     try:
         for target in range(version + 1, LATEST + 1):

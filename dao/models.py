@@ -445,6 +445,36 @@ class RefundEvent(BaseModel):
     note = pw.CharField(max_length=200, default="")
 
 
+EVENT_REGISTER, EVENT_CHANGE, EVENT_MOVE, EVENT_STATUS = "register", "change", "move", "status"
+
+
+class ResidentEvent(BaseModel):
+    """Append-only (database triggers refuse UPDATE and DELETE): what happened to a person at the counter —
+    registration, a changed field (old -> new), a township move, a status change — with its reason and date.
+    ``township_id`` is the person's township after the event; a move also keeps the one it left, so both
+    townships see it."""
+
+    resident = pw.ForeignKeyField(Resident, on_delete="RESTRICT", index=False)
+    township_id = pw.IntegerField()
+    from_township_id = pw.IntegerField(null=True)
+    kind = pw.CharField(max_length=10)  # register / change / move / status
+    field = pw.CharField(max_length=20, default="")  # change: name, sex, birth_date, village, phone
+    old_value = pw.CharField(max_length=200, default="")
+    new_value = pw.CharField(max_length=200, default="")
+    reason = pw.CharField(max_length=200, default="")
+    # the day it took effect (a death, a move), which may be before the day it is recorded
+    day = pw.DateField()
+    id_card_seen = pw.BooleanField(default=False)
+    username = pw.CharField(max_length=60)
+    at = pw.DateTimeField(default=now)
+
+    class Meta:
+        table_name = "resident_event"
+        indexes = (
+            pw.SQL('CREATE INDEX "resident_event_person" ON "resident_event" ("resident_id", "day", "id")'),
+        )
+
+
 BATCH_CREATED, BATCH_SENT, BATCH_CANCELLED = "已生成", "已报送", "已取消"
 FEEDBACK_ACCEPTED, FEEDBACK_REJECTED = "已接收", "被拒绝"
 
@@ -518,4 +548,5 @@ ALL_MODELS: list[type[BaseModel]] = [
     RefundEvent,
     HandoffBatch,
     HandoffLine,
+    ResidentEvent,
 ]

@@ -8,7 +8,8 @@ databases on one server must not share them.
 
 Only the owner (``init-db``, migrations) runs ``install``. Office PCs connect as the user's login role:
 
-* privileges: no application role may UPDATE, DELETE or TRUNCATE ``audit_log`` / ``refund_event``;
+* privileges: no application role may UPDATE, DELETE or TRUNCATE ``audit_log`` / ``refund_event`` /
+  ``resident_event``;
   ``app_user`` changes only through the SECURITY DEFINER functions below, which check the caller;
 * row-level security: a township clerk's role sees and changes only its township's rows;
 * triggers: the audit and refund-event ``username`` is the connected role's user, whatever the client sent;
@@ -53,9 +54,13 @@ _CLERK_SCOPE = {
     "township_text) > 0 OR strpos(township_text, app_township_name()) > 0)) "
     "OR EXISTS (SELECT 1 FROM resident r WHERE r.id = resident_id)",
     "import_change": "EXISTS (SELECT 1 FROM resident r WHERE r.id = resident_id)",
+    # A move is in the history of both townships: the one the person left keeps seeing what happened while
+    # the person was theirs; the one they joined sees the person's whole history.
+    "resident_event": "township_id = app_township() OR from_township_id = app_township() "
+    "OR EXISTS (SELECT 1 FROM resident r WHERE r.id = resident_id)",
     "audit_log": "username = app_username()",  # a clerk reads its own entries only
 }
-_APPEND_ONLY = ("audit_log", "refund_event")
+_APPEND_ONLY = ("audit_log", "refund_event", "resident_event")
 _ADMIN_ONLY_WRITE = ("township", "policy_year", "app_setting")
 _NO_CLERK_READ = ("handoff_line",)  # every township's ID numbers and amounts, as sent to the tax side
 
@@ -485,8 +490,8 @@ def registered_elsewhere(db: pw.Database, numbers: list[str]) -> set[str]:
     security hides the rows themselves). Empty for the owner and county-wide roles."""
     if not numbers or not isinstance(db, pw.PostgresqlDatabase):
         return set()
-    if db.execute_sql("SELECT app_township()").fetchone()[0] is None:
-        return set()
+    # One round trip: for the owner and county-wide roles nothing is hidden, so every number asked about
+    # (not among the rows they see) is registered nowhere and the function returns none of them.
     return {r[0] for r in db.execute_sql("SELECT app_registered_elsewhere(%s)", (numbers,))}
 
 

@@ -287,9 +287,10 @@ class EntryPage(QWidget):
             if c.id == candidate.contribution_id:
                 self.pay_table.cellWidget(n, 0).setChecked(True)
                 self.pay_table.item(n, 5).setText(str(fen_to_yuan(candidate.amount_fen)))
-        reason = {"OVER_ANNUAL_MAX": "多缴/超过最高档次", "DUPLICATE_PAYMENT": "重复缴费"}.get(
+        reason = {"OVER_ANNUAL_MAX": "多缴/超过最高档次", "DUPLICATE_PAYMENT": "重复缴费", "DIED": "死亡",
+                  "JOINED_EMPLOYEE_PENSION": "已参加职工养老保险", "PAID_AFTER_60": "其他"}.get(
             candidate.code, "政府代缴后个人重复缴费"
-        )
+        )  # fmt: skip
         self.reason.setCurrentText(reason)
 
     def create(self) -> None:

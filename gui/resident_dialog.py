@@ -25,6 +25,7 @@ from core.auth import Actor
 from core.errors import UserError
 from core.money import format_yuan
 from dao.models import RESIDENT_STATUSES
+from gui import resident_actions
 
 
 class ResidentDialog(QDialog):
@@ -70,8 +71,9 @@ class ResidentDialog(QDialog):
         edit_form.addRow("村居：", self.village)
         edit_form.addRow("参保状态：", self.status)
         can_edit = actor.can("roster.edit")
-        for widget in (self.phone, self.village, self.status):
+        for widget in (self.phone, self.village):
             widget.setEnabled(can_edit)
+        self.status.setEnabled(False)  # 暂停/终止/恢复 below, each with its reason (gui/resident_actions.py)
         top.addWidget(edit, 1)
         layout.addLayout(top)
 
@@ -99,7 +101,9 @@ class ResidentDialog(QDialog):
         if not self.detail.contributions:
             history_layout.addWidget(QLabel("没有缴费记录。"))
         history_layout.addWidget(table)
-        layout.addWidget(history, 1)
+        self.actions = resident_actions.ResidentActions(self, actor, r)
+        layout.addLayout(self.actions.bar)
+        layout.addWidget(self.actions.tabs(history), 1)
 
         flags = QGroupBox("特殊群体标识、政府代缴与退费")
         flags_layout = QVBoxLayout(flags)
@@ -137,7 +141,6 @@ class ResidentDialog(QDialog):
                 version=r.version,
                 phone=self.phone.text(),
                 village_id=self.village.currentData(),
-                status=self.status.currentText(),
             )
         except UserError as exc:
             QMessageBox.warning(self, "无法保存", str(exc))

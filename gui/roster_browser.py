@@ -27,6 +27,7 @@ from dao.queries import ResidentFilter
 from gui import file_dialogs
 from gui.resident_dialog import ResidentDialog
 from gui.resident_model import ResidentTableModel
+from gui.resident_register_dialog import RegisterDialog
 from gui.tables import township_combo
 from gui.workers import JobRunner
 
@@ -70,6 +71,9 @@ class RosterBrowser(QWidget):
         self.search_button.clicked.connect(self.search)
         self.export_button = QPushButton("导出当前结果…")
         self.export_button.clicked.connect(self.export)
+        self.register_button = QPushButton("新参保登记…")
+        self.register_button.clicked.connect(self.register)
+        self.register_button.setEnabled(self.actor.can("roster.edit"))
         for text, widget in (("乡镇：", self.township), ("村居：", self.village), ("状态：", self.status)):
             label = QLabel(text)
             label.setBuddy(widget)
@@ -79,6 +83,7 @@ class RosterBrowser(QWidget):
         filters.addWidget(self.name_search, 1)
         filters.addWidget(self.search_button)
         filters.addWidget(self.export_button)
+        filters.addWidget(self.register_button)
         layout.addLayout(filters)
         QShortcut(QKeySequence.StandardKey.Find, self, activated=self.id_search.setFocus)
         QShortcut(QKeySequence.StandardKey.Refresh, self, activated=self.search)
@@ -106,7 +111,7 @@ class RosterBrowser(QWidget):
         self.count_label = QLabel("")
         bottom.addWidget(self.count_label)
         bottom.addStretch(1)
-        bottom.addWidget(QLabel("双击一行查看详情、缴费记录并修改联系电话、村居、参保状态"))
+        bottom.addWidget(QLabel("双击一行查看详情、缴费和历史记录，办理信息变更、转移、暂停/终止/恢复"))
         layout.addLayout(bottom)
 
     def _load_townships(self) -> None:
@@ -151,10 +156,28 @@ class RosterBrowser(QWidget):
     def open_resident(self, row: int) -> None:
         if row < 0 or row >= len(self.model.rows):
             return
-        dialog = ResidentDialog(self.actor, self.model.resident_id(row), self)
-        if dialog.exec() and dialog.saved:
+        self.show_resident(self.model.resident_id(row))
+
+    def show_resident(self, resident_id: int) -> None:
+        while (
+            True
+        ):  # an action in the detail (变更, 转移, 暂停 ...) closes it to reopen it with the new state
+            dialog = ResidentDialog(self.actor, resident_id, self)
+            if not (dialog.exec() and dialog.saved):
+                return
             self.model.reload()
             self.changed.emit()
+            if not getattr(dialog, "reopen", False):
+                return
+
+    def register(self) -> None:
+        dialog = RegisterDialog(self.actor, self)
+        if dialog.exec() and dialog.resident_id is not None:
+            self.model.reload()
+            self.changed.emit()
+            self.show_resident(dialog.resident_id)
+        elif dialog.open_existing is not None:
+            self.show_resident(dialog.open_existing)
 
     def export(self) -> None:
         if self.runner.running:

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSpinBox,
     QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -36,6 +37,7 @@ from core.errors import UserError, os_error_message
 from core.money import format_yuan, yuan_text
 from gui import file_dialogs, printing
 from gui.tables import ListTable, township_combo
+from gui.worklist_panel import WorklistPanel
 from reports import stats_report
 
 
@@ -77,7 +79,16 @@ class StatsTab(QWidget):
         super().__init__(parent)
         self.actor = actor
         self.stats: statistics.YearStats | None = None
-        layout = QVBoxLayout(self)
+        # Sub-tabs: the year's figures, and the 征缴进度 work lists (names behind the figures)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        self.pages = QTabWidget()
+        overview = QWidget()
+        self.worklists = WorklistPanel(actor)
+        self.pages.addTab(overview, "年度统计")
+        self.pages.addTab(self.worklists, "征缴进度")
+        outer.addWidget(self.pages)
+        layout = QVBoxLayout(overview)
         layout.setContentsMargins(4, 4, 4, 4)
         top = QHBoxLayout()
         self.year = QSpinBox()
@@ -226,4 +237,5 @@ class StatsTab(QWidget):
             printing.print_pdf(self, "统计报告", f"{stats.year}年统计报告.pdf", make)
 
     def shutdown(self) -> None:
-        """Nothing runs in the background on this tab."""
+        """Nothing runs in the background on this tab; the work lists' name windows close."""
+        self.worklists.shutdown()

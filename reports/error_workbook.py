@@ -6,15 +6,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from openpyxl import Workbook
-from openpyxl.comments import Comment
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-
 from reports.tables import neutralise, save_workbook, start_sheet
-
-BAD_FILL = PatternFill("solid", fgColor="FFC7CE")
-BAD_FONT = Font(color="9C0006")
 
 
 @dataclass
@@ -32,6 +24,12 @@ def write_error_workbook(
     source_name: str,
     text_columns: Sequence[int] = (),
 ) -> None:
+    from openpyxl import Workbook  # loads when an error workbook is written, not with every import
+    from openpyxl.comments import Comment
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    bad_fill, bad_font = PatternFill("solid", fgColor="FFC7CE"), Font(color="9C0006")
     wb = Workbook()
     ws = wb.active
     ws.title = "被拒绝的行"
@@ -55,7 +53,7 @@ def write_error_workbook(
             if col is None or col >= width:
                 continue
             cell = ws.cell(row=out_row, column=col + 1)
-            cell.fill, cell.font = BAD_FILL, BAD_FONT
+            cell.fill, cell.font = bad_fill, bad_font
             cell.comment = Comment(f"{code}：{message}", "系统")
     for col in range(1, len(out_headers) + 1):
         ws.column_dimensions[get_column_letter(col)].width = 60 if col == len(out_headers) else 18

@@ -25,8 +25,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from openpyxl import Workbook
-
 from reports.tables import MONEY_FORMAT, append_row, csv_text, neutralise, start_sheet, strip_formulas
 
 REFUND_COLUMNS = ("序号", "社会保障号码", "姓名", "险种", "费款所属期", "退费金额", "退费原因", "退费日期", "银行流水号",
@@ -93,6 +91,8 @@ def write_xlsx(
     moment: dt.datetime,
     file_format: int = CURRENT_FORMAT,
 ) -> None:
+    from openpyxl import Workbook  # loads when a batch is written, not with every command
+
     wb = Workbook()
     wb.properties.created = moment
     wb.properties.modified = moment

@@ -16,16 +16,21 @@ import re
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
+if TYPE_CHECKING:  # openpyxl loads when a workbook is written, not with every command that might write one
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 MONEY_FORMAT = "0.00"
-HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
-HEADER_FONT = Font(bold=True)
+
+
+def header_style() -> tuple[object, object]:
+    """The header row's fill and font."""
+    from openpyxl.styles import Font, PatternFill
+
+    return PatternFill("solid", fgColor="DDEBF7"), Font(bold=True)
 
 
 def neutralise(value: object) -> object:
@@ -67,12 +72,15 @@ def _atomic_target(path: Path) -> Path:
 
 def start_sheet(ws, headers: Sequence[str], title: str | None = None, title_size: int = 14) -> None:  # type: ignore[no-untyped-def]
     """A (normal-mode) worksheet's first rows: an optional bold title, then the shaded header row."""
+    from openpyxl.styles import Font
+
     if title is not None:
         ws.append([neutralise(title)])
         ws.cell(row=1, column=1).font = Font(bold=True, size=title_size)
     ws.append([neutralise(h) for h in headers])
+    fill, font = header_style()
     for cell in ws[ws._current_row]:
-        cell.fill, cell.font = HEADER_FILL, HEADER_FONT
+        cell.fill, cell.font = fill, font
 
 
 def append_row(
@@ -183,7 +191,13 @@ class XlsxWriter(_AtomicFile):
         widths: Sequence[int] | None = None,
         title: str | None = None,
     ) -> None:
+        from openpyxl import Workbook
+        from openpyxl.cell import WriteOnlyCell
+        from openpyxl.styles import Alignment, Font
+        from openpyxl.utils import get_column_letter
+
         super().__init__(path)
+        self._cell = WriteOnlyCell
         self._text_cols = set(text_columns)
         self._money_cols = set(money_columns)
         self._wb = Workbook(write_only=True)
@@ -196,9 +210,10 @@ class XlsxWriter(_AtomicFile):
             cell.font = Font(bold=True, size=14)
             ws.append([cell])
         header_cells = []
+        fill, font = header_style()
         for h in headers:
             cell = WriteOnlyCell(ws, value=neutralise(h))
-            cell.fill, cell.font = HEADER_FILL, HEADER_FONT
+            cell.fill, cell.font = fill, font
             cell.alignment = Alignment(horizontal="center")
             header_cells.append(cell)
         ws.append(header_cells)
@@ -208,11 +223,11 @@ class XlsxWriter(_AtomicFile):
         for idx, value in enumerate(row):
             value = neutralise(value)
             if idx in self._text_cols and value is not None:
-                cell = WriteOnlyCell(self._ws, value=str(value))
+                cell = self._cell(self._ws, value=str(value))
                 cell.number_format = "@"
                 out.append(cell)
             elif idx in self._money_cols and value is not None and not isinstance(value, str):
-                cell = WriteOnlyCell(self._ws, value=value)
+                cell = self._cell(self._ws, value=value)
                 cell.number_format = MONEY_FORMAT
                 out.append(cell)
             else:

@@ -308,7 +308,7 @@ def test_id_masking_per_role(qtbot, sqlite_db, admin):
     assert "********" in clerk_tab.browser.model.rows[0][1]
 
 
-def test_resident_dialog_edits_are_audited(qtbot, sqlite_db, admin):
+def test_resident_dialog_edits_are_audited(qtbot, sqlite_db, admin, message_boxes):
     from dao.models import AuditLog, Village
     from gui.resident_dialog import ResidentDialog
 
@@ -317,16 +317,19 @@ def test_resident_dialog_edits_are_audited(qtbot, sqlite_db, admin):
     village = Village.create(township=resident.township_id, name="新建村")
     dialog = ResidentDialog(admin, resident.id)
     qtbot.addWidget(dialog)
+    assert not dialog.status.isEnabled()  # 暂停/终止/恢复 are actions with a reason (test_gui_residents.py)
+    dialog.phone.setText("1234abc")
+    dialog.save()
+    assert not dialog.saved  # refused: not a phone number
     dialog.phone.setText("13912345678")
     dialog.village.setCurrentIndex(dialog.village.findData(village.id))
-    dialog.status.setCurrentText("暂停")
     dialog.save()
     assert dialog.saved
     changed = Resident.get_by_id(resident.id)
     assert (changed.phone, changed.village_id, changed.status, changed.version) == (
         "13912345678",
         village.id,
-        "暂停",
+        "正常参保",
         2,
     )
     entry = AuditLog.get((AuditLog.entity == "resident") & (AuditLog.action == "update"))

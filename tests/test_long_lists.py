@@ -29,7 +29,9 @@ def county(sqlite_db, admin, tmp_path):
     conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
     with pytest.raises(pw.OperationalError):  # the limit holds: an unchunked list of 1,000 would fail
         current().execute_sql(f"SELECT 1 WHERE 1 IN ({', '.join('?' * 1000)})", list(range(1000)))
-    people = [person(n, born=dt.date(1960, 1, 1) + dt.timedelta(days=n // 1000)) for n in range(PEOPLE)]
+    people = [
+        person(n, born=dt.date(1970, 1, 1) + dt.timedelta(days=n // 1000)) for n in range(PEOPLE)
+    ]  # under 60 in 2020
     assert do_import(write_xlsx(tmp_path / "roster.xlsx", [HEADER, *people]), admin).imported == PEOPLE
     return people
 

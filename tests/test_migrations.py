@@ -95,10 +95,15 @@ def _undo_11(database) -> None:
 
 
 def _undo_12(database) -> None:
-    """Nothing: a fresh database of version 11 already had the names and keys step 12 gives an upgraded one."""
+    database.execute_sql('DROP TABLE "resident_event"')
+
+
+def _undo_13(database) -> None:
+    """Nothing: a fresh database of version 12 already had the names and keys step 13 gives an upgraded one."""
 
 
 UNDO = {
+    13: _undo_13,
     12: _undo_12,
     11: _undo_11,
     10: _undo_10,
@@ -114,17 +119,18 @@ UNDO = {
 
 
 def _downgrade(database, version: int) -> None:
-    for step in range(migrations.LATEST, version, -1):
+    for step in sorted((s for s in migrations.STEPS if s > version), reverse=True):  # numbers may have gaps
         UNDO[step](database)
     database.execute_sql("DELETE FROM schema_version")
     database.execute_sql(f"INSERT INTO schema_version (version, applied_at) VALUES ({version}, '2020-01-01')")
 
 
 def test_every_step_has_an_undo_for_this_test():
-    assert set(UNDO) == set(migrations.STEPS) == set(range(2, migrations.LATEST + 1))
+    assert set(UNDO) == set(migrations.STEPS) and max(migrations.STEPS) == migrations.LATEST
+    assert set(migrations.STEPS) <= set(range(2, migrations.LATEST + 1))
 
 
-@pytest.mark.parametrize("old_version", sorted({migrations.LATEST - 1, 9, 8, 1}, reverse=True))
+@pytest.mark.parametrize("old_version", sorted({migrations.LATEST - 1, 11, 9, 8, 1}, reverse=True))
 def test_upgrade_from_previous_version_keeps_data(db_url, tmp_path, old_version):
     open_database(db_url)
     fresh_schema = _columns(dao_db.current())

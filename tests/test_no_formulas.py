@@ -10,12 +10,12 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from reports import error_workbook, handoff_files, refund_forms, subsidy_list, tables
+from reports import error_workbook, handoff_files, refund_forms, subsidy_list, tables, worklist_files
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTILE = ['=HYPERLINK("http://evil.example/","点我")', "+1+1", "-2+3", "@SUM(A1:A9)", "=1+1"]
 TRIGGERS = ("=", "+", "-", "@")
-WALKED = {"tables", "subsidy_list", "refund_forms", "error_workbook", "handoff_files"}
+WALKED = {"tables", "subsidy_list", "refund_forms", "error_workbook", "handoff_files", "worklist_files"}
 
 
 def evil(n: int) -> str:
@@ -80,6 +80,17 @@ def test_every_writer_writes_hostile_text_as_text(tmp_path):
         tmp_path / "e.xlsx", [evil(0), "b", "c"], rejected, source_name=evil(1)
     )
     assert_inert_xlsx(tmp_path / "e.xlsx")
+
+    # the 征缴进度 work lists: names, villages and phone numbers as the roster holds them
+    people = [
+        [i, evil(i), evil(i + 1), evil(i + 2), "371325199001010011", evil(i + 3), "300.00"] for i in range(4)
+    ]
+    worklist_files.write_xlsx(tmp_path / "w.xlsx", [
+        worklist_files.Sheet("村居汇总", evil(1), [evil(2), "村居"], [[evil(3), evil(4)]], [10, 10]),
+        worklist_files.Sheet("名单", evil(2), ["序号", "乡镇", "村居", "姓名", "身份证号码", "联系电话", "档次"], people,
+                             [6] * 7, (4, 5), evil(3)),
+    ])  # fmt: skip
+    assert assert_inert_xlsx(tmp_path / "w.xlsx") >= 20
 
     # the tax handoff files
     columns = ["序号", "社会保障号码", "姓名", "退费原因"]

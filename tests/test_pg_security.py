@@ -110,7 +110,7 @@ def township_id_pg(conn, name: str) -> int:
     return one(conn, "SELECT id FROM township WHERE name = %s", (name,))[0][0]
 
 
-@pytest.mark.parametrize("table", ["audit_log", "refund_event"])
+@pytest.mark.parametrize("table", ["audit_log", "refund_event", "resident_event"])
 @pytest.mark.parametrize("who", ["li", "boss"])
 def test_history_cannot_be_changed_by_any_application_role(county, table, who):
     schema, _ = county
@@ -351,6 +351,43 @@ def test_each_role_does_its_everyday_work_as_its_own_login_role(county, tmp_path
     assert trail == [("li", refunds.ACCEPTED), ("li", refunds.PASSED), ("shen", refunds.APPROVED),
                      ("cai", refunds.PAID)]  # fmt: skip
     close_database()
+
+
+def test_counter_work_as_the_roles_and_a_move_seen_by_both_townships(county):
+    """Issue 21 on the roles: a clerk registers and changes their own people (the history rows are stamped
+    with the connected user), learns that another township's person is registered without seeing them, the
+    reviewer moves a person, and both townships' roles see the move."""
+    from core import residents
+
+    schema, _ = county
+    li, _ = session.login(schema.url, "li", TEST_PASSWORD)
+    out = residents.register(li, person(11)[1], "新居民", "费城街道", "东王庄村", "13800000011",
+                             on=dt.date(2020, 3, 2))  # fmt: skip
+    assert out.ok
+    residents.change(li, person(11)[1], "phone", "0539-5021234")
+    elsewhere = residents.register(li, person(3)[1], "别人", "费城街道", on=dt.date(2020, 3, 2))
+    assert elsewhere.codes == ["ALREADY_REGISTERED"] and elsewhere.resident_id is None
+    with pytest.raises(PermissionDenied):
+        residents.change(li, person(3)[1], "phone", "13900000000")
+    close_database()
+    shen, _ = session.login(schema.url, "shen", TEST_PASSWORD)
+    residents.move(shen, person(11)[1], "上冶镇", "后村", "迁居", dt.date(2020, 3, 5))
+    close_database()
+    for name in ("li", "shang"):
+        conn = connect_as(schema, name)
+        try:
+            rows = one(conn, "SELECT kind, username FROM resident_event WHERE kind = 'move'")
+            assert rows == [("move", "shen")], name
+        finally:
+            conn.close()
+    li_conn = connect_as(schema, "li")
+    try:  # li still sees what happened while the person was 费城街道's, but no longer the person
+        assert one(li_conn, "SELECT count(*) FROM resident WHERE id_number = %s", (person(11)[1],)) == [(0,)]
+        assert one(li_conn, "SELECT kind, username FROM resident_event ORDER BY id") == [
+            ("register", "li"), ("change", "li"), ("move", "shen")
+        ]  # fmt: skip
+    finally:
+        li_conn.close()
 
 
 def run_export(job) -> int:

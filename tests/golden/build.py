@@ -32,6 +32,7 @@ RELEASES = {
     9: "86447f5",
     10: "a55333a",
     11: "8567eea",
+    12: "c4abced",  # issue 21's resident_event (merged as step 12)
 }
 
 MAKE = r"""

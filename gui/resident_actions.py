@@ -1,0 +1,339 @@
+"""The resident detail's counter actions — 变更, 转移 (county users), 暂停/终止, 恢复 — each asking for its reason,
+and the person's history in a tab. Thin dialogs over ``core.residents``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from pathlib import Path
+
+from PySide6.QtCore import QDate
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QStackedWidget,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core import regions, residents
+from core.auth import ADMIN, REVIEWER, Actor
+from core.errors import UserError
+from gui import printing
+from gui.tables import ListTable
+from gui.workers import run_busy
+
+HISTORY_HEADERS = ["记录时间", "生效日期", "类别", "项目", "原值", "新值", "原因 / 来源", "经办人"]
+
+
+def date_edit(parent: QWidget | None = None) -> QDateEdit:
+    """A date field for a day that has happened (today at the latest), as 2020-03-02."""
+    edit = QDateEdit(QDate.currentDate(), parent)
+    edit.setCalendarPopup(True)
+    edit.setDisplayFormat("yyyy-MM-dd")
+    edit.setMaximumDate(QDate.currentDate())
+    return edit
+
+
+def day_of(edit: QDateEdit) -> dt.date:
+    d = edit.date()
+    return dt.date(d.year(), d.month(), d.day())
+
+
+def ok_cancel(dialog: QDialog, ok_text: str) -> QDialogButtonBox:
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+    buttons.button(QDialogButtonBox.StandardButton.Ok).setText(ok_text)
+    buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("取消")
+    buttons.accepted.connect(dialog.accept)
+    buttons.rejected.connect(dialog.reject)
+    return buttons
+
+
+def village_combo(township_id: int, current: str = "") -> QComboBox:
+    combo = QComboBox()
+    combo.setEditable(True)  # a village not in the list yet is typed (refused where a register is kept)
+    combo.addItem("")
+    for v in regions.villages(township_id):
+        combo.addItem(v.name)
+    combo.setCurrentText(current)
+    return combo
+
+
+class ResidentActions:
+    """The action bar and the tabs of a ResidentDialog. After an action the dialog closes with ``saved`` and
+    ``reopen`` set, and the browser opens it again with the new state."""
+
+    def __init__(self, dialog: QDialog, actor: Actor, resident) -> None:  # type: ignore[no-untyped-def]
+        self.dialog = dialog
+        self.actor = actor
+        self.resident = resident
+        self.bar = QHBoxLayout()
+        can_edit = actor.can("roster.edit")
+        status = resident.status
+        self.buttons: dict[str, QPushButton] = {}
+        for text, slot, enabled, shown in (
+            ("信息变更…", self.change, can_edit, True),
+            ("转移…", self.move, can_edit, actor.role in (REVIEWER, ADMIN) and actor.county_wide),
+            ("暂停/终止…", self.stop, can_edit and status in ("正常参保", "暂停"), True),
+            ("恢复参保…", self.restore, can_edit and status in ("暂停", "终止"), True),
+            ("打印参保登记表…", self.print_form, True, True),
+        ):
+            if not shown:
+                continue
+            button = QPushButton(text)
+            button.setEnabled(enabled)
+            button.clicked.connect(slot)
+            self.bar.addWidget(button)
+            self.buttons[text] = button
+        self.bar.addStretch(1)
+
+    def tabs(self, payments: QWidget) -> QTabWidget:
+        tabs = QTabWidget()
+        tabs.addTab(payments, "缴费记录")
+        self.history = ListTable()
+        lines = residents.history(self.actor, self.resident.id)
+        self.history.set_rows(HISTORY_HEADERS, [
+            [f"{h.at:%Y-%m-%d %H:%M}", h.day.isoformat() if h.day else "", h.kind, h.item, h.old, h.new, h.reason,
+             h.username] for h in lines
+        ])  # fmt: skip
+        tabs.addTab(self.history, f"历史记录（{len(lines)}）")
+        return tabs
+
+    def _done(self, message: str) -> None:
+        QMessageBox.information(self.dialog, "已办理", message)
+        self.dialog.saved = True  # type: ignore[attr-defined]
+        self.dialog.reopen = True  # type: ignore[attr-defined]
+        self.dialog.accept()
+
+    def change(self) -> None:
+        form = ChangeDialog(self.actor, self.resident, self.dialog)
+        if form.exec() == QDialog.DialogCode.Accepted and form.result_text:
+            self._done(form.result_text)
+
+    def move(self) -> None:
+        form = MoveDialog(self.actor, self.resident, self.dialog)
+        if form.exec() == QDialog.DialogCode.Accepted and form.result_text:
+            self._done(form.result_text)
+
+    def stop(self) -> None:
+        self._status(restore=False)
+
+    def restore(self) -> None:
+        self._status(restore=True)
+
+    def _status(self, restore: bool) -> None:
+        form = StatusDialog(self.actor, self.resident, restore, self.dialog)
+        if form.exec() == QDialog.DialogCode.Accepted and form.result_text:
+            self._done(form.result_text)
+
+    def print_form(self) -> None:
+        print_registration_form(self.dialog, self.actor, self.resident.id, self.resident.name)
+
+
+def print_registration_form(parent: QWidget, actor: Actor, resident_id: int, name: str) -> None:
+    pdf = Path(tempfile.mkdtemp(prefix="pension-form-")) / f"参保登记表-{name}.pdf"
+    try:
+        run_busy(parent, "正在生成参保登记表…", residents.print_form, actor, resident_id, pdf)
+    except UserError as exc:
+        QMessageBox.warning(parent, "无法打印", str(exc))
+        return
+    printing.show_preview(parent, f"参保登记表 — {name}", pdf)
+
+
+class _Form(QDialog):
+    """A small form that calls core on OK and stays open with the refusal shown when core says no."""
+
+    def __init__(self, title: str, parent: QWidget | None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.setMinimumWidth(460)
+        self.result_text = ""
+        self.layout_ = QVBoxLayout(self)
+        self.form = QFormLayout()
+        self.layout_.addLayout(self.form)
+        self.error = QLabel("")
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color: #b00020;")
+        self.layout_.addWidget(self.error)
+
+    def finish(self, ok_text: str) -> None:
+        self.layout_.addWidget(ok_cancel(self, ok_text))
+
+    def accept(self) -> None:
+        try:
+            self.result_text = self.submit()
+        except UserError as exc:
+            self.error.setText(str(exc))
+            return
+        super().accept()
+
+    def submit(self) -> str:  # pragma: no cover - each form has its own
+        raise NotImplementedError
+
+
+class ChangeDialog(_Form):
+    def __init__(self, actor: Actor, resident, parent: QWidget | None = None) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(f"信息变更 — {resident.name}", parent)
+        self.actor, self.resident = actor, resident
+        self.field = QComboBox()
+        for key, label in residents.CHANGE_FIELDS.items():
+            self.field.addItem(label, key)
+        self.value = QLineEdit()
+        self.sex = QComboBox()
+        self.sex.addItems(["男", "女"])
+        self.birth = date_edit()
+        self.village = village_combo(
+            resident.township_id, resident.village.name if resident.village_id else ""
+        )
+        self.reason = QLineEdit()
+        self.seen = QCheckBox("已核对居民身份证原件")
+        self.current = QLabel("")
+        self.form.addRow("变更项目：", self.field)
+        self.form.addRow("原值：", self.current)
+        self.editors = QStackedWidget()  # one editor a field, in the one 新值 row
+        for widget in (self.value, self.sex, self.birth, self.village):
+            self.editors.addWidget(widget)
+        self.form.addRow("新值：", self.editors)
+        self.form.addRow("变更原因：", self.reason)
+        self.form.addRow("", self.seen)
+        self.note = QLabel("")
+        self.note.setWordWrap(True)
+        self.layout_.insertWidget(1, self.note)
+        self.field.currentIndexChanged.connect(self._field_changed)
+        self.finish("确认变更")
+        self._field_changed()
+
+    def _field_changed(self) -> None:
+        key = self.field.currentData()
+        r = self.resident
+        old = {"name": r.name, "sex": r.sex, "birth_date": r.birth_date.isoformat(),
+               "village": r.village.name if r.village_id else "", "phone": r.phone}[key]  # fmt: skip
+        self.current.setText(old or "（空）")
+        editor = {"sex": self.sex, "birth_date": self.birth, "village": self.village}.get(key, self.value)
+        self.editors.setCurrentWidget(editor)
+        if key in ("name", "phone"):
+            self.value.clear()
+        identity = key in residents.IDENTITY_FIELDS
+        self.seen.setVisible(identity)
+        self.value.setPlaceholderText(
+            "11 位手机号码，或带区号的固定电话（如 0539-5021234）" if key == "phone" else ""
+        )
+        if key == "birth_date":
+            self.birth.setDate(QDate(r.birth_date.year, r.birth_date.month, r.birth_date.day))
+        self.note.setText(
+            "姓名、性别、出生日期是身份信息：须填写变更原因，并核对居民身份证原件。" if identity else ""
+        )
+
+    def new_value(self) -> str:
+        key = self.field.currentData()
+        if key == "sex":
+            return self.sex.currentText()
+        if key == "birth_date":
+            return day_of(self.birth).isoformat()
+        if key == "village":
+            return self.village.currentText()
+        return self.value.text()
+
+    def submit(self) -> str:
+        key = self.field.currentData()
+        after = residents.change(self.actor, self.resident.id_number, key, self.new_value(), self.reason.text(),
+                                 self.seen.isChecked(), version=self.resident.version)  # fmt: skip
+        return f"已变更{residents.CHANGE_FIELDS[key]}：{self.current.text()} → {self.new_value() or '（空）'}（{after.name}）"
+
+
+class MoveDialog(_Form):
+    def __init__(self, actor: Actor, resident, parent: QWidget | None = None) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(f"转移（县内跨乡镇） — {resident.name}", parent)
+        self.actor, self.resident = actor, resident
+        here = QLabel(f"{resident.township.name}{resident.village.name if resident.village_id else ''}")
+        self.township = QComboBox()
+        for t in regions.townships():
+            if t.id != resident.township_id:
+                self.township.addItem(t.name, t.id)
+        self.village = village_combo(self.township.currentData())
+        self.township.currentIndexChanged.connect(self._township_changed)
+        self.reason = QLineEdit()
+        self.reason.setPlaceholderText("如：婚嫁迁居、户籍迁移")
+        self.on = date_edit()
+        self.form.addRow("现在：", here)
+        self.form.addRow("转入乡镇：", self.township)
+        self.form.addRow("转入村居：", self.village)
+        self.form.addRow("转移原因：", self.reason)
+        self.form.addRow("转移日期：", self.on)
+        note = QLabel(
+            "缴费记录、特殊群体标识和退费案件随人转移；转出、转入两个乡镇的历史记录中都可查到这次转移。"
+        )
+        note.setWordWrap(True)
+        self.layout_.insertWidget(1, note)
+        self.finish("确认转移")
+
+    def _township_changed(self) -> None:
+        self.village.clear()
+        self.village.addItem("")
+        for v in regions.villages(self.township.currentData()):
+            self.village.addItem(v.name)
+
+    def submit(self) -> str:
+        r = residents.move(self.actor, self.resident.id_number, self.township.currentText(),
+                           self.village.currentText(), self.reason.text(), day_of(self.on))  # fmt: skip
+        return f"已转移：{residents.describe(r)}"
+
+
+class StatusDialog(_Form):
+    def __init__(self, actor: Actor, resident, restore: bool, parent: QWidget | None = None) -> None:  # type: ignore[no-untyped-def]
+        title = "恢复参保" if restore else "暂停 / 终止参保"
+        super().__init__(f"{title} — {resident.name}", parent)
+        self.actor, self.resident, self.restore = actor, resident, restore
+        self.to = QComboBox()
+        if restore:
+            self.to.addItem("恢复为正常参保", "正常参保")
+        else:
+            if resident.status == "正常参保":
+                self.to.addItem("暂停", "暂停")
+            self.to.addItem("终止", "终止")
+        self.reason = QComboBox()
+        if restore:
+            self.reason.setEditable(True)
+            self.reason.lineEdit().setPlaceholderText("恢复原因，如：核实后恢复")
+        else:
+            self.reason.addItems(list(residents.STATUS_REASONS))
+        self.on = date_edit()
+        self.form.addRow("当前状态：", QLabel(resident.status))
+        self.form.addRow("变更为：", self.to)
+        self.form.addRow("原因：", self.reason)
+        self.form.addRow("生效日期：", self.on)
+        note = QLabel(
+            "随之办理（同一事务，记入审计）：1 月 1 日不是正常参保的年度移出政府代缴名单，已报送的自动冲正；"
+            "因死亡、参加职工养老保险终止的，终止次年及以后年度的个人缴费转为退费候选；终止时作废未完成的补缴申报、核定。"
+            if not restore
+            else "恢复后，1 月 1 日为正常参保的年度重新列入政府代缴名单（仍在特殊群体名单上的）。"
+        )
+        note.setWordWrap(True)
+        self.layout_.insertWidget(1, note)
+        self.finish("确认")
+
+    def submit(self) -> str:
+        out = residents.set_status(self.actor, self.resident.id_number, self.to.currentData(),
+                                   self.reason.currentText(), day_of(self.on))  # fmt: skip
+        lines = [f"参保状态已变更为：{out.status}"]
+        if out.subsidy_removed:
+            lines.append(
+                f"移出政府代缴名单的年度：{'、'.join(map(str, out.subsidy_removed))}（已报送的将冲正）"
+            )
+        if out.subsidy_restored:
+            lines.append(f"恢复政府代缴的年度：{'、'.join(map(str, out.subsidy_restored))}")
+        if out.refund_candidates:
+            lines.append(f"转为退费候选的缴费（税票号码）：{'、'.join(out.refund_candidates)}")
+        if out.arrears_voided:
+            lines.append(f"已作废的补缴记录：{len(out.arrears_voided)} 条")
+        return "\n".join(lines)

@@ -1,0 +1,123 @@
+"""Issue 21 in the GUI (pytest-qt, offscreen): 新参保登记 from the roster browser, and the resident detail's
+变更 / 转移 / 暂停·终止·恢复 actions and history tab."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+
+import pytest
+
+from core import idcard
+from core.auth import REVIEWER, Actor
+from dao.models import Resident, ResidentEvent
+from gui.resident_actions import ChangeDialog, MoveDialog, StatusDialog
+from gui.resident_dialog import ResidentDialog
+from gui.resident_register_dialog import RegisterDialog
+from tests.conftest import clerk_of
+from tests.fixtures import HEADER, person, write_xlsx
+from tests.test_roster_import import do_import
+
+pytestmark = pytest.mark.usefixtures("message_boxes")
+NEW = idcard.make("371325", dt.date(1975, 8, 9), 21)
+
+
+def test_register_fills_from_the_id_and_says_at_once_when_registered(
+    qtbot, sqlite_db, admin, tmp_path, previews
+):
+    do_import(write_xlsx(tmp_path / "r.xlsx", [HEADER, person(1)]), admin)
+    clerk = clerk_of("费城街道")
+    dialog = RegisterDialog(clerk)
+    qtbot.addWidget(dialog)
+    assert not dialog.township.isEnabled() and dialog.township.currentText() == "费城街道"
+    dialog.id_number.setText(person(1)[1])
+    assert "已登记" in dialog.id_state.text() and person(1)[0] in dialog.id_state.text()
+    assert dialog.show_existing.isVisibleTo(dialog) and dialog.open_existing == Resident.get().id
+    dialog.id_number.setText(NEW[:10])
+    assert dialog.sex.text() == "—" and not dialog.show_existing.isVisibleTo(dialog)
+    dialog.id_number.setText(NEW)
+    assert (dialog.sex.text(), dialog.birth.text()) == (
+        "男",
+        "1975-08-09",
+    ) and "未登记" in dialog.id_state.text()
+    dialog.name.setText("王五")
+    dialog.village.setCurrentText("东王庄村")
+    dialog.phone.setText("1234abc")
+    dialog.register(print_form=False)
+    assert "核对身份证" in dialog.error.text()
+    dialog.confirmed.setChecked(True)
+    dialog.register(print_form=False)
+    assert "PHONE_INVALID" in dialog.error.text() and dialog.resident_id is None
+    dialog.phone.setText("13800000021")
+    dialog.register(print_form=True)
+    r = Resident.get(Resident.id_number == NEW)
+    assert dialog.resident_id == r.id and (r.name, r.village.name, r.enrolled_on) == (
+        "王五",
+        "东王庄村",
+        dt.date.today(),
+    )
+    [(title, pdf, _printed, pages)] = previews
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
+    assert "参保登记表" in title and pages == 1 and "王五" in text and "签字" in text
+
+
+def test_detail_actions_change_move_stop_restore_and_history(
+    qtbot, sqlite_db, admin, tmp_path, message_boxes
+):
+    do_import(write_xlsx(tmp_path / "r.xlsx", [HEADER, person(1)]), admin)
+    r = Resident.get()
+    clerk = clerk_of("费城街道")
+    dialog = ResidentDialog(clerk, r.id)
+    qtbot.addWidget(dialog)
+    assert "转移…" not in dialog.actions.buttons  # county users only
+    assert (
+        dialog.actions.buttons["暂停/终止…"].isEnabled()
+        and not dialog.actions.buttons["恢复参保…"].isEnabled()
+    )
+
+    change = ChangeDialog(clerk, r)
+    qtbot.addWidget(change)
+    change.field.setCurrentIndex(change.field.findData("name"))
+    change.value.setText("张改")
+    change.accept()
+    assert "原因" in change.error.text() and change.result() == 0
+    change.reason.setText("户籍更正")
+    change.seen.setChecked(True)
+    change.accept()
+    assert Resident.get_by_id(r.id).name == "张改" and "张改" in change.result_text
+
+    reviewer = Actor("shen", REVIEWER, None, "审核员")
+    r = Resident.get_by_id(r.id)
+    assert "转移…" in ResidentDialog(reviewer, r.id).actions.buttons
+    move = MoveDialog(reviewer, r)
+    qtbot.addWidget(move)
+    move.township.setCurrentIndex(move.township.findText("上冶镇"))
+    move.village.setCurrentText("后村")
+    move.accept()
+    assert "原因" in move.error.text()
+    move.reason.setText("婚嫁迁居")
+    move.accept()
+    assert Resident.get_by_id(r.id).township.name == "上冶镇"
+
+    r = Resident.get_by_id(r.id)
+    stop = StatusDialog(reviewer, r, restore=False)
+    qtbot.addWidget(stop)
+    stop.to.setCurrentIndex(stop.to.findData("终止"))
+    stop.reason.setCurrentText("死亡")
+    stop.accept()
+    assert Resident.get_by_id(r.id).status == "终止" and "终止" in stop.result_text
+    r = Resident.get_by_id(r.id)
+    back = StatusDialog(reviewer, r, restore=True)
+    qtbot.addWidget(back)
+    back.accept()
+    assert "原因" in back.error.text()
+    back.reason.setCurrentText("误报死亡，核实后恢复")
+    back.accept()
+    assert Resident.get_by_id(r.id).status == "正常参保"
+
+    detail = ResidentDialog(reviewer, r.id)
+    qtbot.addWidget(detail)
+    history = detail.actions.history
+    kinds = [history.text(row, 2) for row in range(history.rowCount())]
+    assert kinds == ["导入", "信息变更", "转移", "参保状态", "参保状态"]
+    assert ResidentEvent.select().count() == 4
