@@ -397,11 +397,12 @@ def _reason(exc: BaseException) -> str:
 def _upgrade_staged(staged: Path, version: int) -> None:
     if version == LATEST:
         return
-    database, _ = dao_db.connect(f"sqlite:///{staged}", create=False)
+    # Not through dao.db.connect: the staged file is no database anyone opens (no instance lock, no WAL).
+    database = pw.SqliteDatabase(str(staged), pragmas={"foreign_keys": 1, "journal_mode": "delete"})
     try:
         migrations.upgrade(database, None)
     finally:
-        dao_db.close(database)
+        database.close()
 
 
 def _put_back(live: Path, safety: Path) -> None:
