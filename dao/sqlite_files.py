@@ -258,6 +258,8 @@ class InstanceLock:
             try:
                 fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
+                # Linux drops the shared lock before it tries the exclusive one: take it again
+                fcntl.flock(self.fd, fcntl.LOCK_SH)
                 return False
             return True
 
