@@ -100,6 +100,7 @@ def run_gui(db_url: str | None, smoke_test: bool = False) -> int:
         return 0
     info = holder["info"]
     crash.install(lambda: f"{'SQLite 文件' if info.backend == 'sqlite' else 'PostgreSQL'} {info.label}")
+    crash.set_user(dialog.actor.username)
     logging.getLogger("pension.gui").info(
         "login %s (%s) on %s", dialog.actor.username, dialog.actor.role, info.label
     )

@@ -26,6 +26,7 @@ def report_text(trace: str, database: str) -> str:
     return "\n".join([
         f"{APP_NAME} {version()}",
         f"数据库：{database}",
+        f"用户：{_user()}",
         f"日志文件：{logs.log_path() or '（无法写入日志）'}",
         f"Python {sys.version.split()[0]}，{sys.platform}",
         "",
@@ -62,6 +63,15 @@ class _Relay(QObject):
 _installed: dict[str, object] = {}
 
 
+def set_user(username: str) -> None:
+    """The logged-in user, named in the log lines and the error report."""
+    _installed["user"] = username
+
+
+def _user() -> str:
+    return str(_installed.get("user", "（未登录）"))
+
+
 def install(database: Callable[[], str]) -> None:
     """Hook both; ``database`` tells the kind and place of the open database for the report."""
     relay = _Relay()
@@ -73,7 +83,7 @@ def install(database: Callable[[], str]) -> None:
             sys.__excepthook__(kind, value, tb)
             return
         trace = "".join(traceback.format_exception(kind, value, tb))
-        log.critical("unexpected error:\n%s", trace)
+        log.critical("unexpected error (user %s):\n%s", _user(), trace)
         try:
             _show(make_dialog(trace, database()))
         except Exception:
@@ -84,7 +94,7 @@ def install(database: Callable[[], str]) -> None:
             return
         trace = "".join(traceback.format_exception(args.exc_type, args.exc_value, args.exc_traceback))
         name = args.thread.name if args.thread else "?"
-        log.critical("unexpected error in thread %s:\n%s", name, trace)
+        log.critical("unexpected error in thread %s (user %s):\n%s", name, _user(), trace)
         relay.failed.emit(trace)
 
     sys.excepthook = on_main
@@ -97,7 +107,7 @@ def log_refusals() -> None:
         shown = getattr(QMessageBox, name)
 
         def logged(parent, title, text, *args, _shown=shown, **kwargs):  # type: ignore[no-untyped-def]
-            log.warning("shown to the user: %s: %s", title, text)
+            log.warning("shown to %s: %s: %s", _user(), title, text)
             return _shown(parent, title, text, *args, **kwargs)
 
         setattr(QMessageBox, name, staticmethod(logged))

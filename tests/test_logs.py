@@ -48,6 +48,7 @@ def test_unexpected_error_is_logged_and_shown_with_a_copy_button(qtbot, monkeypa
     monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # put back after the test
     monkeypatch.setattr(threading, "excepthook", threading.excepthook)
     crash.install(lambda: "SQLite 文件 /办公室/pension.db")
+    monkeypatch.setitem(crash._installed, "user", "boss")
     try:
         raise ValueError("出错的槽函数")
     except ValueError:
@@ -57,7 +58,7 @@ def test_unexpected_error_is_logged_and_shown_with_a_copy_button(qtbot, monkeypa
     copy = next(b for b in box.buttons() if b.text() == "复制错误信息")
     copy.click()
     copied = QApplication.clipboard().text()
-    for part in (version(), "SQLite 文件 /办公室/pension.db", str(logs.log_path()), "ValueError: 出错的槽函数",
+    for part in (version(), "SQLite 文件 /办公室/pension.db", "用户：boss", str(logs.log_path()), "ValueError: 出错的槽函数",
                  "test_logs.py"):  # fmt: skip
         assert part in copied
     assert "出错的槽函数" in logs.log_path().read_text(encoding="utf-8")
@@ -98,7 +99,6 @@ def test_warnings_shown_in_the_gui_are_logged(qtbot, monkeypatch):
     monkeypatch.setattr(QMessageBox, "warning", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Ok))
     monkeypatch.setattr(QMessageBox, "critical", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Ok))
     crash.log_refusals()
+    monkeypatch.setitem(crash._installed, "user", "li")
     QMessageBox.warning(None, "税务传递", "没有待传递的退费记录。")
-    assert "shown to the user: 税务传递: 没有待传递的退费记录。" in logs.log_path().read_text(
-        encoding="utf-8"
-    )
+    assert "shown to li: 税务传递: 没有待传递的退费记录。" in logs.log_path().read_text(encoding="utf-8")
