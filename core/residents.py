@@ -50,11 +50,7 @@ register_code("ALREADY_REGISTERED", True, "该身份证号码已登记参保")
 
 INSURED, SUSPENDED, TERMINATED = "正常参保", "暂停", "终止"
 STATUS_REASONS = ("死亡", "参加职工养老保险", "迁出本县", "重复参保", "其他")
-# A 终止 for these reasons makes the person's payments for later years refundable, under this refund reason.
-REFUND_AFTER = {
-    "死亡": ("DIED", "死亡"),
-    "参加职工养老保险": ("JOINED_EMPLOYEE_PENSION", "已参加职工养老保险"),
-}
+REFUND_AFTER = insured.REFUND_AFTER  # 死亡 / 参加职工养老保险: later years' payments become refund candidates
 CHANGE_FIELDS = {
     "name": "姓名",
     "sex": "性别",
@@ -69,9 +65,6 @@ KIND_NAMES = {
     EVENT_MOVE: "转移",
     EVENT_STATUS: "参保状态",
 }
-for _code, _reason in (("DIED", "已死亡（终止参保）：终止次年及以后年度的个人缴费应退"),
-                       ("JOINED_EMPLOYEE_PENSION", "已参加职工养老保险（终止参保）：终止次年及以后年度的个人缴费应退")):  # fmt: skip
-    register_code(_code, False, _reason)
 
 _REGISTER_HEADERS = ("身份证号码", "姓名", "乡镇", "村居", "联系电话", "是否在校学生", "是否参加其他养老保险")
 _REGISTER_FIELDS = ("id_number", "name", "township", "village", "phone", "student", "other_pension")
