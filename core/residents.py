@@ -17,7 +17,7 @@ from typing import Any
 
 import peewee as pw
 
-from core import arrears, audit, idcard, insured, phone, policy, regions, roster_import
+from core import arrears, audit, idcard, insured, phone, policy, regions, roster, roster_import
 from core import special_groups as sg
 from core.auth import ADMIN, REVIEWER, Actor, check_township, require
 from core.errors import PermissionDenied, UserError
@@ -360,8 +360,9 @@ def move(
             township=town_id, village=village_id, updated_at=now(), version=Resident.version + 1
         ).where(Resident.id == resident.id).execute()
         ResidentEvent.insert(resident=resident.id, township_id=town_id, from_township_id=resident.township_id,
-                             kind=EVENT_MOVE, field="township", old_value=old, new_value=new, reason=reason[:200],
-                             day=on, username=actor.username, at=now()).execute()  # fmt: skip
+                             id_number=resident.id_number, name=resident.name, kind=EVENT_MOVE, field="township",
+                             old_value=old, new_value=new, reason=reason[:200], day=on, username=actor.username,
+                             at=now()).execute()  # fmt: skip
         audit.record(actor.username, "move", "resident", resident.id,
                      before={"township_id": resident.township_id, "village_id": resident.village_id},
                      after={"township_id": town_id, "village_id": village_id, "reason": reason, "on": on})  # fmt: skip
@@ -512,8 +513,15 @@ def history(actor: Actor, resident_id: int) -> list[HistoryLine]:
     return sorted(lines, key=lambda h: h.at)  # stable: within a second, imports before the counter's events
 
 
-def township_moves(actor: Actor) -> list[HistoryLine]:
-    """Moves into and out of the actor's township (all moves for county users), newest first."""
+@dataclass
+class MoveLine(HistoryLine):
+    name: str = ""
+    id_number: str = ""
+
+
+def township_moves(actor: Actor) -> list[MoveLine]:
+    """Moves into and out of the actor's township (all moves for county users), newest first. The name and
+    ID number come from the move's own record: the township left behind no longer sees the person."""
     require(actor, "roster.view")
     query = ResidentEvent.select().where(ResidentEvent.kind == EVENT_MOVE)
     if actor.township_id is not None:
@@ -521,7 +529,9 @@ def township_moves(actor: Actor) -> list[HistoryLine]:
             (ResidentEvent.township_id == actor.township_id)
             | (ResidentEvent.from_township_id == actor.township_id)
         )
-    return [_line(e) for e in query.order_by(ResidentEvent.id.desc())]
+    show = roster.id_display(actor)
+    return [MoveLine(*vars(_line(e)).values(), name=e.name, id_number=show(e.id_number))
+            for e in query.order_by(ResidentEvent.id.desc())]  # fmt: skip
 
 
 def _line(e: ResidentEvent) -> HistoryLine:
@@ -537,7 +547,8 @@ def _line(e: ResidentEvent) -> HistoryLine:
 
 def _event(actor: Actor, resident: Resident, kind: str, *, field_name: str = "", old_value: str = "",
            new_value: str = "", reason: str = "", day: dt.date, id_card_seen: bool = False) -> None:  # fmt: skip
-    ResidentEvent.insert(resident=resident.id, township_id=resident.township_id, kind=kind, field=field_name,
+    ResidentEvent.insert(resident=resident.id, township_id=resident.township_id, id_number=resident.id_number,
+                         name=resident.name, kind=kind, field=field_name,
                          old_value=old_value[:200], new_value=new_value[:200], reason=reason[:200], day=day,
                          id_card_seen=id_card_seen, username=actor.username, at=now()).execute()  # fmt: skip
 

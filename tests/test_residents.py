@@ -216,6 +216,7 @@ def test_a_move_keeps_payments_and_both_townships_see_it(db, admin):
     for who in (new_clerk, old_clerk):
         [line] = residents.township_moves(who)
         assert (line.old, line.new, line.reason) == ("费城街道东王庄村", "上冶镇后村", "婚嫁迁居")
+        assert (line.name, line.id_number) == ("新人1", number(1))
     assert residents.township_moves(clerk_of("薛庄镇")) == []
     assert [h.kind for h in residents.history(new_clerk, rid)] == ["参保登记", "转移"]
 
