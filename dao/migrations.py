@@ -437,6 +437,8 @@ def _step_12(db: pw.Database) -> None:
         resident = pw.ForeignKeyField(ResidentRef, on_delete="RESTRICT", index=False)
         township_id = pw.IntegerField()
         from_township_id = pw.IntegerField(null=True)
+        id_number = pw.CharField(max_length=18, default="")
+        name = pw.CharField(max_length=60, default="")
         kind = pw.CharField(max_length=10)
         field = pw.CharField(max_length=20, default="")
         old_value = pw.CharField(max_length=200, default="")

@@ -337,3 +337,26 @@ class StatusDialog(_Form):
         if out.arrears_voided:
             lines.append(f"已作废的补缴记录：{len(out.arrears_voided)} 条")
         return "\n".join(lines)
+
+
+class MovesDialog(QDialog):
+    """转移记录: moves into and out of the user's township (the whole county for county users) — the township a
+    person left keeps seeing that they moved, and where to."""
+
+    def __init__(self, actor: Actor, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("转移记录（县内跨乡镇）")
+        self.resize(900, 420)
+        layout = QVBoxLayout(self)
+        self.table = ListTable()
+        lines = residents.township_moves(actor)
+        self.table.set_rows(["记录时间", "转移日期", "姓名", "身份证号码", "转出", "转入", "原因", "经办人"], [
+            [f"{h.at:%Y-%m-%d %H:%M}", h.day.isoformat() if h.day else "", h.name, h.id_number, h.old, h.new,
+             h.reason, h.username] for h in lines
+        ])  # fmt: skip
+        layout.addWidget(QLabel(f"共 {len(lines)} 条转移记录。"))
+        layout.addWidget(self.table, 1)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.button(QDialogButtonBox.StandardButton.Close).setText("关闭")
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
