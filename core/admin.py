@@ -345,7 +345,8 @@ def restore(actor: Actor, source: str | Path, *, confirm: bool) -> Path:
         ) from exc
     lock = sqlite_files.instance_lock(live)
     if lock is None or not lock.try_exclusive():
-        raise UserError(IN_USE.format(path=live))
+        who = lock.others() if lock is not None else []
+        raise UserError(IN_USE.format(path=live) + (f"正在使用的有：{'；'.join(who)}。" if who else ""))
     try:
         safety = live.with_name(f"{live.name}.before-restore-{now():%Y%m%d%H%M%S}.bak")
         backup(actor, safety, force=True)
@@ -396,11 +397,12 @@ def _reason(exc: BaseException) -> str:
 def _upgrade_staged(staged: Path, version: int) -> None:
     if version == LATEST:
         return
-    database, _ = dao_db.connect(f"sqlite:///{staged}", create=False)
+    # Not through dao.db.connect: the staged file is no database anyone opens (no instance lock, no WAL).
+    database = pw.SqliteDatabase(str(staged), pragmas={"foreign_keys": 1, "journal_mode": "delete"})
     try:
         migrations.upgrade(database, None)
     finally:
-        dao_db.close(database)
+        database.close()
 
 
 def _put_back(live: Path, safety: Path) -> None:

@@ -18,10 +18,14 @@ log = logging.getLogger("pension.changes")
 
 def _log_when_committed(text: str, *args: object) -> None:
     """The log says a change happened only once it did (immediately outside a transaction)."""
+    after_commit = getattr(current(), "after_commit", None)  # peewee 4.5 on; before, logged at once
     try:
-        current().after_commit(lambda: log.info(text, *args))
+        if after_commit is not None:
+            after_commit(lambda: log.info(text, *args))
+            return
     except ValueError:  # a manual transaction: no commit hook
-        log.info(text, *args)
+        pass
+    log.info(text, *args)
 
 
 def _default(value: Any) -> Any:

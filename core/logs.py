@@ -57,12 +57,13 @@ def setup(program: str) -> Path | None:
     )
     root.addHandler(handler)
     _state["path"] = folder / LOG_NAME
-    try:
-        crash = open(folder / CRASH_NAME, "a", encoding="utf-8")  # noqa: SIM115 - open for the process's life
-        faulthandler.enable(file=crash, all_threads=True)
-        _state["crash_file"] = crash
-    except OSError:
-        faulthandler.enable()
+    if not faulthandler.is_enabled():  # already on (python -X faulthandler, pytest): it reports to stderr
+        try:
+            crash = open(folder / CRASH_NAME, "a", encoding="utf-8")  # noqa: SIM115 - open for the process's life
+            faulthandler.enable(file=crash, all_threads=True)
+            _state["crash_file"] = crash
+        except OSError:
+            pass
     from core.version import version
 
     logging.getLogger("pension").info("start %s, version %s", program, version())

@@ -71,11 +71,11 @@ class AppPostgresqlDatabase(peewee.PostgresqlDatabase):
     def _lost_in_transaction(self) -> bool:
         return bool(getattr(self._state, "lost", False)) and self.in_transaction()
 
-    def execute_sql(self, sql, params=None):  # type: ignore[no-untyped-def, override]
+    def execute_sql(self, sql, params=None, *args, **kwargs):  # type: ignore[no-untyped-def, override]
         if self._lost_in_transaction():
             raise lost_error(LOST_MESSAGE)  # a later statement of a transaction whose connection died
         try:
-            return super().execute_sql(sql, params)
+            return super().execute_sql(sql, params, *args, **kwargs)
         except (peewee.InterfaceError, peewee.OperationalError) as exc:
             if not self._dead():
                 raise
@@ -86,7 +86,7 @@ class AppPostgresqlDatabase(peewee.PostgresqlDatabase):
                 raise lost_error(LOST_MESSAGE) from exc
             log.warning("connection to PostgreSQL lost; reconnected for a read: %s", str(exc).strip())
             self._state.lost = False  # type: ignore[attr-defined]
-            return super().execute_sql(sql, params)  # autoconnects
+            return super().execute_sql(sql, params, *args, **kwargs)  # autoconnects
 
     def begin(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         try:

@@ -174,6 +174,7 @@ def clear_stale_staging(live: Path) -> None:
 # --- one lock file every running instance holds --------------------------------------------------------------
 
 INSTANCES_SUFFIX = ".instances"
+USERS_SUFFIX = ".users"  # a folder: one card per running instance, naming its PC and user
 _WIN_SLOTS = (
     256  # Windows byte-range locks are exclusive only: byte 0 is the restorer's, 1.. one per instance
 )
@@ -194,6 +195,55 @@ class InstanceLock:
         except BaseException:
             os.close(self.fd)
             raise
+        self.card: Path | None = None
+        self.card_fd: int | None = None
+        try:
+            self._register(database)
+        except OSError:  # a read-only folder: the lock still works, only the names are missing
+            self.card = None
+
+    def _register(self, database: Path) -> None:
+        """A card in ``<db>.users/`` naming this PC, user and start time, locked while the program runs: a
+        refused restore can say whom to ask to close it."""
+        import datetime as dt
+        import getpass
+        import socket
+
+        folder = Path(f"{database}{USERS_SUFFIX}")
+        folder.mkdir(mode=PRIVATE_DIR, exist_ok=True)
+        card = folder / f"{socket.gethostname()}-{os.getpid()}"
+        fd = os.open(card, os.O_RDWR | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+        try:
+            user = getpass.getuser()
+        except Exception:
+            user = "?"
+        os.write(fd, f"{socket.gethostname()}\t{user}\t{dt.datetime.now():%Y-%m-%d %H:%M}".encode())
+        _lock_card(fd, blocking=True)
+        self.card, self.card_fd = card, fd
+
+    def others(self) -> list[str]:
+        """Who else has the database open ("PC 上的用户 u（自 ... 起）"); stale cards are removed."""
+        if self.card is None:
+            return []
+        found = []
+        for card in sorted(self.card.parent.iterdir()):
+            if card == self.card:
+                continue
+            try:
+                fd = os.open(card, os.O_RDWR)
+            except OSError:
+                continue
+            try:
+                if _lock_card(fd, blocking=False):  # nobody holds it: left by a program that died
+                    card.unlink(missing_ok=True)
+                    continue
+                host, user, since = (
+                    [*os.read(fd, 400).decode("utf-8", "replace").split("\t"), "?", "?", "?"]
+                )[:3]
+                found.append(f"{host} 上的用户 {user}（自 {since} 起）")
+            finally:
+                os.close(fd)
+        return found
 
     if os.name == "posix":
 
@@ -208,6 +258,8 @@ class InstanceLock:
             try:
                 fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
+                # Linux drops the shared lock before it tries the exclusive one: take it again
+                fcntl.flock(self.fd, fcntl.LOCK_SH)
                 return False
             return True
 
@@ -275,9 +327,32 @@ class InstanceLock:
 
     def close(self) -> None:
         try:
+            if self.card_fd is not None:
+                if self.card is not None:
+                    self.card.unlink(missing_ok=True)
+                os.close(self.card_fd)
             self._unlock()
         finally:
             os.close(self.fd)
+
+
+def _lock_card(fd: int, *, blocking: bool) -> bool:
+    if os.name == "posix":
+        import fcntl
+
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        except BlockingIOError:
+            return False
+        return True
+    import msvcrt
+
+    os.lseek(fd, 1_000_000, os.SEEK_SET)  # past the text: Windows locks keep others from reading the bytes
+    try:
+        msvcrt.locking(fd, msvcrt.LK_LOCK if blocking else msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
+    except OSError:
+        return False
+    return True
 
 
 _held: dict[str, list] = {}  # resolved database path -> [InstanceLock, how many open connections use it]

@@ -5,15 +5,22 @@ They belong to the machine and the Windows/Linux user, not to the shared databas
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
+
+SETTINGS_ENV = "PENSION_SETTINGS_DIR"  # an ini file there instead of the user's own (the tests; on Windows
+# QSettings would otherwise write the registry, which XDG_CONFIG_HOME does not move)
 
 DEFAULT_TOWNSHIP = "user/default_township"
 PDF_FOLDER = "user/pdf_folder"
 
 
 def settings() -> QSettings:
+    folder = os.environ.get(SETTINGS_ENV)
+    if folder:
+        return QSettings(str(Path(folder) / "pension-levy.ini"), QSettings.Format.IniFormat)
     return QSettings("pension-levy", "pension-levy")
 
 

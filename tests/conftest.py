@@ -19,6 +19,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # This PC's settings (QSettings: last folders, default township, window geometry) go to a throw-away folder,
 # never the developer's own; set before Qt reads it.
 os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="pension-test-config-")
+os.environ["PENSION_SETTINGS_DIR"] = os.environ["XDG_CONFIG_HOME"]  # Windows: an ini file, not the registry
 # Likewise the data folder (default database, handoff folder register) and the log folder: the tests and the
 # command lines they start never write into the developer's own folders.
 os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="pension-test-data-")

@@ -92,8 +92,8 @@ def test_file_dialog_on_the_database_folder_keeps_sqlite_locks(qtbot, tmp_path, 
                 dialog.show()
             dialog.selectFile(str(path))
             root = model.index(str(tmp_path))
-            # .db, -wal, -shm and .instances (the flock every running instance holds, see dao.sqlite_files)
-            qtbot.waitUntil(lambda: model.rowCount(root) == 4, timeout=5000)
+            # .db, -wal, -shm, .instances and .users (the locks every running instance holds, dao.sqlite_files)
+            qtbot.waitUntil(lambda: model.rowCount(root) == 5, timeout=5000)
             for row in range(model.rowCount(root)):  # what the view asks to draw each line
                 for column in range(model.columnCount(root)):
                     index = model.index(row, column, root)

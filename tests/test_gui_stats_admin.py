@@ -115,3 +115,26 @@ def test_backup_over_a_file_that_is_not_ours_asks_first(
         and precious.read_bytes().startswith(b"SQLite format 3")
         and "已备份" in message_boxes[-1][1]
     )
+
+
+def test_restore_from_the_admin_tab(qtbot, sqlite_db, admin, tmp_path, monkeypatch, message_boxes):
+    from core import admin as administration
+    from dao.models import Township
+
+    tab = AdminTab(admin)
+    qtbot.addWidget(tab)
+    backup = administration.backup(admin, tmp_path / "b.db")
+    Township.update(sort_order=99).execute()
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a: QMessageBox.StandardButton.Yes))
+    foreign = tmp_path / "foreign.db"
+    foreign.write_bytes(b"SQLite format 3\x00" + b"\x00" * 2000)
+    monkeypatch.setattr(file_dialogs, "_exec", lambda dialog: str(foreign))
+    tab.restore()
+    assert (
+        "不是本系统可用的数据库" in message_boxes[-1][1]
+        and Township.select().where(Township.sort_order == 99).count()
+    )
+    monkeypatch.setattr(file_dialogs, "_exec", lambda dialog: str(backup))
+    tab.restore()
+    assert "已恢复" in message_boxes[-1][1]
+    assert Township.select().where(Township.sort_order == 99).count() == 0

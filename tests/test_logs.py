@@ -38,7 +38,7 @@ def test_commands_and_changes_are_logged_with_user_and_outcome(tmp_path):
     assert "command by boss: --db" in text and "import-roster" in text and "-> exit 0" in text
     assert "boss: import import_log 1" in text  # the committed change, from the audit trail
     assert "restore" in text and "-> exit 2" in text and "找不到备份文件" in text  # and why
-    assert (folder / logs.CRASH_NAME).exists()  # faulthandler's file
+    assert (folder / logs.CRASH_NAME).exists()  # faulthandler's file (the command line does not turn it on)
 
 
 def test_unexpected_error_is_logged_and_shown_with_a_copy_button(qtbot, monkeypatch, tmp_path):

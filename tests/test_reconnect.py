@@ -88,3 +88,30 @@ def test_cli_exit_code_for_a_lost_connection(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(statistics, "year_stats", lost)
     assert main(["--db", url, "--user", "boss", "stats", "--year", "2020"]) == 3
     assert "与数据库的连接中断，本次操作未保存，请重试" in capsys.readouterr().err
+
+
+def test_the_gui_goes_on_after_the_backend_is_terminated(qtbot, pg_schema, admin, message_boxes):
+    """The administrator's tab on PostgreSQL: the backend dies between two clicks; the next refresh and the
+    next change work without a restart, and a change cut off half-way says so in Chinese."""
+    from gui.admin_tab import AdminTab
+
+    open_database(pg_schema.url)
+    tab = AdminTab(admin)
+    qtbot.addWidget(tab)
+    _kill_backend()
+    tab.refresh()  # reads: reconnected
+    tab.mask_boxes["财务"].setChecked(True)
+    _kill_backend()
+    tab.save_settings()  # a change: its transaction starts on a new connection
+    assert message_boxes[-1] == ("系统管理", "设置已保存。")
+
+    def cut_off(*args, **kwargs):  # the connection dies in the middle of the change
+        with dao_db.current().atomic():
+            audit.record("tester", "probe", "x", "half")
+            _kill_backend()
+            audit.record("tester", "probe", "x", "half")
+
+    tab._do(cut_off)
+    assert message_boxes[-1] == ("系统管理", dao_db.LOST_MESSAGE)
+    assert AuditLog.select().where(AuditLog.entity_id == "half").count() == 0
+    tab.refresh_audit()  # and it goes on

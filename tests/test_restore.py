@@ -5,8 +5,10 @@ not overwrite a file that is not one of ours."""
 
 from __future__ import annotations
 
+import getpass
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -121,14 +123,21 @@ def test_restore_refused_while_another_instance_has_the_database_open(office, ad
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # fmt: skip
     try:
         assert other.stdout.readline().strip() == "READY"
-        with pytest.raises(UserError, match="请先关闭它们"):
+        with pytest.raises(UserError, match="请先关闭它们") as refused:
             administration.restore(admin, backup, confirm=True)
+        assert f"正在使用的有：{socket.gethostname()} 上的用户 {getpass.getuser()}（自 " in str(refused.value)
         assert not list(tmp_path.glob("office.db.before-restore-*"))
     finally:
         other.stdin.write("\n")
         other.stdin.close()
         other.wait(30)
     assert _count(path, "SELECT COUNT(*) FROM audit_log WHERE username = 'other-pc'") == 30  # nothing lost
+    # this program still holds its share after the refusal (Linux drops it while trying the exclusive lock)
+    probe = ("import fcntl, os, sys\nfd = os.open(sys.argv[1], os.O_RDWR)\n"
+             "try:\n    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB); print('GOT')\n"
+             "except BlockingIOError:\n    print('HELD')\n")  # fmt: skip
+    third = subprocess.run([sys.executable, "-c", probe, f"{path}.instances"], capture_output=True, text=True)
+    assert third.stdout.strip() == "HELD"
     safety = administration.restore(admin, backup, confirm=True)  # the other program is closed: it goes on
     assert Resident.select().count() == 5
     assert _count(safety, "SELECT COUNT(*) FROM audit_log WHERE username = 'other-pc'") == 30

@@ -225,6 +225,7 @@ def test_restoring_an_older_backup_upgrades_it(tmp_path, admin):
     taken_before.close()
     administration.restore(admin, old, confirm=True)
     assert migrations.current_version(dao_db.current()) == migrations.LATEST
+    assert not list(tmp_path.glob(".office.db.restoring*"))  # nothing left of the staging
     assert statistics.year_stats(admin, 2020).total.this.payers == 1  # the summary was filled on the way
     close_database()
 
