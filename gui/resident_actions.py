@@ -7,7 +7,7 @@ import datetime as dt
 import tempfile
 from pathlib import Path
 
-from PySide6.QtCore import QDate
+from PySide6.QtCore import QDate, QObject
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -69,12 +69,15 @@ def village_combo(township_id: int, current: str = "") -> QComboBox:
     return combo
 
 
-class ResidentActions:
+class ResidentActions(QObject):
     """The action bar and the tabs of a ResidentDialog. After an action the dialog closes with ``saved`` and
-    ``reopen`` set, and the browser opens it again with the new state."""
+    ``reopen`` set, and the browser opens it again with the new state.
+
+    A child of the dialog that reaches it through ``parent()``: a Python reference back to the dialog would
+    make a cycle that the garbage collector frees at a random moment, possibly inside Qt's event processing."""
 
     def __init__(self, dialog: QDialog, actor: Actor, resident) -> None:  # type: ignore[no-untyped-def]
-        self.dialog = dialog
+        super().__init__(dialog)
         self.actor = actor
         self.resident = resident
         self.bar = QHBoxLayout()
@@ -96,6 +99,10 @@ class ResidentActions:
             self.bar.addWidget(button)
             self.buttons[text] = button
         self.bar.addStretch(1)
+
+    @property
+    def dialog(self) -> QDialog:
+        return self.parent()  # type: ignore[return-value]
 
     def tabs(self, payments: QWidget) -> QTabWidget:
         tabs = QTabWidget()
