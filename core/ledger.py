@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from core import audit, idcard, rules
+from core import audit, idcard, insured, rules
 from core import special_groups as sg
 from core.arrears import mark_paid
 from core.auth import Actor, require
@@ -307,6 +307,7 @@ def _refund_candidates(report: ImportReport, payments: list[_Payment], ids: dict
     """Look at every person and year this file touched, with the payments already stored."""
     candidates: list[tuple[Any, str, str, int]] = []  # (payment row, code, detail, fen)
     candidates += _after_60([p for p in payments if p.payer == PERSONAL], ids)
+    candidates += _after_termination([p for p in payments if p.payer == PERSONAL], ids)
     touched = {(p.resident_id, p.year) for p in payments if p.payer == PERSONAL}
     if not touched:
         _store_candidates(report, candidates, ids, by_voucher, label)
@@ -352,6 +353,19 @@ def _after_60(personal: list[_Payment], ids: dict) -> list[tuple[Any, str, str, 
         if rules.paid_after_60(p.year, born):
             detail = f"出生于 {born:%Y-%m-%d}，{rules.turns_60_in(born)} 年满 60 周岁，缴费年度 {p.year}"
             found.append((_Ref(ids[p.voucher][0]), "PAID_AFTER_60", detail, p.amount_fen))
+    return found
+
+
+def _after_termination(personal: list[_Payment], ids: dict) -> list[tuple[Any, str, str, int]]:
+    """DIED / JOINED_EMPLOYEE_PENSION: a person's own payment for a year after the year of their 终止."""
+    ended = insured.refundable_terminations(p.resident_id for p in personal)
+    found = []
+    for p in personal:
+        if p.resident_id in ended and p.year > ended[p.resident_id][0].year:
+            day, reason = ended[p.resident_id]
+            code, refund_reason = insured.REFUND_AFTER[reason]
+            detail = f"{day:%Y-%m-%d} 终止参保（{refund_reason}），{p.year} 年缴费应退"
+            found.append((_Ref(ids[p.voucher][0]), code, detail, p.amount_fen))
     return found
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import peewee as pw
 
-from core import arrears, audit, idcard, insured, phone, policy, regions, roster_import
+from core import arrears, audit, idcard, insured, phone, policy, regions, roster, roster_import
 from core import special_groups as sg
 from core.auth import ADMIN, REVIEWER, Actor, check_township, require
 from core.errors import PermissionDenied, UserError
@@ -50,11 +50,7 @@ register_code("ALREADY_REGISTERED", True, "该身份证号码已登记参保")
 
 INSURED, SUSPENDED, TERMINATED = "正常参保", "暂停", "终止"
 STATUS_REASONS = ("死亡", "参加职工养老保险", "迁出本县", "重复参保", "其他")
-# A 终止 for these reasons makes the person's payments for later years refundable, under this refund reason.
-REFUND_AFTER = {
-    "死亡": ("DIED", "死亡"),
-    "参加职工养老保险": ("JOINED_EMPLOYEE_PENSION", "已参加职工养老保险"),
-}
+REFUND_AFTER = insured.REFUND_AFTER  # 死亡 / 参加职工养老保险: later years' payments become refund candidates
 CHANGE_FIELDS = {
     "name": "姓名",
     "sex": "性别",
@@ -69,9 +65,6 @@ KIND_NAMES = {
     EVENT_MOVE: "转移",
     EVENT_STATUS: "参保状态",
 }
-for _code, _reason in (("DIED", "已死亡（终止参保）：终止次年及以后年度的个人缴费应退"),
-                       ("JOINED_EMPLOYEE_PENSION", "已参加职工养老保险（终止参保）：终止次年及以后年度的个人缴费应退")):  # fmt: skip
-    register_code(_code, False, _reason)
 
 _REGISTER_HEADERS = ("身份证号码", "姓名", "乡镇", "村居", "联系电话", "是否在校学生", "是否参加其他养老保险")
 _REGISTER_FIELDS = ("id_number", "name", "township", "village", "phone", "student", "other_pension")
@@ -367,8 +360,9 @@ def move(
             township=town_id, village=village_id, updated_at=now(), version=Resident.version + 1
         ).where(Resident.id == resident.id).execute()
         ResidentEvent.insert(resident=resident.id, township_id=town_id, from_township_id=resident.township_id,
-                             kind=EVENT_MOVE, field="township", old_value=old, new_value=new, reason=reason[:200],
-                             day=on, username=actor.username, at=now()).execute()  # fmt: skip
+                             id_number=resident.id_number, name=resident.name, kind=EVENT_MOVE, field="township",
+                             old_value=old, new_value=new, reason=reason[:200], day=on, username=actor.username,
+                             at=now()).execute()  # fmt: skip
         audit.record(actor.username, "move", "resident", resident.id,
                      before={"township_id": resident.township_id, "village_id": resident.village_id},
                      after={"township_id": town_id, "village_id": village_id, "reason": reason, "on": on})  # fmt: skip
@@ -519,8 +513,15 @@ def history(actor: Actor, resident_id: int) -> list[HistoryLine]:
     return sorted(lines, key=lambda h: h.at)  # stable: within a second, imports before the counter's events
 
 
-def township_moves(actor: Actor) -> list[HistoryLine]:
-    """Moves into and out of the actor's township (all moves for county users), newest first."""
+@dataclass
+class MoveLine(HistoryLine):
+    name: str = ""
+    id_number: str = ""
+
+
+def township_moves(actor: Actor) -> list[MoveLine]:
+    """Moves into and out of the actor's township (all moves for county users), newest first. The name and
+    ID number come from the move's own record: the township left behind no longer sees the person."""
     require(actor, "roster.view")
     query = ResidentEvent.select().where(ResidentEvent.kind == EVENT_MOVE)
     if actor.township_id is not None:
@@ -528,7 +529,9 @@ def township_moves(actor: Actor) -> list[HistoryLine]:
             (ResidentEvent.township_id == actor.township_id)
             | (ResidentEvent.from_township_id == actor.township_id)
         )
-    return [_line(e) for e in query.order_by(ResidentEvent.id.desc())]
+    show = roster.id_display(actor)
+    return [MoveLine(*vars(_line(e)).values(), name=e.name, id_number=show(e.id_number))
+            for e in query.order_by(ResidentEvent.id.desc())]  # fmt: skip
 
 
 def _line(e: ResidentEvent) -> HistoryLine:
@@ -544,7 +547,8 @@ def _line(e: ResidentEvent) -> HistoryLine:
 
 def _event(actor: Actor, resident: Resident, kind: str, *, field_name: str = "", old_value: str = "",
            new_value: str = "", reason: str = "", day: dt.date, id_card_seen: bool = False) -> None:  # fmt: skip
-    ResidentEvent.insert(resident=resident.id, township_id=resident.township_id, kind=kind, field=field_name,
+    ResidentEvent.insert(resident=resident.id, township_id=resident.township_id, id_number=resident.id_number,
+                         name=resident.name, kind=kind, field=field_name,
                          old_value=old_value[:200], new_value=new_value[:200], reason=reason[:200], day=day,
                          id_card_seen=id_card_seen, username=actor.username, at=now()).execute()  # fmt: skip
 

@@ -437,6 +437,8 @@ def _step_12(db: pw.Database) -> None:
         resident = pw.ForeignKeyField(ResidentRef, on_delete="RESTRICT", index=False)
         township_id = pw.IntegerField()
         from_township_id = pw.IntegerField(null=True)
+        id_number = pw.CharField(max_length=18, default="")
+        name = pw.CharField(max_length=60, default="")
         kind = pw.CharField(max_length=10)
         field = pw.CharField(max_length=20, default="")
         old_value = pw.CharField(max_length=200, default="")
@@ -576,7 +578,16 @@ def _step_13(db: pw.Database) -> None:
     """Issue 16: an upgraded database is the same as a fresh one. Steps 3-9 made indexes under their helper
     classes' names (``refundcasev5_state`` for ``refund_case_state``), version 2 had indexes a fresh database
     no longer has, and the ``import_log_id`` columns of steps 2 and 9 had no foreign key. A later step that
-    drops an index by its fresh name would otherwise fail on every upgraded office."""
+    drops an index by its fresh name would otherwise fail on every upgraded office.
+
+    Also: ``resident_event`` as the first version 12 made it lacked the person's ID number and name (added to
+    step 12 before any office had it); such a database gets them here, empty for its earlier events."""
+    have = {c.name for c in db.get_columns("resident_event", **_schema_of(db))}
+    for column, length in (("id_number", 18), ("name", 60)):
+        if column not in have:
+            db.execute_sql(
+                f'ALTER TABLE "resident_event" ADD COLUMN "{column}" VARCHAR({length}) NOT NULL DEFAULT \'\''
+            )
     for table, column, target, on_delete in _V13_FOREIGN_KEYS:
         _add_foreign_key(db, table, column, target, on_delete)
     _conform_indexes(db, _V13_INDEXES)

@@ -457,6 +457,9 @@ class ResidentEvent(BaseModel):
     resident = pw.ForeignKeyField(Resident, on_delete="RESTRICT", index=False)
     township_id = pw.IntegerField()
     from_township_id = pw.IntegerField(null=True)
+    # who, as the record was written: the township a person moved away from no longer sees the resident row
+    id_number = pw.CharField(max_length=18, default="")
+    name = pw.CharField(max_length=60, default="")
     kind = pw.CharField(max_length=10)  # register / change / move / status
     field = pw.CharField(max_length=20, default="")  # change: name, sex, birth_date, village, phone
     old_value = pw.CharField(max_length=200, default="")

@@ -76,6 +76,19 @@ class NameOnlyIconProvider(QAbstractFileIconProvider):
         return f"{info.suffix().upper()} 文件" if info.suffix() else "文件"
 
 
+_provider: NameOnlyIconProvider | None = None
+
+
+def _icon_provider() -> NameOnlyIconProvider:
+    """One provider for every dialog, alive as long as the program. A dialog does not own its provider, and a
+    dialog outlives its Python wrapper when it has a parent: a provider freed with the wrapper was still
+    called by the dialog's file model (in its own thread), which crashed the program."""
+    global _provider
+    if _provider is None:
+        _provider = NameOnlyIconProvider()
+    return _provider
+
+
 def start_folder(kind: str) -> Path:
     """Where a dialog for this kind of file opens."""
     remembered = str(local_settings.settings().value(_KEY.format(kind)) or "")
@@ -97,9 +110,7 @@ def make_dialog(parent: QWidget | None, title: str, kind: str, filters: Sequence
     dialog = QFileDialog(parent, title)
     dialog.setOption(QFileDialog.Option.DontUseNativeDialog, True)
     dialog.setOption(QFileDialog.Option.DontUseCustomDirectoryIcons, True)  # no desktop.ini reads
-    provider = NameOnlyIconProvider()
-    dialog.setIconProvider(provider)
-    dialog._icons = provider  # type: ignore[attr-defined]  # the dialog does not own it: keep it alive
+    dialog.setIconProvider(_icon_provider())
     dialog.setDirectory(str(start_folder(kind)))
     # Qt's zh_CN catalogue leaves these two in English
     dialog.setLabelText(QFileDialog.DialogLabel.LookIn, "查找范围：")
@@ -107,6 +118,14 @@ def make_dialog(parent: QWidget | None, title: str, kind: str, filters: Sequence
     if filters:
         dialog.setNameFilters(list(filters))
     return dialog
+
+
+def _run(dialog: QFileDialog) -> str | None:
+    """``_exec``, then the dialog goes: its file model's timers and watcher must not outlive it unseen."""
+    try:
+        return _exec(dialog)
+    finally:
+        dialog.deleteLater()
 
 
 def _exec(dialog: QFileDialog) -> str | None:
@@ -125,7 +144,7 @@ def open_file(parent: QWidget | None, title: str, kind: str, filters: Sequence[s
     dialog = make_dialog(parent, title, kind, filters)
     dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptOpen)
     dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
-    chosen = _exec(dialog)
+    chosen = _run(dialog)
     if not chosen:
         return None
     path = Path(chosen)
@@ -141,7 +160,7 @@ def save_file(
     dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
     dialog.setFileMode(QFileDialog.FileMode.AnyFile)
     dialog.selectFile(str(start_folder(kind) / name))
-    chosen = _exec(dialog)
+    chosen = _run(dialog)
     if not chosen:
         return None
     path = Path(chosen)
@@ -159,7 +178,7 @@ def folder(parent: QWidget | None, title: str, kind: str, start: Path | None = N
     dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
     if start is not None and str(local_settings.settings().value(_KEY.format(kind)) or "") == "":
         dialog.setDirectory(str(start))
-    chosen = _exec(dialog)
+    chosen = _run(dialog)
     if not chosen:
         return None
     path = Path(chosen)

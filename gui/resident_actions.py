@@ -7,7 +7,7 @@ import datetime as dt
 import tempfile
 from pathlib import Path
 
-from PySide6.QtCore import QDate
+from PySide6.QtCore import QDate, QObject
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -69,12 +69,15 @@ def village_combo(township_id: int, current: str = "") -> QComboBox:
     return combo
 
 
-class ResidentActions:
+class ResidentActions(QObject):
     """The action bar and the tabs of a ResidentDialog. After an action the dialog closes with ``saved`` and
-    ``reopen`` set, and the browser opens it again with the new state."""
+    ``reopen`` set, and the browser opens it again with the new state.
+
+    A child of the dialog that reaches it through ``parent()``: a Python reference back to the dialog would
+    make a cycle that the garbage collector frees at a random moment, possibly inside Qt's event processing."""
 
     def __init__(self, dialog: QDialog, actor: Actor, resident) -> None:  # type: ignore[no-untyped-def]
-        self.dialog = dialog
+        super().__init__(dialog)
         self.actor = actor
         self.resident = resident
         self.bar = QHBoxLayout()
@@ -96,6 +99,10 @@ class ResidentActions:
             self.bar.addWidget(button)
             self.buttons[text] = button
         self.bar.addStretch(1)
+
+    @property
+    def dialog(self) -> QDialog:
+        return self.parent()  # type: ignore[return-value]
 
     def tabs(self, payments: QWidget) -> QTabWidget:
         tabs = QTabWidget()
@@ -337,3 +344,26 @@ class StatusDialog(_Form):
         if out.arrears_voided:
             lines.append(f"已作废的补缴记录：{len(out.arrears_voided)} 条")
         return "\n".join(lines)
+
+
+class MovesDialog(QDialog):
+    """转移记录: moves into and out of the user's township (the whole county for county users) — the township a
+    person left keeps seeing that they moved, and where to."""
+
+    def __init__(self, actor: Actor, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("转移记录（县内跨乡镇）")
+        self.resize(900, 420)
+        layout = QVBoxLayout(self)
+        self.table = ListTable()
+        lines = residents.township_moves(actor)
+        self.table.set_rows(["记录时间", "转移日期", "姓名", "身份证号码", "转出", "转入", "原因", "经办人"], [
+            [f"{h.at:%Y-%m-%d %H:%M}", h.day.isoformat() if h.day else "", h.name, h.id_number, h.old, h.new,
+             h.reason, h.username] for h in lines
+        ])  # fmt: skip
+        layout.addWidget(QLabel(f"共 {len(lines)} 条转移记录。"))
+        layout.addWidget(self.table, 1)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.button(QDialogButtonBox.StandardButton.Close).setText("关闭")
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)

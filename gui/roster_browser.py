@@ -25,6 +25,7 @@ from core.auth import Actor
 from dao.models import RESIDENT_STATUSES
 from dao.queries import ResidentFilter
 from gui import file_dialogs
+from gui.resident_actions import MovesDialog
 from gui.resident_dialog import ResidentDialog
 from gui.resident_model import ResidentTableModel
 from gui.resident_register_dialog import RegisterDialog
@@ -110,6 +111,9 @@ class RosterBrowser(QWidget):
         bottom = QHBoxLayout()
         self.count_label = QLabel("")
         bottom.addWidget(self.count_label)
+        moves = QPushButton("转移记录…")
+        moves.clicked.connect(lambda: MovesDialog(self.actor, self).exec())
+        bottom.addWidget(moves)
         bottom.addStretch(1)
         bottom.addWidget(QLabel("双击一行查看详情、缴费和历史记录，办理信息变更、转移、暂停/终止/恢复"))
         layout.addLayout(bottom)

@@ -11,7 +11,7 @@ import pytest
 from core import idcard
 from core.auth import REVIEWER, Actor
 from dao.models import Resident, ResidentEvent
-from gui.resident_actions import ChangeDialog, MoveDialog, StatusDialog
+from gui.resident_actions import ChangeDialog, MoveDialog, MovesDialog, StatusDialog
 from gui.resident_dialog import ResidentDialog
 from gui.resident_register_dialog import RegisterDialog
 from tests.conftest import clerk_of
@@ -115,6 +115,13 @@ def test_detail_actions_change_move_stop_restore_and_history(
     back.accept()
     assert Resident.get_by_id(r.id).status == "正常参保"
 
+    moves = MovesDialog(clerk)  # the township the person left still sees where they went
+    qtbot.addWidget(moves)
+    assert (moves.table.rowCount(), moves.table.text(0, 2), moves.table.text(0, 5)) == (
+        1,
+        "张改",
+        "上冶镇后村",
+    )
     detail = ResidentDialog(reviewer, r.id)
     qtbot.addWidget(detail)
     history = detail.actions.history

@@ -29,9 +29,8 @@ def county(sqlite_db, admin, tmp_path):
     conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
     with pytest.raises(pw.OperationalError):  # the limit holds: an unchunked list of 1,000 would fail
         current().execute_sql(f"SELECT 1 WHERE 1 IN ({', '.join('?' * 1000)})", list(range(1000)))
-    people = [
-        person(n, born=dt.date(1970, 1, 1) + dt.timedelta(days=n // 1000)) for n in range(PEOPLE)
-    ]  # under 60 in 2020
+    # born 1970: under 60 in 2020, so a 2020 payment is not PAID_AFTER_60
+    people = [person(n, born=dt.date(1970, 1, 1) + dt.timedelta(days=n // 1000)) for n in range(PEOPLE)]
     assert do_import(write_xlsx(tmp_path / "roster.xlsx", [HEADER, *people]), admin).imported == PEOPLE
     return people
 

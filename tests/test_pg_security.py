@@ -390,6 +390,24 @@ def test_counter_work_as_the_roles_and_a_move_seen_by_both_townships(county):
         li_conn.close()
 
 
+def test_a_clerks_termination_brings_its_consequences_as_the_role(county):
+    """暂停/终止 as the clerk's own login role: the candidates and the history are written under the policies."""
+    from core import residents
+
+    schema, _ = county
+    li, _ = session.login(schema.url, "li", TEST_PASSWORD)
+    try:
+        out = residents.set_status(li, person(1)[1], "终止", "死亡", dt.date(2019, 6, 30))
+        assert out.status == "终止" and sorted(out.refund_candidates) == ["A", "B"]
+        assert [h.kind for h in residents.history(li, Resident.get(Resident.id_number == person(1)[1]).id)][
+            -1
+        ] == "参保状态"
+        with pytest.raises(PermissionDenied):
+            residents.set_status(li, person(3)[1], "暂停", "其他")
+    finally:
+        close_database()
+
+
 def run_export(job) -> int:
     from core.progress import run
 

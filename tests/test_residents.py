@@ -216,6 +216,7 @@ def test_a_move_keeps_payments_and_both_townships_see_it(db, admin):
     for who in (new_clerk, old_clerk):
         [line] = residents.township_moves(who)
         assert (line.old, line.new, line.reason) == ("费城街道东王庄村", "上冶镇后村", "婚嫁迁居")
+        assert (line.name, line.id_number) == ("新人1", number(1))
     assert residents.township_moves(clerk_of("薛庄镇")) == []
     assert [h.kind for h in residents.history(new_clerk, rid)] == ["参保登记", "转移"]
 
@@ -300,6 +301,17 @@ def test_termination_makes_later_payments_refund_candidates_and_voids_arrears(db
         arrears.declare(admin, rid, [2015], [30000], as_of=dt.date(2020, 3, 1))
     with pytest.raises(UserError, match="不能暂停"):
         residents.set_status(admin, number(1), "暂停", "其他")
+
+
+def test_a_payment_imported_after_a_death_for_a_later_year_is_a_refund_candidate(db, admin, tmp_path):
+    rid = reg(admin, 1, on=dt.date(2019, 1, 2)).resident_id
+    residents.set_status(admin, number(1), "终止", "死亡", dt.date(2019, 6, 30))
+    r = Resident.get_by_id(rid)
+    report = import_ledger(ledger_file(tmp_path, "p.xlsx", [pay(r, 2019, 300, "D19"), pay(r, 2020, 300, "D20")]),
+                           admin)  # fmt: skip
+    assert [(w.row, w.code) for w in report.warnings] == [(3, "DIED")]
+    [candidate] = RefundCandidate.select()
+    assert candidate.contribution.voucher == "D20" and "2019-06-30 终止参保（死亡）" in candidate.message
 
 
 def test_restore_brings_the_person_back_and_onto_the_list(listed, admin):
