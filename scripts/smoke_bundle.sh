@@ -25,7 +25,7 @@ t0=$(date +%s.%N)
 "$app" --version
 t1=$(date +%s.%N)
 "$app" --db "$url" init-db
-"$app" --db "$url" --user boss create-user boss --role 管理员 --name 冒烟测试
+printf "%s\n" "$PENSION_PASSWORD" | "$app" --db "$url" --user boss create-user boss --role 管理员 --name 冒烟测试 --password-stdin
 "$app" --db "$url" --user boss import-roster roster.xlsx --json >import.json
 grep -q '"imported": 40' import.json || { cat import.json; echo "roster import failed" >&2; exit 1; }
 t2=$(date +%s.%N)
