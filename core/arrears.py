@@ -92,6 +92,54 @@ def proposal(actor: Actor, resident_id: int, as_of: dt.date | None = None) -> li
     return owed
 
 
+@dataclass
+class YearsOverview:
+    """What 补缴申报 shows: the years that may be declared, the years already declared (shown, not hidden),
+    and why nothing can be declared when that is so."""
+
+    owed: list[YearOwed]
+    declared: dict[int, str]  # year -> the open assessment's state (已申报 / 已核定)
+    reason: str  # "" when some year can be declared
+
+
+def overview(actor: Actor, resident_id: int, as_of: dt.date | None = None) -> YearsOverview:
+    as_of = as_of or dt.date.today()
+    owed = proposal(actor, resident_id, as_of)
+    resident = _resident(actor, resident_id)
+    declared = {
+        year: status
+        for year, status in ArrearsLine.select(ArrearsLine.year, ArrearsAssessment.status)
+        .join(ArrearsAssessment)
+        .where(
+            (ArrearsAssessment.resident == resident_id) & ArrearsAssessment.status.in_(ARREARS_OPEN_STATES)
+        )
+        .tuples()
+    }
+    return YearsOverview(owed, declared, "" if owed else _why_none(resident, declared, as_of))
+
+
+def _why_none(resident: Resident, declared: dict[int, str], as_of: dt.date) -> str:
+    allowed = sorted(p.year for p in PolicyYear.select(PolicyYear.year).where(PolicyYear.arrears_allowed))
+    last = as_of.year - 1
+    if not allowed:
+        return "缴费政策中没有允许补缴的年度（请管理员在“缴费政策”中设置）。"
+    turned_16 = resident.birth_date.year + rules.MIN_AGE
+    if turned_16 > last:
+        return f"该居民 {turned_16} 年才年满 {rules.MIN_AGE} 周岁，没有以前年度可补缴。"
+    first = max(turned_16, allowed[0])
+    window = [y for y in range(first, last + 1) if y in set(allowed)]
+    if not window:
+        return f"允许补缴的政策年度（{allowed[0]}—{allowed[-1]} 年）都不在 {first}—{last} 年之间，没有可补缴的年度。"
+    paid = _paid_years(resident.id)
+    open_years = sorted(y for y in window if y in declared)
+    if not open_years:
+        return f"{window[0]}—{window[-1]} 年均已缴费，无需补缴。"
+    years = "、".join(str(y) for y in open_years)
+    if all(y in paid for y in window if y not in declared):
+        return f"{window[0]}—{window[-1]} 年均已缴费或已申报（{years} 年已申报，待核定或缴费），没有可再申报的年度。"
+    return "没有可补缴的年度。"
+
+
 def _resident(actor: Actor, resident_id: int) -> Resident:
     resident = Resident.get_or_none(Resident.id == resident_id)
     if resident is None:

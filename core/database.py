@@ -47,3 +47,8 @@ def open_database(url: str | None = None, *, create: bool = True) -> DbInfo:
 def close_database() -> None:
     if dao_db.db_proxy.obj is not None and not dao_db.db_proxy.obj.is_closed():
         dao_db.db_proxy.obj.close()
+
+
+def close_thread_connection() -> None:
+    """Close the calling thread's connection only (peewee keeps one per thread): a GUI worker ends with it."""
+    close_database()

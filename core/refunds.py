@@ -23,7 +23,7 @@ from pathlib import Path
 
 import peewee as pw
 
-from core import audit, regions, rules
+from core import audit, regions, roster, rules
 from core.auth import ADMIN, CLERK, FINANCE, REVIEWER, Actor, check_township, require
 from core.errors import PermissionDenied, UserError
 from core.money import format_yuan, to_capital
@@ -416,8 +416,9 @@ def listing(actor: Actor, state: str | None = None, month: str | None = None,
     township_id = actor.township_id if actor.township_id is not None else township_id
     if township_id is not None:
         query = query.where(RefundCase.township == township_id)
+    show = roster.id_display(actor)  # masked per the setting, as everywhere the role sees IDs
     return [
-        CaseRow(c.id, c.case_no, c.state, c.township.name, c.resident.id_number, c.resident.name, c.reason, c.amount_fen,
+        CaseRow(c.id, c.case_no, c.state, c.township.name, show(c.resident.id_number), c.resident.name, c.reason, c.amount_fen,
                 c.batch_month, c.fund_month, c.entered_by, c.entered_at, c.version)
         for c in query
     ]  # fmt: skip

@@ -29,10 +29,10 @@ from PySide6.QtWidgets import (
 
 from core import admin, auth, policy, regions, roster
 from core.auth import Actor
-from core.errors import UserError, os_error_message
+from core.constants import ROLES
 from core.money import yuan_text
-from dao.models import ROLES, Village
-from gui import file_dialogs, local_settings
+from gui import file_dialogs, local_settings, operations
+from gui.operations import AUDIT, HANDOFF, IMPORTS, POLICY, REFUNDS, REGIONS, RESIDENTS, SETTINGS, USERS, Op
 from gui.tables import ListTable, button_row
 
 
@@ -99,17 +99,25 @@ class AdminTab(QWidget):
         self.refresh()
 
     # -- helpers ------------------------------------------------------------------------------------------
-    def _do(self, action: Callable[[], object], done: str = "") -> bool:
-        try:
-            action()
-        except (UserError, OSError) as exc:
-            message = os_error_message(exc) if isinstance(exc, OSError) else str(exc)
-            QMessageBox.warning(self, "系统管理", message)
-            return False
-        self.refresh()
-        if done:
-            QMessageBox.information(self, "系统管理", done)
-        return True
+    def _do(
+        self, action: Callable[[], object], done: str = "", then: Callable[[], None] | None = None
+    ) -> None:
+        """An administrator's action as an operation (backup, restore, exports off the GUI thread); ``then``
+        runs after it succeeded."""
+
+        def succeeded(_result: object) -> None:
+            if then is not None:
+                then()
+            if done:
+                QMessageBox.information(self, "系统管理", done)
+
+        Op(
+            self,
+            action,
+            success=succeeded,
+            title="系统管理",
+            changes={USERS, POLICY, REGIONS, SETTINGS, AUDIT},
+        ).run()
 
     @staticmethod
     def _buttons(layout: QVBoxLayout, actions: list[tuple[str, Callable[[], None]]]) -> None:
@@ -382,11 +390,14 @@ class AdminTab(QWidget):
 
     def save_settings(self) -> None:
         masked = {role for role, box in self.mask_boxes.items() if box.isChecked()}
-        if self._do(lambda: roster.set_masked_roles(self.actor, masked)):
+        town, folder = self.default_town.currentData(), self.pdf_folder.text().strip()
+
+        def save_local() -> None:
             local = local_settings.settings()
-            local.setValue(local_settings.DEFAULT_TOWNSHIP, self.default_town.currentData())
-            local.setValue(local_settings.PDF_FOLDER, self.pdf_folder.text().strip())
-            QMessageBox.information(self, "系统管理", "设置已保存。")
+            local.setValue(local_settings.DEFAULT_TOWNSHIP, town)
+            local.setValue(local_settings.PDF_FOLDER, folder)
+
+        self._do(lambda: roster.set_masked_roles(self.actor, masked), "设置已保存。", then=save_local)
 
     # -- refresh ------------------------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -399,9 +410,7 @@ class AdminTab(QWidget):
                                      f"{p.window_start or ''}—{p.window_end or ''}", "是" if p.arrears_allowed else "否",
                                      "是" if p.arrears_subsidy else "否", p.note] for p in policy.years()])  # fmt: skip
         self.policy_table.horizontalHeader().setSectionResizeMode(7, QHeaderView.ResizeMode.Stretch)
-        counts: dict[int, int] = {}
-        for v in Village.select(Village.township):
-            counts[v.township_id] = counts.get(v.township_id, 0) + 1
+        counts = regions.village_counts()
         self.region_table.set_rows(["代码", "乡镇（街道）", "村居数"],
                                    [[t.code, t.name, counts.get(t.id, 0)] for t in regions.townships()])  # fmt: skip
         masked = roster.masked_roles()
@@ -409,5 +418,9 @@ class AdminTab(QWidget):
             box.setChecked(role in masked)
         self.refresh_audit()
 
+    def on_changed(self, changes: frozenset[str]) -> None:
+        if changes & {USERS, POLICY, REGIONS, SETTINGS, AUDIT, RESIDENTS, REFUNDS, HANDOFF, IMPORTS}:
+            self.refresh()
+
     def shutdown(self) -> None:
-        """Nothing runs in the background on this tab."""
+        operations.shutdown(self)

@@ -9,10 +9,9 @@ from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTimer, QTra
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
-from core import resources, session
+from core import auth, resources, session
 from core.auth import Actor
 from core.database import DatabaseOpenError, DbInfo, describe, open_database
-from dao.models import User
 
 FONT_FILE = ("fonts", "wqy-microhei.ttc")
 
@@ -80,7 +79,7 @@ def run_gui(db_url: str | None, smoke_test: bool = False) -> int:
             dialog: LoginDialog | FirstAdminDialog = LoginDialog(target.label, login)
         else:
             holder = {"info": open_database(db_url)}
-            dialog = LoginDialog(target.label) if User.select().exists() else FirstAdminDialog()
+            dialog = LoginDialog(target.label) if auth.has_users() else FirstAdminDialog()
     except DatabaseOpenError as exc:
         if smoke_test:
             print(f"无法打开数据库：{exc}", file=sys.stderr)

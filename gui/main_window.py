@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QRect, QSize, Qt
+from PySide6.QtCore import QRect, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QFrame,
@@ -17,10 +17,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core import regions
 from core.auth import Actor
 from core.database import DbInfo
 from core.tabular import CSV_SUFFIXES, EXCEL_SUFFIXES
-from dao.models import Township
+from gui import operations
 from gui.admin_tab import AdminTab
 from gui.arrears_tab import ArrearsTab
 from gui.handoff_tab import HandoffTab
@@ -48,6 +49,10 @@ class TabScroll(QScrollArea):
 
 
 class MainWindow(QMainWindow):
+    # What an operation changed (gui.operations broadcasts it): the tab on screen refreshes what it touches;
+    # a tab refreshes all of its lists when it is shown again.
+    changed = Signal(object)
+
     def __init__(self, actor: Actor, db: DbInfo) -> None:
         super().__init__()
         self.actor = actor
@@ -69,6 +74,8 @@ class MainWindow(QMainWindow):
         for tab in self.workflow_tabs:
             self.tabs.addTab(TabScroll(tab), tab.title)
         self.setCentralWidget(self.tabs)
+        self.changed.connect(self._dispatch_changes)
+        self.tabs.currentChanged.connect(self._tab_shown)
         self._build_menu()
         self._build_status_bar()
         self._restore_geometry()
@@ -97,8 +104,7 @@ class MainWindow(QMainWindow):
         self.db_label.setMinimumWidth(80)
         scope = "全县"
         if self.actor.township_id is not None:
-            town = Township.get_or_none(Township.id == self.actor.township_id)
-            scope = town.name if town else "?"
+            scope = regions.township_name(self.actor.township_id) or "?"
         self.user_label = QLabel(
             f"用户：{self.actor.display_name or self.actor.username}（{self.actor.role}，{scope}）"
         )
@@ -111,6 +117,20 @@ class MainWindow(QMainWindow):
             page = self.tabs.widget(index)
             if isinstance(page, TabScroll) and page.tab is tab:
                 self.tabs.setCurrentIndex(index)
+
+    def current_tab(self) -> QWidget | None:
+        page = self.tabs.currentWidget()
+        return page.tab if isinstance(page, TabScroll) else None
+
+    def _dispatch_changes(self, changes: frozenset[str]) -> None:
+        tab = self.current_tab()
+        if tab is not None:
+            tab.on_changed(changes)
+
+    def _tab_shown(self, _index: int) -> None:
+        tab = self.current_tab()
+        if tab is not None:
+            tab.on_changed(operations.EVERYTHING)  # another user may have changed anything meanwhile
 
     def _open_roster(self) -> None:
         self.show_tab(self.roster_tab)
@@ -172,4 +192,5 @@ class MainWindow(QMainWindow):
         settings().setValue("main/geometry", self.saveGeometry())
         for tab in self.workflow_tabs:
             tab.shutdown()  # no worker thread outlives the window
+        operations.shutdown(self)
         super().closeEvent(event)
