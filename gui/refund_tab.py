@@ -59,9 +59,10 @@ def _ask(parent: QWidget, title: str, label: str) -> str | None:
     return text if ok else None
 
 
-def run_dialog(dialog: QDialog) -> int:
-    """Show a modal dialog. (Tests replace this to drive the dialog without a user.)"""
-    return dialog.exec()
+def run_dialog(dialog: QDialog) -> bool:
+    """Show a modal dialog; whether it was accepted. (Tests replace this to drive the dialog without a user.)"""
+    code = dialog.exec()
+    return getattr(code, "value", code) == QDialog.DialogCode.Accepted.value
 
 
 def role_gate(button: QPushButton, actor: Actor, target: str) -> None:
@@ -279,12 +280,12 @@ class CasesPage(QWidget):
         dialog = CaseDialog(self.actor, detail, self)
         self.last_dialog = dialog
         try:
-            if run_dialog(dialog) != QDialog.DialogCode.Accepted or dialog.chosen is None:
+            if not run_dialog(dialog) or dialog.chosen is None:
                 return
             step = dialog.chosen
         finally:
             dialog.deleteLater()
-        row = refunds.CaseRow(detail.id, detail.case_no, detail.state, "", "", "", 0, "", "", "", dt.datetime.now(),
+        row = refunds.CaseRow(detail.id, detail.case_no, detail.state, "", "", "", "", 0, "", "", "", dt.datetime.now(),
                               detail.version)  # fmt: skip
         if step == "打印审批表":
             self._print([row])
@@ -351,7 +352,7 @@ class CasesPage(QWidget):
         dialog = AccountDialog(detail.form.account, self)
         self.last_dialog = dialog  # type: ignore[assignment]
         try:
-            if run_dialog(dialog) != QDialog.DialogCode.Accepted:
+            if not run_dialog(dialog):
                 return  # 取消: nothing changes
             values = dialog.values()
         finally:
