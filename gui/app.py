@@ -91,11 +91,16 @@ def run_gui(db_url: str | None, smoke_test: bool = False) -> int:
             print("启动自检需要 SQLite 数据库：PostgreSQL 须由用户登录后才能连接。", file=sys.stderr)
             return 3
         return _smoke_test(app, holder["info"])
-    if dialog.exec() != QDialog.DialogCode.Accepted or dialog.actor is None:
-        return 0
-    window = MainWindow(dialog.actor, holder["info"])
-    window.show()
-    return app.exec()
+    while True:  # 注销/切换用户 comes back here for the next login
+        if dialog.exec() != QDialog.DialogCode.Accepted or dialog.actor is None:
+            return 0
+        window = MainWindow(dialog.actor, holder["info"])
+        window.show()
+        code = app.exec()
+        if not window.switch_user:
+            return code
+        window.deleteLater()
+        dialog = LoginDialog(target.label, dialog._login if target.backend == "postgresql" else None)
 
 
 def _smoke_test(app: QApplication, info) -> int:  # type: ignore[no-untyped-def]

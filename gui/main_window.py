@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from core import regions
-from core.auth import Actor
+from core.auth import FINANCE, REVIEWER, Actor
 from core.database import DbInfo
 from core.tabular import CSV_SUFFIXES, EXCEL_SUFFIXES
 from gui import operations
@@ -26,6 +26,7 @@ from gui.admin_tab import AdminTab
 from gui.arrears_tab import ArrearsTab
 from gui.handoff_tab import HandoffTab
 from gui.local_settings import settings
+from gui.login import ChangePasswordDialog
 from gui.refund_tab import RefundTab
 from gui.roster_tab import RosterTab
 from gui.special_tab import SpecialTab
@@ -74,6 +75,8 @@ class MainWindow(QMainWindow):
         for tab in self.workflow_tabs:
             self.tabs.addTab(TabScroll(tab), tab.title)
         self.setCentralWidget(self.tabs)
+        self.switch_user = False  # 注销: the application asks for a login again instead of quitting
+        self._land()
         self.changed.connect(self._dispatch_changes)
         self.tabs.currentChanged.connect(self._tab_shown)
         self._build_menu()
@@ -85,6 +88,13 @@ class MainWindow(QMainWindow):
         open_action = QAction("导入花名册…", self)
         open_action.triggered.connect(self._open_roster)
         menu.addAction(open_action)
+        menu.addSeparator()
+        password = QAction("修改密码…", self)
+        password.triggered.connect(self.change_password)
+        menu.addAction(password)
+        switch = QAction("注销/切换用户", self)
+        switch.triggered.connect(self.log_out)
+        menu.addAction(switch)
         menu.addSeparator()
         quit_action = QAction("退出(&X)", self)
         quit_action.triggered.connect(self.close)
@@ -117,6 +127,26 @@ class MainWindow(QMainWindow):
             page = self.tabs.widget(index)
             if isinstance(page, TabScroll) and page.tab is tab:
                 self.tabs.setCurrentIndex(index)
+
+    def _land(self) -> None:
+        """Each role opens on its first useful tab: 财务 and 县局审核 on 退费审核 (its page for them is chosen
+        there), not a greyed import page."""
+        if self.actor.role in (FINANCE, REVIEWER) and self.refund_tab is not None:
+            self.show_tab(self.refund_tab)
+
+    def change_password(self) -> None:
+        dialog = ChangePasswordDialog(self.actor, self)
+        if dialog.exec():
+            QMessageBox.information(self, "修改密码", "密码已修改，下次登录请使用新密码。")
+        dialog.deleteLater()
+
+    def log_out(self) -> None:
+        sure = QMessageBox.question(
+            self, "注销", f"注销用户“{self.actor.display_name or self.actor.username}”并重新登录？"
+        )
+        if sure == QMessageBox.StandardButton.Yes:
+            self.switch_user = True
+            self.close()
 
     def current_tab(self) -> QWidget | None:
         page = self.tabs.currentWidget()

@@ -154,3 +154,36 @@ def test_browser_township_change_reruns_and_export_is_the_list(
     browser.export()
     settle()
     assert len(out.read_text(encoding="utf-8-sig").splitlines()) == 1 + everyone
+
+
+def test_landing_tabs_password_change_and_log_out(qtbot, sqlite_db, admin, monkeypatch, message_boxes):
+    from PySide6.QtWidgets import QMessageBox
+
+    from core.database import describe
+    from gui.login import ChangePasswordDialog
+    from gui.main_window import MainWindow
+
+    finance = auth.actor_of(auth.create_user(admin, "cai", "password123", auth.FINANCE, None, "蔡财务"))
+    window = MainWindow(finance, describe(None))
+    qtbot.addWidget(window)
+    settle()
+    assert window.current_tab() is window.refund_tab
+    assert window.refund_tab.inner.currentWidget() is window.refund_tab.fund  # 财务 opens on 资金申请
+    menu = [a.text() for a in window.menuBar().actions()[0].menu().actions()]
+    assert "修改密码…" in menu and "注销/切换用户" in menu
+
+    dialog = ChangePasswordDialog(finance)
+    qtbot.addWidget(dialog)
+    dialog.old.setText("wrong-password")
+    dialog.new.setText("newpassword1")
+    dialog.again.setText("newpassword1")
+    dialog.change()
+    assert "原密码不正确" in dialog.message.text()
+    dialog.old.setText("password123")
+    dialog.change()
+    assert dialog.result() == QDialog.DialogCode.Accepted.value
+    assert auth.authenticate("cai", "newpassword1").username == "cai"
+
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes))
+    window.log_out()
+    assert window.switch_user and not window.isVisible()
