@@ -183,7 +183,8 @@ class Op(QObject):
         worker.succeeded.connect(self._on_succeeded)
         worker.failed.connect(self._on_failed)
         worker.cancelled.connect(self._on_cancelled)
-        worker.done.connect(thread.quit)
+        # Direct: quit() is thread-safe, and a queued quit would wait for a GUI thread blocked in wait()
+        worker.done.connect(thread.quit, Qt.ConnectionType.DirectConnection)
         thread.finished.connect(self._finish)
         self._thread, self._worker = thread, worker
         LIVE_THREADS.add(thread)
