@@ -229,7 +229,7 @@ def import_special_list(
     try:
         for n, (row, cells, value) in enumerate(data_rows(table)):
             if n % 1000 == 0:
-                yield Progress(n, table.source.estimated_rows, "读取名单")
+                yield Progress(n, max(n, table.source.estimated_rows - table.layout.header_row), "读取名单")
             report.rows += 1
             problems = []
             number = ""

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core import admin, auth, policy, regions, roster
+from core import admin, audit_view, auth, policy, regions, roster
 from core.auth import Actor
 from core.constants import ROLES
 from core.money import yuan_text
@@ -258,8 +258,10 @@ class AdminTab(QWidget):
         row = QHBoxLayout()
         self.a_user = QLineEdit()
         self.a_user.setPlaceholderText("用户名")
-        self.a_entity = QLineEdit()
-        self.a_entity.setPlaceholderText("对象，如 resident、refund_case")
+        self.a_entity = QComboBox()
+        self.a_entity.addItem("（全部对象）", "")
+        for code, name in audit_view.ENTITIES.items():
+            self.a_entity.addItem(name, code)
         self.a_start = _date_edit(dt.date.today() - dt.timedelta(days=30))
         self.a_end = _date_edit(dt.date.today())
         search = QPushButton("查询")
@@ -285,14 +287,20 @@ class AdminTab(QWidget):
         return page
 
     def _audit_filters(self) -> dict:
-        return {"username": self.a_user.text().strip(), "entity": self.a_entity.text().strip(),
+        return {"username": self.a_user.text().strip(), "entity": self.a_entity.currentData() or "",
                 "start": self.a_start.date().toPython(), "end": self.a_end.date().toPython()}  # fmt: skip
 
     def refresh_audit(self) -> None:
-        entries = admin.audit_entries(self.actor, **self._audit_filters())
-        self.audit_table.set_rows(["时间", "用户", "操作", "对象", "编号", "修改前", "修改后"],
-                                  [[f"{e.at:%Y-%m-%d %H:%M:%S}", e.username, e.action, e.entity, e.entity_id, e.before[:80], e.after[:80]]
+        filters = self._audit_filters()
+        Op(self, lambda: audit_view.entries(self.actor, **filters), success=self._show_audit, key="audit",
+           label="正在读取……").run()  # fmt: skip
+
+    def _show_audit(self, entries: list[audit_view.AuditLine]) -> None:
+        self.audit_lines = entries
+        self.audit_table.set_rows(["时间", "用户", "操作", "对象", "内容"],
+                                  [[f"{e.at:%Y-%m-%d %H:%M:%S}", e.user, e.action, e.target, e.details.replace("\n", "；")]
                                    for e in entries])  # fmt: skip
+        self.audit_table.horizontalHeader().setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
         shown = len(entries)
         self.audit_count.setText(
             f"显示最近 {shown:,} 条（更早的请缩小条件或导出，导出包含全部符合条件的记录）"

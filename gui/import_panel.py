@@ -139,13 +139,13 @@ class ImportPanel(QWidget):
         layout.addWidget(self.changes_box, 1)
 
         self.issues = QTableWidget(0, 5)
-        self.issues.setHorizontalHeaderLabels(["行号", "列", "代码", "原因", "结果"])
+        self.issues.setHorizontalHeaderLabels(["行号", "列", "代码（说明）", "原因", "结果"])
         self.issues.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.issues.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.issues.verticalHeader().setVisible(False)
         header = self.issues.horizontalHeader()
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
-        for col, width in ((0, 60), (1, 110), (2, 170), (4, 60)):
+        for col, width in ((0, 60), (1, 110), (2, 260), (4, 60)):
             self.issues.setColumnWidth(col, width)
         layout.addWidget(self.issues, 1)
 
@@ -326,8 +326,11 @@ class ImportPanel(QWidget):
         self.issues.setUpdatesEnabled(False)
         self.issues.setRowCount(len(shown))
         for r, (item, kind) in enumerate(shown):
-            for c, value in enumerate((item.row, item.column, item.code, item.message, kind)):
+            code = f"{item.code}（{code_label(item.code)}）" if code_label(item.code) else item.code
+            for c, value in enumerate((item.row, item.column, code, item.message, kind)):
                 cell = QTableWidgetItem(str(value))
+                if c in (2, 3):
+                    cell.setToolTip(str(value))  # the whole reason when the column cuts it off
                 if kind == "拒绝" and c == 4:
                     cell.setForeground(Qt.GlobalColor.darkRed)
                 self.issues.setItem(r, c, cell)
@@ -388,6 +391,12 @@ def _letter(index: int) -> str:
         index, rem = divmod(index - 1, 26)
         letters = chr(65 + rem) + letters
     return letters
+
+
+def code_label(code: str) -> str:
+    """The short Chinese name of a row code (REQUIRED_MISSING -> 必填项为空)."""
+    entry = CODES.get(code)
+    return entry[1].split("，")[0] if entry else ""
 
 
 def _codes_text(report: ImportReport) -> str:
