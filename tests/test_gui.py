@@ -139,7 +139,10 @@ def test_import_wizard_end_to_end(qtbot, sqlite_db, admin, tmp_path, monkeypatch
     wait_idle(qtbot)
     assert panel.report.dry_run and panel.report.imported == 2 and panel.report.rejected == 1
     assert "预览结果" in panel.summary.text()
-    assert panel.issues.rowCount() == 1 and panel.issues.item(0, 2).text() == "ID_CHECKSUM"
+    assert (
+        panel.issues.rowCount() == 1
+        and panel.issues.item(0, 2).text() == "ID_CHECKSUM（身份证号码校验位错误）"
+    )
     assert Resident.select().count() == 0
 
     panel.run(dry_run=False)
