@@ -14,7 +14,7 @@ from pathlib import Path
 
 from peewee import fn
 
-from core import audit, idcard, policy, regions, rules
+from core import audit, idcard, policy, regions, roster, rules
 from core import special_groups as sg
 from core.auth import Actor, check_township, require
 from core.errors import UserError
@@ -33,6 +33,7 @@ from dao.models import (
     PolicyYear,
     Resident,
     Township,
+    User,
     now,
 )
 from reports import arrears_sheet
@@ -385,6 +386,8 @@ def print_sheets(actor: Actor, assessment_ids: Sequence[int], out: str | Path) -
     """补缴核定单: one A4 page per assessed sheet. Declared (not yet assessed) records cannot be printed."""
     require(actor, "arrears.view")
     county = regions.county()
+    names = dict(User.select(User.username, User.display_name).tuples())
+    show = roster.id_display(actor)  # masked per the setting, as everywhere this role sees ID numbers
     sheets = []
     for assessment_id in assessment_ids:
         a = _get(actor, assessment_id)
@@ -395,7 +398,7 @@ def print_sheets(actor: Actor, assessment_ids: Sequence[int], out: str | Path) -
         sheets.append(arrears_sheet.Sheet(
             title=f"{county['county_name']}城乡居民基本养老保险补缴费额核定单",
             number=a.sheet_no,
-            resident=[("姓名", r.name), ("性别", r.sex), ("身份证号码", r.id_number),
+            resident=[("姓名", r.name), ("性别", r.sex), ("身份证号码", show(r.id_number)),
                       ("出生日期", f"{r.birth_date:%Y-%m-%d}"), ("乡镇（街道）", a.township.name),
                       ("村（居）", r.village.name if r.village_id else ""), ("联系电话", r.phone)],
             lines=[(str(x.year), format_yuan(x.tier_fen), format_yuan(x.amount_fen),
@@ -403,7 +406,7 @@ def print_sheets(actor: Actor, assessment_ids: Sequence[int], out: str | Path) -
             total=format_yuan(a.total_fen),
             total_capital=to_capital(a.total_fen),
             channels=PAYMENT_CHANNELS,
-            assessor=a.assessed_by,
+            assessor=names.get(a.assessed_by) or a.assessed_by,  # the person, not the login
             assessed_on=f"{a.assessed_at:%Y年%m月%d日}",
             office=f"{a.township.name}人力资源和社会保障所",
         ))  # fmt: skip

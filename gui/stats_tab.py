@@ -225,7 +225,8 @@ class StatsTab(QWidget):
         def make(path: str) -> None:
             try:
                 stats_report.write_pdf(path, f"{stats.scope}{stats.year}年城乡居民养老保险征缴统计",
-                                       list(statistics.AREA_HEADERS), statistics.area_table(stats), images, summary)  # fmt: skip
+                                       list(statistics.AREA_HEADERS), statistics.area_table(stats), images, summary,
+                                       maker=self.actor.display_name or self.actor.username)  # fmt: skip
             except OSError as exc:
                 raise UserError(os_error_message(exc)) from exc
 
