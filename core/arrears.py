@@ -340,13 +340,14 @@ def listing(actor: Actor, status: str | None = None, township_id: int | None = N
     for part in bulk.in_chunks(a.id for a in assessments):
         for line in ArrearsLine.select().where(ArrearsLine.assessment.in_(part)).order_by(ArrearsLine.year):
             lines.setdefault(line.assessment_id, []).append(line)
+    show = roster.id_display(actor)  # lists, and the export made from them, follow the masking setting
     rows = []
     for a in assessments:
         own = lines.get(a.id, [])
         outstanding = (
             (today - a.assessed_at.date()).days if a.status == ARREARS_ASSESSED and a.assessed_at else None
         )
-        rows.append(AssessmentRow(a.id, a.sheet_no, a.status, a.township.name, a.resident.id_number, a.resident.name,
+        rows.append(AssessmentRow(a.id, a.sheet_no, a.status, a.township.name, show(a.resident.id_number), a.resident.name,
                                   "、".join(str(x.year) for x in own), a.total_fen, a.declared_at, a.assessed_at,
                                   outstanding, sum(1 for x in own if x.contribution_id), len(own)))  # fmt: skip
     return rows

@@ -371,6 +371,13 @@ class AdminTab(QWidget):
         page = QWidget()
         layout = QVBoxLayout(page)
         layout.addWidget(QLabel("身份证号码显示为 371325********123X 的角色："))
+        where = QLabel(
+            "遮盖适用于这些角色看到身份证号码的地方：花名册查询和导出、退费案件列表和详情、补缴申报、补缴清单和"
+            "补缴核定单、审计日志。退费申请表、退费审批表和退费资金申请表须凭完整号码向银行退款，政府代缴花名册和"
+            "税务传递文件须凭完整号码在税务端入账：这些依法始终使用完整号码。"
+        )
+        where.setWordWrap(True)
+        layout.addWidget(where)
         self.mask_boxes = {role: QCheckBox(role) for role in ROLES}
         row = QHBoxLayout()
         for box in self.mask_boxes.values():

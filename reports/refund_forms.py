@@ -59,7 +59,7 @@ def _grid(doc: Document, rows: Sequence[Sequence[tuple[str, str]]], label_w: flo
 
 
 def _payments(doc: Document, form: CaseForm, rows_min: int = 3) -> None:
-    widths = [14, 18, 40, 22, 22, 0, 22]
+    widths = [14, 18, 50, 22, 22, 0, 22]  # a 20-digit voucher number whole
     widths[5] = doc.content_width - sum(widths)
     doc.set_fill_color(230, 236, 245)
     doc.row(

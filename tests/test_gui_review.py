@@ -98,7 +98,7 @@ def test_entry_marks_payments_in_a_live_case_and_starts_unticked(qtbot, sqlite_d
     assert entry.pay_table.minimumHeight() >= 24 * refund_tab.PAYMENT_ROWS_SHOWN
 
 
-def test_account_dialog_cancel_changes_nothing(qtbot, sqlite_db, admin, tmp_path, monkeypatch):
+def test_account_dialog_cancel_changes_nothing(qtbot, sqlite_db, admin, tmp_path, monkeypatch, message_boxes):
     _r, clerk, case = _case(admin, tmp_path)
     reviewer = auth.actor_of(auth.create_user(admin, "shen", "password123", auth.REVIEWER))
     refunds.advance(reviewer, case.id, "退回", reason="账号有误")
@@ -120,7 +120,7 @@ def test_account_dialog_cancel_changes_nothing(qtbot, sqlite_db, admin, tmp_path
     tab.cases.table.selectRow(0)
     tab.cases.correct_account()
     settle()
-    assert refunds.get(clerk, case.id).account_no == "6228480000000002"
+    assert refunds.get(clerk, case.id).account_no == "6228480000000002", message_boxes
 
 
 def test_masking_follows_the_setting_in_the_refund_list_and_detail(qtbot, sqlite_db, admin, tmp_path):
