@@ -106,7 +106,9 @@ def test_account_dialog_cancel_changes_nothing(qtbot, sqlite_db, admin, tmp_path
     qtbot.addWidget(tab)
     settle()
     monkeypatch.setattr(refund_tab, "run_dialog", lambda dialog: False)
+    qtbot.waitUntil(lambda: tab.cases.table.rowCount() == 1)
     tab.cases.table.selectRow(0)
+    assert tab.cases.selected(), (tab.cases.table.rowCount(), message_boxes)
     tab.cases.correct_account()
     settle()
     assert refunds.get(clerk, case.id).account_no == "6228480000000001"
@@ -117,7 +119,9 @@ def test_account_dialog_cancel_changes_nothing(qtbot, sqlite_db, admin, tmp_path
         return True
 
     monkeypatch.setattr(refund_tab, "run_dialog", fill)
+    qtbot.waitUntil(lambda: tab.cases.table.rowCount() == 1)
     tab.cases.table.selectRow(0)
+    assert tab.cases.selected(), (tab.cases.table.rowCount(), message_boxes)
     tab.cases.correct_account()
     settle()
     assert refunds.get(clerk, case.id).account_no == "6228480000000002", message_boxes
