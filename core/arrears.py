@@ -14,7 +14,7 @@ from pathlib import Path
 
 from peewee import fn
 
-from core import audit, idcard, policy, regions, rules
+from core import audit, idcard, policy, regions, roster, rules
 from core import special_groups as sg
 from core.auth import Actor, check_township, require
 from core.errors import UserError
@@ -33,6 +33,7 @@ from dao.models import (
     PolicyYear,
     Resident,
     Township,
+    User,
     now,
 )
 from reports.tables import write_table
@@ -89,6 +90,54 @@ def proposal(actor: Actor, resident_id: int, as_of: dt.date | None = None) -> li
         tiers = [t for t in policy_year.tiers if hardship or t != policy_year.hardship_min_fen]
         owed.append(YearOwed(year, tiers, hardship))
     return owed
+
+
+@dataclass
+class YearsOverview:
+    """What 补缴申报 shows: the years that may be declared, the years already declared (shown, not hidden),
+    and why nothing can be declared when that is so."""
+
+    owed: list[YearOwed]
+    declared: dict[int, str]  # year -> the open assessment's state (已申报 / 已核定)
+    reason: str  # "" when some year can be declared
+
+
+def overview(actor: Actor, resident_id: int, as_of: dt.date | None = None) -> YearsOverview:
+    as_of = as_of or dt.date.today()
+    owed = proposal(actor, resident_id, as_of)
+    resident = _resident(actor, resident_id)
+    declared = {
+        year: status
+        for year, status in ArrearsLine.select(ArrearsLine.year, ArrearsAssessment.status)
+        .join(ArrearsAssessment)
+        .where(
+            (ArrearsAssessment.resident == resident_id) & ArrearsAssessment.status.in_(ARREARS_OPEN_STATES)
+        )
+        .tuples()
+    }
+    return YearsOverview(owed, declared, "" if owed else _why_none(resident, declared, as_of))
+
+
+def _why_none(resident: Resident, declared: dict[int, str], as_of: dt.date) -> str:
+    allowed = sorted(p.year for p in PolicyYear.select(PolicyYear.year).where(PolicyYear.arrears_allowed))
+    last = as_of.year - 1
+    if not allowed:
+        return "缴费政策中没有允许补缴的年度（请管理员在“缴费政策”中设置）。"
+    turned_16 = resident.birth_date.year + rules.MIN_AGE
+    if turned_16 > last:
+        return f"该居民 {turned_16} 年才年满 {rules.MIN_AGE} 周岁，没有以前年度可补缴。"
+    first = max(turned_16, allowed[0])
+    window = [y for y in range(first, last + 1) if y in set(allowed)]
+    if not window:
+        return f"允许补缴的政策年度（{allowed[0]}—{allowed[-1]} 年）都不在 {first}—{last} 年之间，没有可补缴的年度。"
+    paid = _paid_years(resident.id)
+    open_years = sorted(y for y in window if y in declared)
+    if not open_years:
+        return f"{window[0]}—{window[-1]} 年均已缴费，无需补缴。"
+    years = "、".join(str(y) for y in open_years)
+    if all(y in paid for y in window if y not in declared):
+        return f"{window[0]}—{window[-1]} 年均已缴费或已申报（{years} 年已申报，待核定或缴费），没有可再申报的年度。"
+    return "没有可补缴的年度。"
 
 
 def _resident(actor: Actor, resident_id: int) -> Resident:
@@ -310,13 +359,14 @@ def listing(actor: Actor, status: str | None = None, township_id: int | None = N
     for part in bulk.in_chunks(a.id for a in assessments):
         for line in ArrearsLine.select().where(ArrearsLine.assessment.in_(part)).order_by(ArrearsLine.year):
             lines.setdefault(line.assessment_id, []).append(line)
+    show = roster.id_display(actor)  # lists, and the export made from them, follow the masking setting
     rows = []
     for a in assessments:
         own = lines.get(a.id, [])
         outstanding = (
             (today - a.assessed_at.date()).days if a.status == ARREARS_ASSESSED and a.assessed_at else None
         )
-        rows.append(AssessmentRow(a.id, a.sheet_no, a.status, a.township.name, a.resident.id_number, a.resident.name,
+        rows.append(AssessmentRow(a.id, a.sheet_no, a.status, a.township.name, show(a.resident.id_number), a.resident.name,
                                   "、".join(str(x.year) for x in own), a.total_fen, a.declared_at, a.assessed_at,
                                   outstanding, sum(1 for x in own if x.contribution_id), len(own)))  # fmt: skip
     return rows
@@ -358,6 +408,8 @@ def print_sheets(actor: Actor, assessment_ids: Sequence[int], out: str | Path) -
 
     require(actor, "arrears.view")
     county = regions.county()
+    names = dict(User.select(User.username, User.display_name).tuples())
+    show = roster.id_display(actor)  # masked per the setting, as everywhere this role sees ID numbers
     sheets = []
     for assessment_id in assessment_ids:
         a = _get(actor, assessment_id)
@@ -368,7 +420,7 @@ def print_sheets(actor: Actor, assessment_ids: Sequence[int], out: str | Path) -
         sheets.append(arrears_sheet.Sheet(
             title=f"{county['county_name']}城乡居民基本养老保险补缴费额核定单",
             number=a.sheet_no,
-            resident=[("姓名", r.name), ("性别", r.sex), ("身份证号码", r.id_number),
+            resident=[("姓名", r.name), ("性别", r.sex), ("身份证号码", show(r.id_number)),
                       ("出生日期", f"{r.birth_date:%Y-%m-%d}"), ("乡镇（街道）", a.township.name),
                       ("村（居）", r.village.name if r.village_id else ""), ("联系电话", r.phone)],
             lines=[(str(x.year), format_yuan(x.tier_fen), format_yuan(x.amount_fen),
@@ -376,7 +428,7 @@ def print_sheets(actor: Actor, assessment_ids: Sequence[int], out: str | Path) -
             total=format_yuan(a.total_fen),
             total_capital=to_capital(a.total_fen),
             channels=PAYMENT_CHANNELS,
-            assessor=a.assessed_by,
+            assessor=names.get(a.assessed_by) or a.assessed_by,  # the person, not the login
             assessed_on=f"{a.assessed_at:%Y年%m月%d日}",
             office=f"{a.township.name}人力资源和社会保障所",
         ))  # fmt: skip

@@ -346,3 +346,8 @@ def os_login() -> str:
         return getpass.getuser()
     except Exception:  # no login name in some service environments
         return "system"
+
+
+def has_users() -> bool:
+    """Whether any user exists yet (else the first administrator is made at start-up)."""
+    return User.select().exists()

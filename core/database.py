@@ -47,3 +47,11 @@ def open_database(url: str | None = None, *, create: bool = True) -> DbInfo:
 def close_database() -> None:
     if dao_db.db_proxy.obj is not None:
         dao_db.close(dao_db.db_proxy.obj)
+
+
+def close_thread_connection() -> None:
+    """Close the calling thread's connection only (peewee keeps one per thread): a GUI worker ends with it.
+    The database stays open for the program, with its instance registration (dao.db.close lets that go)."""
+    db = dao_db.db_proxy.obj
+    if db is not None and not db.is_closed():
+        db.close()

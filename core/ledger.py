@@ -132,7 +132,9 @@ def import_contributions(
     try:
         for n, (row, cells, value) in enumerate(data_rows(table)):
             if n % 1000 == 0:
-                yield Progress(n, table.source.estimated_rows, "读取缴费明细")
+                yield Progress(
+                    n, max(n, table.source.estimated_rows - table.layout.header_row), "读取缴费明细"
+                )
             report.rows += 1
             raw.append((row, cells, value))
     finally:

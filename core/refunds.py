@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import peewee as pw
 
-from core import audit, regions, rules
+from core import audit, regions, roster, rules
 from core.auth import ADMIN, CLERK, FINANCE, REVIEWER, Actor, check_township, require
 from core.errors import PermissionDenied, UserError
 from core.money import format_yuan, to_capital
@@ -420,8 +420,9 @@ def listing(actor: Actor, state: str | None = None, month: str | None = None,
     township_id = actor.township_id if actor.township_id is not None else township_id
     if township_id is not None:
         query = query.where(RefundCase.township == township_id)
+    show = roster.id_display(actor)  # masked per the setting, as everywhere the role sees IDs
     return [
-        CaseRow(c.id, c.case_no, c.state, c.township.name, c.resident.id_number, c.resident.name, c.reason, c.amount_fen,
+        CaseRow(c.id, c.case_no, c.state, c.township.name, show(c.resident.id_number), c.resident.name, c.reason, c.amount_fen,
                 c.batch_month, c.fund_month, c.entered_by, c.entered_at, c.version)
         for c in query
     ]  # fmt: skip
@@ -528,6 +529,9 @@ def _form(c: RefundCase) -> refund_forms.CaseForm:
     # A step entered late shows the day it happened (the paperwork's date), not the day it was typed in.
     trail = [(f"{e.day:%Y-%m-%d}" if e.day and e.day != e.at.date() else f"{e.at:%Y-%m-%d %H:%M}", e.action,
               who(e.username), e.note) for e in c.loaded_events]  # fmt: skip
+    first = next((e for e in c.loaded_events if e.action == "受理"), None)
+    accepted = (first.day or first.at.date()) if first is not None else c.entered_at.date()
+    paid = sum(i.contribution.amount_fen for i in c.loaded_items)
     return refund_forms.CaseForm(
         case_no=c.case_no, insurance="城乡居民基本养老保险" if c.insurance == INSURANCE_PENSION else "城乡居民医疗保险",
         name=r.name, sex=r.sex, id_number=r.id_number, township=c.township.name, phone=r.phone,
@@ -538,6 +542,7 @@ def _form(c: RefundCase) -> refund_forms.CaseForm:
         amount=format_yuan(c.amount_fen), amount_capital=to_capital(c.amount_fen),
         account=(c.account_name, c.account_no, c.bank_name), documents=c.documents, state=c.state, trail=trail,
         entered_by=who(c.entered_by), passed_by=who(c.passed_by), reviewed_by=who(c.reviewed_by),
+        applied_on=f"{accepted:%Y年%m月%d日}", paid_total=format_yuan(paid), paid_total_capital=to_capital(paid),
     )  # fmt: skip
 
 

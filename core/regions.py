@@ -171,3 +171,11 @@ def township_id_of(name: str | None) -> int | None:
     if township_id is None:
         raise UserError(f"乡镇“{name}”不存在。")
     return township_id
+
+
+def village_counts() -> dict[int, int]:
+    """Township id -> how many villages it has (the 区划 page)."""
+    counts: dict[int, int] = {}
+    for v in Village.select(Village.township):
+        counts[v.township_id] = counts.get(v.township_id, 0) + 1
+    return counts

@@ -504,7 +504,8 @@ def _process(table: OpenedTable, checker: _RowChecker, writer: _Writer, report: 
 
 def _check_rows(table: OpenedTable, checker: _RowChecker, writer: _Writer, report: ImportReport) -> Job[None]:
     chunk: list[_Valid] = []
-    total = table.source.estimated_rows
+    # Data rows, not file rows: the header and the lines above it are not counted (60,000, not 60,001).
+    total = max(0, table.source.estimated_rows - table.layout.header_row)
     data_cells, check, width = checker.data_cells, checker.check, checker.width
     for row, raw in table.rows:
         first = raw[0] if raw else None
@@ -533,7 +534,7 @@ def _check_rows(table: OpenedTable, checker: _RowChecker, writer: _Writer, repor
                 report.add(found)
             report.rejected_rows.append((row, list(cells)))
         if report.rows % TICK == 0:
-            yield Progress(row, max(total, row), "导入中")
+            yield Progress(report.rows, max(total, report.rows), "导入中")
     writer.flush(chunk)
 
 
@@ -614,8 +615,7 @@ def _import_once(
             accepted = apply_changes if isinstance(apply_changes, bool) else frozenset(apply_changes)
             writer = _Writer(actor, report, as_of, log_id, table.layout, accepted, villages)
             yield from _process(table, checker, writer, report)
-            total = table.source.estimated_rows
-            yield Progress(total, total, "写入数据库")
+            yield Progress(report.rows, report.rows, "写入数据库")
             report.errors.sort(key=lambda e: e.row)
             report.warnings.sort(key=lambda w: w.row)
             report.rejected_rows.sort(key=lambda r: r[0])

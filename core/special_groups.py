@@ -23,7 +23,7 @@ from core import audit, idcard, imports, insured, policy, regions, rules
 from core.auth import Actor, check_township, require
 from core.errors import UserError
 from core.imports import FieldChange
-from core.money import format_yuan
+from core.money import format_yuan, to_capital
 from core.progress import Job, Progress
 from core.regions import TownshipMatcher, VillageCache, normalise_text
 from core.roster_import import ID_ALIASES, NAME_ALIASES, TOWNSHIP_ALIASES, VILLAGE_ALIASES, file_sha256
@@ -228,7 +228,7 @@ def import_special_list(
     try:
         for n, (row, cells, value) in enumerate(data_rows(table)):
             if n % 1000 == 0:
-                yield Progress(n, table.source.estimated_rows, "读取名单")
+                yield Progress(n, max(n, table.source.estimated_rows - table.layout.header_row), "读取名单")
             report.rows += 1
             problems = []
             number = ""
@@ -870,7 +870,7 @@ def export_subsidy_list(actor: Actor, year: int, out: str | Path, township_id: i
     else:
         unit = f"{county['county_name']}人力资源和社会保障局"
         subsidy_list.write_pdf(out, title, data, unit=unit, printed=f"打印日期：{dt.date.today():%Y-%m-%d}",
-                               money=format_yuan)  # fmt: skip
+                               money=format_yuan, capital=to_capital)  # fmt: skip
     audit.record(actor.username, "export", "government_payment", year,
                  after={"file": out.name, "people": len(rows), "amount_fen": sum(r.amount_fen for r in rows)})  # fmt: skip
     return len(rows)

@@ -27,12 +27,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core import admin, auth, policy, regions, roster
+from core import admin, audit_view, auth, policy, regions, roster
 from core.auth import Actor
+from core.constants import ROLES
 from core.errors import UserError, os_error_message
 from core.money import yuan_text
-from dao.models import ROLES, Village
-from gui import file_dialogs, local_settings
+from gui import file_dialogs, local_settings, operations
+from gui.operations import AUDIT, HANDOFF, IMPORTS, POLICY, REFUNDS, REGIONS, RESIDENTS, SETTINGS, USERS, Op
 from gui.tables import ListTable, button_row
 
 
@@ -99,17 +100,25 @@ class AdminTab(QWidget):
         self.refresh()
 
     # -- helpers ------------------------------------------------------------------------------------------
-    def _do(self, action: Callable[[], object], done: str = "") -> bool:
-        try:
-            action()
-        except (UserError, OSError) as exc:
-            message = os_error_message(exc) if isinstance(exc, OSError) else str(exc)
-            QMessageBox.warning(self, "系统管理", message)
-            return False
-        self.refresh()
-        if done:
-            QMessageBox.information(self, "系统管理", done)
-        return True
+    def _do(
+        self, action: Callable[[], object], done: str = "", then: Callable[[], None] | None = None
+    ) -> None:
+        """An administrator's action as an operation (backup, restore, exports off the GUI thread); ``then``
+        runs after it succeeded."""
+
+        def succeeded(_result: object) -> None:
+            if then is not None:
+                then()
+            if done:
+                QMessageBox.information(self, "系统管理", done)
+
+        Op(
+            self,
+            action,
+            success=succeeded,
+            title="系统管理",
+            changes={USERS, POLICY, REGIONS, SETTINGS, AUDIT},
+        ).run()
 
     @staticmethod
     def _buttons(layout: QVBoxLayout, actions: list[tuple[str, Callable[[], None]]]) -> None:
@@ -250,8 +259,10 @@ class AdminTab(QWidget):
         row = QHBoxLayout()
         self.a_user = QLineEdit()
         self.a_user.setPlaceholderText("用户名")
-        self.a_entity = QLineEdit()
-        self.a_entity.setPlaceholderText("对象，如 resident、refund_case")
+        self.a_entity = QComboBox()
+        self.a_entity.addItem("（全部对象）", "")
+        for code, name in audit_view.ENTITIES.items():
+            self.a_entity.addItem(name, code)
         self.a_start = _date_edit(dt.date.today() - dt.timedelta(days=30))
         self.a_end = _date_edit(dt.date.today())
         search = QPushButton("查询")
@@ -277,14 +288,20 @@ class AdminTab(QWidget):
         return page
 
     def _audit_filters(self) -> dict:
-        return {"username": self.a_user.text().strip(), "entity": self.a_entity.text().strip(),
+        return {"username": self.a_user.text().strip(), "entity": self.a_entity.currentData() or "",
                 "start": self.a_start.date().toPython(), "end": self.a_end.date().toPython()}  # fmt: skip
 
     def refresh_audit(self) -> None:
-        entries = admin.audit_entries(self.actor, **self._audit_filters())
-        self.audit_table.set_rows(["时间", "用户", "操作", "对象", "编号", "修改前", "修改后"],
-                                  [[f"{e.at:%Y-%m-%d %H:%M:%S}", e.username, e.action, e.entity, e.entity_id, e.before[:80], e.after[:80]]
+        filters = self._audit_filters()
+        Op(self, lambda: audit_view.entries(self.actor, **filters), success=self._show_audit, key="audit",
+           label="正在读取……").run()  # fmt: skip
+
+    def _show_audit(self, entries: list[audit_view.AuditLine]) -> None:
+        self.audit_lines = entries
+        self.audit_table.set_rows(["时间", "用户", "操作", "对象", "内容"],
+                                  [[f"{e.at:%Y-%m-%d %H:%M:%S}", e.user, e.action, e.target, e.details.replace("\n", "；")]
                                    for e in entries])  # fmt: skip
+        self.audit_table.horizontalHeader().setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
         shown = len(entries)
         self.audit_count.setText(
             f"显示最近 {shown:,} 条（更早的请缩小条件或导出，导出包含全部符合条件的记录）"
@@ -360,16 +377,31 @@ class AdminTab(QWidget):
         sure = QMessageBox.question(
             self, "从备份恢复", f"确定用备份\n{name}\n替换当前数据库吗？当前数据库会先自动另存一份。"
         )
-        if sure == QMessageBox.StandardButton.Yes:
-            self._do(
-                lambda: admin.restore(self.actor, name, confirm=True), "已恢复。请重新登录以刷新所有数据。"
+        if sure != QMessageBox.StandardButton.Yes:
+            return
+        # On the GUI thread, not as an operation: restore closes this thread's connection and checks that no
+        # other is open (a worker's would keep the database in use).
+        try:
+            admin.restore(self.actor, name, confirm=True)
+        except (UserError, OSError) as exc:
+            QMessageBox.warning(
+                self, "系统管理", os_error_message(exc) if isinstance(exc, OSError) else str(exc)
             )
+            return
+        QMessageBox.information(self, "系统管理", "已恢复。请重新登录以刷新所有数据。")
 
     # -- settings -----------------------------------------------------------------------------------------
     def _settings_page(self) -> QWidget:
         page = QWidget()
         layout = QVBoxLayout(page)
         layout.addWidget(QLabel("身份证号码显示为 371325********123X 的角色："))
+        where = QLabel(
+            "遮盖适用于这些角色看到身份证号码的地方：花名册查询和导出、退费案件列表和详情、补缴申报、补缴清单和"
+            "补缴核定单、审计日志。退费申请表、退费审批表和退费资金申请表须凭完整号码向银行退款，政府代缴花名册和"
+            "税务传递文件须凭完整号码在税务端入账：这些依法始终使用完整号码。"
+        )
+        where.setWordWrap(True)
+        layout.addWidget(where)
         self.mask_boxes = {role: QCheckBox(role) for role in ROLES}
         row = QHBoxLayout()
         for box in self.mask_boxes.values():
@@ -397,11 +429,14 @@ class AdminTab(QWidget):
 
     def save_settings(self) -> None:
         masked = {role for role, box in self.mask_boxes.items() if box.isChecked()}
-        if self._do(lambda: roster.set_masked_roles(self.actor, masked)):
+        town, folder = self.default_town.currentData(), self.pdf_folder.text().strip()
+
+        def save_local() -> None:
             local = local_settings.settings()
-            local.setValue(local_settings.DEFAULT_TOWNSHIP, self.default_town.currentData())
-            local.setValue(local_settings.PDF_FOLDER, self.pdf_folder.text().strip())
-            QMessageBox.information(self, "系统管理", "设置已保存。")
+            local.setValue(local_settings.DEFAULT_TOWNSHIP, town)
+            local.setValue(local_settings.PDF_FOLDER, folder)
+
+        self._do(lambda: roster.set_masked_roles(self.actor, masked), "设置已保存。", then=save_local)
 
     # -- refresh ------------------------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -414,9 +449,7 @@ class AdminTab(QWidget):
                                      f"{p.window_start or ''}—{p.window_end or ''}", "是" if p.arrears_allowed else "否",
                                      "是" if p.arrears_subsidy else "否", p.note] for p in policy.years()])  # fmt: skip
         self.policy_table.horizontalHeader().setSectionResizeMode(7, QHeaderView.ResizeMode.Stretch)
-        counts: dict[int, int] = {}
-        for v in Village.select(Village.township):
-            counts[v.township_id] = counts.get(v.township_id, 0) + 1
+        counts = regions.village_counts()
         self.region_table.set_rows(["代码", "乡镇（街道）", "村居数"],
                                    [[t.code, t.name, counts.get(t.id, 0)] for t in regions.townships()])  # fmt: skip
         masked = roster.masked_roles()
@@ -424,5 +457,9 @@ class AdminTab(QWidget):
             box.setChecked(role in masked)
         self.refresh_audit()
 
+    def on_changed(self, changes: frozenset[str]) -> None:
+        if changes & {USERS, POLICY, REGIONS, SETTINGS, AUDIT, RESIDENTS, REFUNDS, HANDOFF, IMPORTS}:
+            self.refresh()
+
     def shutdown(self) -> None:
-        """Nothing runs in the background on this tab."""
+        operations.shutdown(self)

@@ -10,10 +10,9 @@ from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTimer, QTra
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
-from core import logs, resources, session
+from core import auth, logs, resources, session
 from core.auth import Actor
 from core.database import DatabaseOpenError, DbInfo, describe, open_database
-from dao.models import User
 from gui import crash
 
 FONT_FILE = ("fonts", "wqy-microhei.ttc")
@@ -84,7 +83,7 @@ def run_gui(db_url: str | None, smoke_test: bool = False) -> int:
             dialog: LoginDialog | FirstAdminDialog = LoginDialog(target.label, login)
         else:
             holder = {"info": open_database(db_url)}
-            dialog = LoginDialog(target.label) if User.select().exists() else FirstAdminDialog()
+            dialog = LoginDialog(target.label) if auth.has_users() else FirstAdminDialog()
     except DatabaseOpenError as exc:
         if smoke_test:
             print(f"无法打开数据库：{exc}", file=sys.stderr)
@@ -96,19 +95,25 @@ def run_gui(db_url: str | None, smoke_test: bool = False) -> int:
             print("启动自检需要 SQLite 数据库：PostgreSQL 须由用户登录后才能连接。", file=sys.stderr)
             return 3
         return _smoke_test(app, holder["info"])
-    if dialog.exec() != QDialog.DialogCode.Accepted or dialog.actor is None:
-        return 0
-    info = holder["info"]
-    crash.install(lambda: f"{'SQLite 文件' if info.backend == 'sqlite' else 'PostgreSQL'} {info.label}")
-    crash.set_user(dialog.actor.username)
-    logging.getLogger("pension.gui").info(
-        "login %s (%s) on %s", dialog.actor.username, dialog.actor.role, info.label
-    )
-    window = MainWindow(dialog.actor, info)
-    window.show()
-    code = app.exec()
-    logging.getLogger("pension.gui").info("exit %s", code)
-    return code
+    while True:  # 注销/切换用户 comes back here for the next login
+        if dialog.exec() != QDialog.DialogCode.Accepted or dialog.actor is None:
+            return 0
+        info = holder["info"]  # PostgreSQL: opened by the login
+        crash.install(
+            lambda info=info: f"{'SQLite 文件' if info.backend == 'sqlite' else 'PostgreSQL'} {info.label}"
+        )
+        crash.set_user(dialog.actor.username)
+        logging.getLogger("pension.gui").info(
+            "login %s (%s) on %s", dialog.actor.username, dialog.actor.role, info.label
+        )
+        window = MainWindow(dialog.actor, info)
+        window.show()
+        code = app.exec()
+        logging.getLogger("pension.gui").info("exit %s", code)
+        if not window.switch_user:
+            return code
+        window.deleteLater()
+        dialog = LoginDialog(target.label, dialog._login if target.backend == "postgresql" else None)
 
 
 def _smoke_test(app: QApplication, info) -> int:  # type: ignore[no-untyped-def]

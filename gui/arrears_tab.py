@@ -25,16 +25,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core import arrears, ledger
+from core import arrears, ledger, payments
 from core.auth import Actor
-from core.errors import UserError
+from core.constants import ARREARS_ASSESSED, ARREARS_DECLARED, ARREARS_PAID, ARREARS_VOID
 from core.money import fen_to_yuan, format_yuan
 from core.progress import Job
-from dao.models import ARREARS_ASSESSED, ARREARS_DECLARED, ARREARS_PAID, ARREARS_VOID, Contribution
-from gui import file_dialogs, printing
+from gui import file_dialogs, operations, printing
 from gui.import_panel import ImportPanel
+from gui.operations import ARREARS, IMPORTS, PAYMENTS, POLICY, REFUNDS, RESIDENTS, SPECIAL, Op
 from gui.tables import ListTable, township_combo
-from gui.workers import run_busy
 
 ALL = "（全部）"
 
@@ -44,6 +43,7 @@ class LedgerImportPanel(ImportPanel):
 
     def __init__(self, actor: Actor, parent: QWidget | None = None) -> None:
         super().__init__(actor, ledger.LEDGER_COLUMNS, parent)
+        self.changes = frozenset({IMPORTS, PAYMENTS})
 
     def make_job(
         self, path: Path, sheet: str, overrides: dict[str, int], dry_run: bool
@@ -56,10 +56,9 @@ class LedgerImportPanel(ImportPanel):
 class DeclarePage(QWidget):
     """Find a resident, see what they paid, pick the years and tiers to make up."""
 
-    def __init__(self, actor: Actor, on_declared: Callable[[], None], parent: QWidget | None = None) -> None:
+    def __init__(self, actor: Actor, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.actor = actor
-        self.on_declared = on_declared
         self.resident = None
         self.owed: list[arrears.YearOwed] = []
         layout = QVBoxLayout(self)
@@ -100,26 +99,36 @@ class DeclarePage(QWidget):
         layout.addLayout(row, 1)
 
     def find(self) -> None:
-        try:
-            self.resident = arrears.find_resident(self.actor, self.id_edit.text())
-            self.owed = arrears.proposal(self.actor, self.resident.id)
-        except UserError as exc:
-            self.resident, self.owed = None, []
-            self.info.setText(f"<span style='color:#b00'>{exc}</span>")
-            self.paid_table.clear_rows()
-            self.owed_table.setRowCount(0)
-            self.declare_button.setEnabled(False)
-            return
-        r = self.resident
-        village = r.village.name if r.village_id else ""
+        number = self.id_edit.text()
+
+        def load() -> tuple:
+            card, paid = payments.lookup(self.actor, number, oldest_first=True)
+            return card, paid, arrears.overview(self.actor, card.id)
+
+        Op(self, load, success=lambda data: self._show(*data), failure=self._not_found, key="find",
+           label="正在查询……").run()  # fmt: skip
+
+    def _not_found(self, message: str) -> None:
+        self.resident, self.owed = None, []
+        self.info.setText(f"<span style='color:#b00'>{message}</span>")
+        self.paid_table.clear_rows()
+        self.owed_table.setRowCount(0)
+        self.total.setText("")
+        self.declare_button.setEnabled(False)
+
+    def _show(
+        self, r: payments.ResidentCard, paid: list[payments.PaymentRow], years: arrears.YearsOverview
+    ) -> None:
+        self.resident, self.owed = r, years.owed
         enrolled = f"{r.enrolled_on:%Y-%m-%d}" if r.enrolled_on else "未记录"
-        self.info.setText(f"<b>{r.name}</b>　{r.sex}　出生 {r.birth_date:%Y-%m-%d}　{r.township.name} {village}　"
+        self.info.setText(f"<b>{r.name}</b>　{r.id_number}　{r.sex}　出生 {r.birth_date:%Y-%m-%d}　{r.township} {r.village}　"
                           f"参保登记 {enrolled}　状态 {r.status}")  # fmt: skip
-        paid = Contribution.select().where(Contribution.resident == r.id).order_by(Contribution.year)
         self.paid_table.set_rows(["年度", "金额（元）", "类型", "缴费人", "渠道", "缴费日期"],
                                  [[c.year, fen_to_yuan(c.amount_fen), c.kind, c.payer, c.channel,
                                    c.paid_on.isoformat() if c.paid_on else ""] for c in paid])  # fmt: skip
-        self.owed_table.setRowCount(len(self.owed))
+        declared = sorted(years.declared.items())
+        self.owed_table.setRowCount(0)  # no tick box of the last person stays behind
+        self.owed_table.setRowCount(len(self.owed) + len(declared))
         for n, year in enumerate(self.owed):
             check = QCheckBox()
             check.stateChanged.connect(self._update_total)
@@ -132,8 +141,15 @@ class DeclarePage(QWidget):
             self.owed_table.setCellWidget(n, 2, combo)
             note = "属困难群体，可选最低档次" if year.hardship else ""
             self.owed_table.setItem(n, 3, QTableWidgetItem(note))
+        for n, (year, status) in enumerate(declared, start=len(self.owed)):  # shown, not hidden
+            self.owed_table.setItem(n, 0, QTableWidgetItem("—"))
+            self.owed_table.setItem(n, 1, QTableWidgetItem(str(year)))
+            self.owed_table.setItem(n, 2, QTableWidgetItem(""))
+            self.owed_table.setItem(
+                n, 3, QTableWidgetItem(f"{status}，不能重复申报（作废原申报后可重新申报）")
+            )
         if not self.owed:
-            self.total.setText("没有可补缴的年度。")
+            self.total.setText(years.reason)
         self._update_total()
 
     def chosen(self) -> list[tuple[int, int]]:
@@ -150,16 +166,15 @@ class DeclarePage(QWidget):
             self.total.setText(f"已选 {len(chosen)} 个年度，合计 {format_yuan(sum(t for _, t in chosen))} 元")
 
     def declare(self) -> None:
-        chosen = self.chosen()
-        try:
-            a = arrears.declare(self.actor, self.resident.id, [y for y, _ in chosen], [t for _, t in chosen])
-        except UserError as exc:
-            QMessageBox.warning(self, "无法申报", str(exc))
-            return
-        QMessageBox.information(self, "已申报", f"已申报 {len(chosen)} 个年度，合计 {format_yuan(a.total_fen)} 元。\n"
-                                "请在“核定与打印”中核定并打印核定单。")  # fmt: skip
-        self.find()
-        self.on_declared()
+        chosen, resident_id = self.chosen(), self.resident.id
+
+        def done(a: object) -> None:
+            QMessageBox.information(self, "已申报", f"已申报 {len(chosen)} 个年度，合计 {format_yuan(a.total_fen)} 元。\n"
+                                    "请在“核定与打印”中核定并打印核定单。")  # fmt: skip
+            self.find()
+
+        Op(self, lambda: arrears.declare(self.actor, resident_id, [y for y, _ in chosen], [t for _, t in chosen]),
+           success=done, title="无法申报", label="正在申报……", changes={ARREARS}).run()  # fmt: skip
 
 
 class AssessPage(QWidget):
@@ -207,7 +222,12 @@ class AssessPage(QWidget):
         return None if text == ALL else text
 
     def refresh(self) -> None:
-        self.rows = arrears.listing(self.actor, self._status(), self.town.currentData())
+        status, town = self._status(), self.town.currentData()
+        Op(self, lambda: arrears.listing(self.actor, status, town), success=self._show, key="refresh",
+           label="正在读取……").run()  # fmt: skip
+
+    def _show(self, rows: list[arrears.AssessmentRow]) -> None:
+        self.rows = rows
         self.table.set_rows(["编号", "核定单号", "状态", "乡镇", "身份证号码", "姓名", "补缴年度", "金额（元）", "申报日期",
                                          "核定日期", "已欠天数", "已缴年度"],
                             [[r.id, r.sheet_no, r.status, r.township, r.id_number, r.name, r.years, fen_to_yuan(r.total_fen),
@@ -227,14 +247,15 @@ class AssessPage(QWidget):
         if not chosen:
             QMessageBox.information(self, "补缴核定", "请先在表中选择记录。")
             return
-        try:
+
+        def each() -> int:
             for row in chosen:
                 action(row)
-        except UserError as exc:
-            QMessageBox.warning(self, "无法完成", str(exc))
-        else:
-            QMessageBox.information(self, "完成", done.format(len(chosen)))
-        self.refresh()
+            return len(chosen)
+
+        Op(self, each, success=lambda n: QMessageBox.information(self, "完成", done.format(n)),
+           failure=lambda message: (QMessageBox.warning(self, "无法完成", message), self.refresh()),
+           changes={ARREARS}).run()  # fmt: skip
 
     def assess(self) -> None:
         self._each(lambda r: arrears.assess(self.actor, r.id), "已核定 {} 条，可打印核定单。")
@@ -261,14 +282,9 @@ class AssessPage(QWidget):
                                       [file_dialogs.EXCEL_FILTER, file_dialogs.CSV_FILTER])  # fmt: skip
         if not name:
             return
-        try:
-            count = run_busy(
-                self, "正在导出……", arrears.export, self.actor, name, self._status(), self.town.currentData()
-            )
-        except UserError as exc:
-            QMessageBox.warning(self, "导出失败", str(exc))
-            return
-        QMessageBox.information(self, "已导出", f"已导出 {count} 条到：\n{name}")
+        status, town = self._status(), self.town.currentData()
+        Op(self, lambda: arrears.export(self.actor, name, status, town), label="正在导出……", title="导出失败", block=True,
+           success=lambda count: QMessageBox.information(self, "已导出", f"已导出 {count} 条到：\n{name}")).run()  # fmt: skip
 
 
 class ArrearsTab(QWidget):
@@ -282,22 +298,29 @@ class ArrearsTab(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         self.inner = QTabWidget()
         self.assess_page = AssessPage(actor)
-        self.declare_page = DeclarePage(actor, self.assess_page.refresh)
+        self.declare_page = DeclarePage(actor)
         self.ledger_panel = LedgerImportPanel(actor)
         self.ledger_panel.setEnabled(actor.can("ledger.import"))
-        self.ledger_panel.imported.connect(self.assess_page.refresh)
         self.candidates = ListTable()
         self.inner.addTab(self.declare_page, "补缴申报")
         self.inner.addTab(self.assess_page, "核定与打印")
         self.inner.addTab(self.ledger_panel, "缴费明细导入")
         self.inner.addTab(self.candidates, "退费候选")
-        self.ledger_panel.imported.connect(self.refresh_candidates)
         layout.addWidget(self.inner)
         self.assess_page.refresh()
         self.refresh_candidates()
 
+    def on_changed(self, changes: frozenset[str]) -> None:
+        if changes & {ARREARS, PAYMENTS, RESIDENTS, SPECIAL, POLICY}:
+            self.assess_page.refresh()
+        if changes & {PAYMENTS, REFUNDS}:
+            self.refresh_candidates()
+
     def refresh_candidates(self) -> None:
-        rows = ledger.candidates(self.actor)
+        Op(self, lambda: ledger.candidates(self.actor), success=self._show_candidates, key="candidates",
+           label="正在读取……").run()  # fmt: skip
+
+    def _show_candidates(self, rows: list) -> None:
         self.candidates.set_rows(["身份证号码", "姓名", "年度", "缴费金额（元）", "渠道", "税票号码", "原因", "建议退费（元）", "状态"],
                                  [[c.contribution.resident.id_number, c.contribution.resident.name, c.contribution.year,
                                    fen_to_yuan(c.contribution.amount_fen), c.contribution.channel, c.contribution.voucher,
@@ -305,4 +328,4 @@ class ArrearsTab(QWidget):
         self.inner.setTabText(3, f"退费候选（{len(rows)}）")
 
     def shutdown(self) -> None:
-        self.ledger_panel.runner.shutdown()
+        operations.shutdown(self)

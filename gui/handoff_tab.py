@@ -23,9 +23,9 @@ from core.auth import Actor
 from core.errors import UserError
 from core.money import fen_to_yuan, format_yuan
 from core.progress import run
-from gui import file_dialogs
+from gui import file_dialogs, operations
+from gui.operations import HANDOFF, PAYMENTS, REFUNDS, SPECIAL, Op
 from gui.tables import ListTable, button_row
-from gui.workers import run_busy
 
 
 class HandoffTab(QWidget):
@@ -84,22 +84,34 @@ class HandoffTab(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
-        self.rows = handoff.batches(self.actor)
+        month = self.month.text()
+
+        def load() -> tuple:
+            try:
+                counts: dict[str, int] | str = handoff.pending_counts(self.actor, month)
+            except UserError as exc:
+                counts = str(exc)
+            return (handoff.batches(self.actor), handoff.periods(self.actor), handoff.rejected_lines(self.actor),
+                    counts)  # fmt: skip
+
+        Op(self, load, success=lambda data: self._show(*data), key="refresh", label="正在读取……").run()
+
+    def on_changed(self, changes: frozenset[str]) -> None:
+        if changes & {HANDOFF, REFUNDS, SPECIAL, PAYMENTS}:
+            self.refresh()
+
+    def _show(self, rows: list[handoff.BatchRow], periods: list, rejected: list, counts: dict | str) -> None:
+        self.rows = rows
         self.batches.set_rows(["批次号", "类型", "月份", "状态", "更正", "条数", "金额（元）", "接收", "拒绝", "生成人",
                                              "生成时间", "报送人", "说明"],
                               [[r.batch_no, r.kind, r.month, r.state, "是" if r.correction else "", r.records, fen_to_yuan(r.total_fen),
                                 r.accepted, r.rejected, r.created_by, f"{r.created_at:%Y-%m-%d %H:%M}", r.sent_by, r.note]
                                for r in self.rows])  # fmt: skip
-        self.periods.set_rows(["月份", "类型", "状态"], [list(p) for p in handoff.periods(self.actor)])
-        self.rejected.set_rows(
-            ["批次", "序号", "人员", "原因"],
-            [list(x) for x in handoff.rejected_lines(self.actor)],
-        )
+        self.periods.set_rows(["月份", "类型", "状态"], [list(p) for p in periods])
+        self.rejected.set_rows(["批次", "序号", "人员", "原因"], [list(x) for x in rejected])
         self.rejected.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
-        try:
-            counts = handoff.pending_counts(self.actor, self.month.text())
-        except UserError as exc:
-            self.pending.setText(f"<span style='color:#b00'>{exc}</span>")
+        if isinstance(counts, str):
+            self.pending.setText(f"<span style='color:#b00'>{counts}</span>")
             return
         self.pending.setText(
             f"　待传递：退费 <b>{counts['refund']}</b> 条，政府代缴（含更正）<b>{counts['subsidy']}</b> 条"
@@ -116,13 +128,8 @@ class HandoffTab(QWidget):
         def tidy_then_act() -> str:  # as every handoff command: an interrupted batch's leftovers first
             return "\n".join([*handoff.tidy_folders(self.actor), action()])
 
-        try:
-            message = run_busy(self, "正在处理税务传递……", tidy_then_act)
-        except UserError as exc:
-            QMessageBox.warning(self, "税务传递", str(exc))
-            return
-        self.refresh()
-        QMessageBox.information(self, "税务传递", message)
+        Op(self, tidy_then_act, success=lambda message: QMessageBox.information(self, "税务传递", message),
+           label="正在处理税务传递……", title="税务传递", changes={HANDOFF}).run()  # fmt: skip
 
     def _folder(self) -> str | None:
         folder = file_dialogs.folder(
@@ -205,4 +212,4 @@ class HandoffTab(QWidget):
             self._do(load)
 
     def shutdown(self) -> None:
-        """Nothing runs in the background on this tab."""
+        operations.shutdown(self)

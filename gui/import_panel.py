@@ -34,7 +34,7 @@ from core.progress import Job
 from core.rowcodes import CODES, ImportReport, write_error_report
 from core.tabular import Column
 from gui import file_dialogs
-from gui.workers import JobRunner, as_job
+from gui.operations import IMPORTS, Op, broadcast
 
 FILE_FILTER = "表格文件 (*.xlsx *.xls *.csv);;所有文件 (*)"
 MAX_ISSUES_SHOWN = 2000
@@ -51,13 +51,8 @@ class ImportPanel(QWidget):
         self.path: Path | None = None
         self.preview: tabular.FilePreview | None = None
         self.report: ImportReport | None = None
-        self.runner = JobRunner(self)
-        self.runner.progress.connect(self._on_progress)
-        self.runner.failed.connect(self._on_failed)
-        self.runner.cancelled.connect(self._on_cancelled)
-        self.runner.finished.connect(self._update_buttons)
-        self.runner.succeeded.connect(lambda result: self._on_success(result))
-        self._on_success = lambda result: None  # what the running job's result goes to
+        self.op: Op | None = None  # the running read or import; its progress shows in the panel's own bar
+        self.changes: frozenset[str] = frozenset({IMPORTS})  # what an import announces (subclasses add)
         self._started = 0.0
         self._build()
         self._update_buttons()
@@ -109,7 +104,7 @@ class ImportPanel(QWidget):
         self.import_button = QPushButton("开始导入")
         self.import_button.clicked.connect(lambda: self.run(dry_run=False))
         self.cancel_button = QPushButton("取消")
-        self.cancel_button.clicked.connect(self.runner.cancel)
+        self.cancel_button.clicked.connect(self.cancel)
         self.errors_button = QPushButton("导出错误清单…")
         self.errors_button.setToolTip("被拒绝的行原样导出，并标出错误的单元格和原因，发回村居改正后重新导入")
         self.errors_button.clicked.connect(self.save_error_report)
@@ -144,26 +139,26 @@ class ImportPanel(QWidget):
         layout.addWidget(self.changes_box, 1)
 
         self.issues = QTableWidget(0, 5)
-        self.issues.setHorizontalHeaderLabels(["行号", "列", "代码", "原因", "结果"])
+        self.issues.setHorizontalHeaderLabels(["行号", "列", "代码（说明）", "原因", "结果"])
         self.issues.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.issues.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.issues.verticalHeader().setVisible(False)
         header = self.issues.horizontalHeader()
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
-        for col, width in ((0, 60), (1, 110), (2, 170), (4, 60)):
+        for col, width in ((0, 60), (1, 110), (2, 260), (4, 60)):
             self.issues.setColumnWidth(col, width)
         layout.addWidget(self.issues, 1)
 
     # -- choosing a file ----------------------------------------------------------------------------------
     def choose_file(self) -> None:
-        if self.runner.running:
+        if self.running:
             return
         name = file_dialogs.open_file(self, "选择要导入的文件", file_dialogs.IMPORT, FILE_FILTER.split(";;"))
         if name:
             self.open_file(name)
 
     def open_file(self, path: Path, sheet: str | None = None) -> None:
-        if self.runner.running:
+        if self.running:
             return
         self.path = Path(path)
         self.preview = None
@@ -172,7 +167,8 @@ class ImportPanel(QWidget):
         self.summary.setText("正在读取表头…")
         self.issues.setRowCount(0)
         self.changes_box.setVisible(False)  # another file: nothing ticked for the last one carries over
-        self._start(as_job(tabular.inspect, self.path, self.columns, sheet=sheet), self._on_preview)
+        path, columns = self.path, self.columns
+        self._start(lambda: tabular.inspect(path, columns, sheet=sheet), self._on_preview)
 
     def _sheet_changed(self) -> None:
         if self.path is not None and self.preview and self.sheet_combo.currentText() != self.preview.sheet:
@@ -211,7 +207,7 @@ class ImportPanel(QWidget):
 
     # -- running ------------------------------------------------------------------------------------------
     def run(self, *, dry_run: bool) -> None:
-        if self.runner.running or self.path is None or self.preview is None:
+        if self.running or self.path is None or self.preview is None:
             return
         if not self._mapping_complete():
             names = "、".join(c.label for c in self.columns if c.required)
@@ -263,13 +259,32 @@ class ImportPanel(QWidget):
         self.changes_box.setTitle(title)
         self.changes_box.setVisible(bool(rows))
 
-    def _start(self, make_job, on_success) -> None:  # type: ignore[no-untyped-def]
-        self._on_success = on_success
+    @property
+    def running(self) -> bool:
+        return self.op is not None
+
+    def cancel(self) -> None:
+        if self.op is not None:
+            self.op.cancel()
+
+    def _start(self, fn: Callable[[], Any], on_success: Callable[[Any], None]) -> None:
         self._started = time.monotonic()
         self.progress.setRange(0, 0)  # busy until the first tick
         self.progress_label.setText("")
-        self.runner.start(make_job)
+        self.op = Op(self, fn, success=on_success, failure=self._on_failed, cancelled=self._on_cancelled,
+                     dialog=False, block=False)  # fmt: skip
+        self.op.progressed.connect(self._on_progress)
+        self.op.finished.connect(self._op_finished)
+        self.op.run()
         self._update_buttons()
+
+    def _op_finished(self) -> None:
+        self.op = None
+        self._update_buttons()
+        self.finished()
+
+    def finished(self) -> None:
+        """After every read or import, success or not (a subclass may ask something then)."""
 
     def _on_progress(self, done: int, total: int, stage: str) -> None:
         if total <= 0:
@@ -299,6 +314,7 @@ class ImportPanel(QWidget):
         self.show_changes(report)
         if not report.dry_run and not getattr(report, "refused", False):  # a refused list wrote nothing
             self.imported.emit()
+            broadcast(self, self.changes)
         self._update_buttons()
 
     def _show_issues(self, report: ImportReport) -> None:
@@ -310,8 +326,11 @@ class ImportPanel(QWidget):
         self.issues.setUpdatesEnabled(False)
         self.issues.setRowCount(len(shown))
         for r, (item, kind) in enumerate(shown):
-            for c, value in enumerate((item.row, item.column, item.code, item.message, kind)):
+            code = f"{item.code}（{code_label(item.code)}）" if code_label(item.code) else item.code
+            for c, value in enumerate((item.row, item.column, code, item.message, kind)):
                 cell = QTableWidgetItem(str(value))
+                if c in (2, 3):
+                    cell.setToolTip(str(value))  # the whole reason when the column cuts it off
                 if kind == "拒绝" and c == 4:
                     cell.setForeground(Qt.GlobalColor.darkRed)
                 self.issues.setItem(r, c, cell)
@@ -352,7 +371,7 @@ class ImportPanel(QWidget):
         QMessageBox.information(self, "已保存", f"已导出 {count} 行被拒绝的数据到：\n{name}")
 
     def _update_buttons(self) -> None:
-        busy = self.runner.running
+        busy = self.running
         ready = self.preview is not None and self._mapping_complete()
         self.choose_button.setEnabled(not busy)
         self.sheet_combo.setEnabled(not busy and self.preview is not None)
@@ -372,6 +391,12 @@ def _letter(index: int) -> str:
         index, rem = divmod(index - 1, 26)
         letters = chr(65 + rem) + letters
     return letters
+
+
+def code_label(code: str) -> str:
+    """The short Chinese name of a row code (REQUIRED_MISSING -> 必填项为空)."""
+    entry = CODES.get(code)
+    return entry[1].split("，")[0] if entry else ""
 
 
 def _codes_text(report: ImportReport) -> str:

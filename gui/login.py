@@ -114,3 +114,45 @@ class FirstAdminDialog(QDialog):
             return
         self.actor = auth.actor_of(user)
         self.accept()
+
+
+class ChangePasswordDialog(QDialog):
+    """修改密码: the old password, the new one twice; core checks the old one and the rule."""
+
+    def __init__(self, actor: Actor, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.actor = actor
+        self.setWindowTitle("修改密码")
+        self.setMinimumWidth(360)
+        layout = QVBoxLayout(self)
+        form = QFormLayout()
+        self.old = QLineEdit()
+        self.new = QLineEdit()
+        self.again = QLineEdit()
+        for edit in (self.old, self.new, self.again):
+            edit.setEchoMode(QLineEdit.EchoMode.Password)
+        form.addRow("原密码：", self.old)
+        form.addRow(f"新密码（至少 {auth.MIN_PASSWORD_LEN} 位）：", self.new)
+        form.addRow("再输一次：", self.again)
+        layout.addLayout(form)
+        self.message = QLabel("")
+        self.message.setStyleSheet("color: #b00;")
+        self.message.setWordWrap(True)
+        layout.addWidget(self.message)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.change)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+    def change(self) -> None:
+        if self.new.text() != self.again.text():
+            self.message.setText("两次输入的新密码不一致。")
+            return
+        try:
+            auth.change_own_password(self.actor, self.old.text(), self.new.text())
+        except UserError as exc:
+            self.message.setText(str(exc))
+            return
+        self.accept()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QRect, QSize, Qt
+from PySide6.QtCore import QRect, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QFrame,
@@ -17,16 +17,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core import logs
-from core.auth import Actor
+from core import logs, regions
+from core.auth import FINANCE, REVIEWER, Actor
 from core.database import DbInfo
 from core.tabular import CSV_SUFFIXES, EXCEL_SUFFIXES
 from core.version import version
-from dao.models import Township
+from gui import operations
 from gui.admin_tab import AdminTab
 from gui.arrears_tab import ArrearsTab
 from gui.handoff_tab import HandoffTab
 from gui.local_settings import settings
+from gui.login import ChangePasswordDialog
 from gui.refund_tab import RefundTab
 from gui.roster_tab import RosterTab
 from gui.special_tab import SpecialTab
@@ -50,6 +51,10 @@ class TabScroll(QScrollArea):
 
 
 class MainWindow(QMainWindow):
+    # What an operation changed (gui.operations broadcasts it): the tab on screen refreshes what it touches;
+    # a tab refreshes all of its lists when it is shown again.
+    changed = Signal(object)
+
     def __init__(self, actor: Actor, db: DbInfo) -> None:
         super().__init__()
         self.actor = actor
@@ -71,6 +76,10 @@ class MainWindow(QMainWindow):
         for tab in self.workflow_tabs:
             self.tabs.addTab(TabScroll(tab), tab.title)
         self.setCentralWidget(self.tabs)
+        self.switch_user = False  # 注销: the application asks for a login again instead of quitting
+        self._land()
+        self.changed.connect(self._dispatch_changes)
+        self.tabs.currentChanged.connect(self._tab_shown)
         self._build_menu()
         self._build_status_bar()
         self._restore_geometry()
@@ -80,6 +89,13 @@ class MainWindow(QMainWindow):
         open_action = QAction("导入花名册…", self)
         open_action.triggered.connect(self._open_roster)
         menu.addAction(open_action)
+        menu.addSeparator()
+        password = QAction("修改密码…", self)
+        password.triggered.connect(self.change_password)
+        menu.addAction(password)
+        switch = QAction("注销/切换用户", self)
+        switch.triggered.connect(self.log_out)
+        menu.addAction(switch)
         menu.addSeparator()
         quit_action = QAction("退出(&X)", self)
         quit_action.triggered.connect(self.close)
@@ -99,8 +115,7 @@ class MainWindow(QMainWindow):
         self.db_label.setMinimumWidth(80)
         scope = "全县"
         if self.actor.township_id is not None:
-            town = Township.get_or_none(Township.id == self.actor.township_id)
-            scope = town.name if town else "?"
+            scope = regions.township_name(self.actor.township_id) or "?"
         self.user_label = QLabel(
             f"用户：{self.actor.display_name or self.actor.username}（{self.actor.role}，{scope}）"
         )
@@ -113,6 +128,40 @@ class MainWindow(QMainWindow):
             page = self.tabs.widget(index)
             if isinstance(page, TabScroll) and page.tab is tab:
                 self.tabs.setCurrentIndex(index)
+
+    def _land(self) -> None:
+        """Each role opens on its first useful tab: 财务 and 县局审核 on 退费审核 (its page for them is chosen
+        there), not a greyed import page."""
+        if self.actor.role in (FINANCE, REVIEWER) and self.refund_tab is not None:
+            self.show_tab(self.refund_tab)
+
+    def change_password(self) -> None:
+        dialog = ChangePasswordDialog(self.actor, self)
+        if dialog.exec():
+            QMessageBox.information(self, "修改密码", "密码已修改，下次登录请使用新密码。")
+        dialog.deleteLater()
+
+    def log_out(self) -> None:
+        sure = QMessageBox.question(
+            self, "注销", f"注销用户“{self.actor.display_name or self.actor.username}”并重新登录？"
+        )
+        if sure == QMessageBox.StandardButton.Yes:
+            self.switch_user = True
+            self.close()
+
+    def current_tab(self) -> QWidget | None:
+        page = self.tabs.currentWidget()
+        return page.tab if isinstance(page, TabScroll) else None
+
+    def _dispatch_changes(self, changes: frozenset[str]) -> None:
+        tab = self.current_tab()
+        if tab is not None:
+            tab.on_changed(changes)
+
+    def _tab_shown(self, _index: int) -> None:
+        tab = self.current_tab()
+        if tab is not None:
+            tab.on_changed(operations.EVERYTHING)  # another user may have changed anything meanwhile
 
     def _open_roster(self) -> None:
         self.show_tab(self.roster_tab)
@@ -177,4 +226,5 @@ class MainWindow(QMainWindow):
         settings().setValue("main/geometry", self.saveGeometry())
         for tab in self.workflow_tabs:
             tab.shutdown()  # no worker thread outlives the window
+        operations.shutdown(self)
         super().closeEvent(event)

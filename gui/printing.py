@@ -27,9 +27,9 @@ from PySide6.QtPdf import QPdfDocument
 from PySide6.QtPrintSupport import QPrinter, QPrintPreviewDialog
 from PySide6.QtWidgets import QMessageBox, QToolBar, QWidget
 
-from core.errors import UserError, os_error_message
+from core.errors import os_error_message
 from gui import file_dialogs
-from gui.workers import run_busy
+from gui.operations import Op
 
 RENDER_DPI_MAX = 300  # a page image at the printer's full resolution (1200 dpi) would take half a gigabyte
 # The preview keeps every page's picture in memory: small grey pages there (about 1 MB each), full ones only
@@ -47,23 +47,18 @@ def print_shortcut(page: QWidget, slot: Callable[[], None]) -> QShortcut:
 
 def print_pdf(
     parent: QWidget, title: str, name: str, make: Callable[[str], object], busy: str = "正在生成……"
-) -> object | None:
-    """Write the PDF with ``make(path)`` (in a worker) into a temporary folder and preview it.
-
-    Returns what ``make`` returned, or None when it was refused (the message is shown here).
-    """
+) -> Op:
+    """Write the PDF with ``make(path)`` (an operation, off the GUI thread) into a temporary folder, then
+    preview it. A refusal is shown as the operation's message."""
     folder = Path(tempfile.mkdtemp(prefix="pension-print-"))
-    try:
-        pdf = folder / name
-        try:
-            result = run_busy(parent, busy, make, str(pdf))
-        except UserError as exc:
-            QMessageBox.warning(parent, "无法打印", str(exc))
-            return None
+    pdf = folder / name
+
+    def preview(_result: object) -> None:
         show_preview(parent, title, pdf)
-        return result
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+
+    op = Op(parent, lambda: make(str(pdf)), success=preview, label=busy, title="无法打印", block=True)
+    op.finished.connect(lambda: shutil.rmtree(folder, ignore_errors=True))
+    return op.run()
 
 
 def load(pdf: Path, parent: QWidget | None = None) -> QPdfDocument:

@@ -30,8 +30,8 @@ from core import regions, residents
 from core.auth import ADMIN, REVIEWER, Actor
 from core.errors import UserError
 from gui import printing
+from gui.operations import call
 from gui.tables import ListTable
-from gui.workers import run_busy
 
 HISTORY_HEADERS = ["记录时间", "生效日期", "类别", "项目", "原值", "新值", "原因 / 来源", "经办人"]
 
@@ -150,7 +150,7 @@ class ResidentActions(QObject):
 def print_registration_form(parent: QWidget, actor: Actor, resident_id: int, name: str) -> None:
     pdf = Path(tempfile.mkdtemp(prefix="pension-form-")) / f"参保登记表-{name}.pdf"
     try:
-        run_busy(parent, "正在生成参保登记表…", residents.print_form, actor, resident_id, pdf)
+        call(parent, "正在生成参保登记表…", residents.print_form, actor, resident_id, pdf)
     except UserError as exc:
         QMessageBox.warning(parent, "无法打印", str(exc))
         return

@@ -22,9 +22,9 @@ from PySide6.QtWidgets import (
 
 from core import regions, roster
 from core.auth import Actor
+from core.constants import RESIDENT_STATUSES
 from core.errors import UserError
 from core.money import format_yuan
-from dao.models import RESIDENT_STATUSES
 from gui import resident_actions
 
 

@@ -8,7 +8,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 
 from core import roster
 from core.auth import Actor
-from dao.queries import ResidentFilter
+from core.constants import ResidentFilter
 
 COLUMNS = (  # (header, sort key in dao.queries.SORTABLE)
     ("身份证号码", "id_number"),

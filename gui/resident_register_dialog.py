@@ -19,9 +19,9 @@ from PySide6.QtWidgets import (
 from core import residents
 from core.auth import Actor
 from core.errors import UserError
+from gui.operations import call
 from gui.resident_actions import date_edit, day_of, print_registration_form, village_combo
 from gui.tables import township_combo
-from gui.workers import run_busy
 
 
 class RegisterDialog(QDialog):
@@ -138,7 +138,7 @@ class RegisterDialog(QDialog):
             self.error.setText("请先核对身份证，勾选“已核对身份证”。")
             return
         try:
-            out = run_busy(self, "正在登记…", residents.register, self.actor, self.id_number.text(), self.name.text(),
+            out = call(self, "正在登记…", residents.register, self.actor, self.id_number.text(), self.name.text(),
                            self.township.currentText() if self.township.currentData() is not None else "",
                            self.village.currentText(), self.phone.text(), student=self.student.isChecked(),
                            other_pension=self.other_pension.isChecked(), on=day_of(self.on))  # fmt: skip

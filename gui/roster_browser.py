@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QMessageBox,
     QPushButton,
     QTableView,
     QVBoxLayout,
@@ -22,15 +21,14 @@ from PySide6.QtWidgets import (
 
 from core import regions, roster
 from core.auth import Actor
-from dao.models import RESIDENT_STATUSES
-from dao.queries import ResidentFilter
+from core.constants import RESIDENT_STATUSES, ResidentFilter
 from gui import file_dialogs
+from gui.operations import RESIDENTS, Op, broadcast
 from gui.resident_actions import MovesDialog
 from gui.resident_dialog import ResidentDialog
 from gui.resident_model import ResidentTableModel
 from gui.resident_register_dialog import RegisterDialog
 from gui.tables import township_combo
-from gui.workers import JobRunner
 
 ALL = "（全部）"
 
@@ -42,11 +40,7 @@ class RosterBrowser(QWidget):
         super().__init__(parent)
         self.actor = actor
         self.model = ResidentTableModel(actor, self)
-        self.runner = JobRunner(self)
-        self.runner.succeeded.connect(self._exported)
-        self.runner.failed.connect(lambda m: QMessageBox.warning(self, "导出失败", m))
-        self.runner.progress.connect(self._export_progress)
-        self.runner.finished.connect(lambda: self.export_button.setEnabled(True))
+        self.export_op: Op | None = None
         self._build()
         self._load_townships()
 
@@ -55,11 +49,15 @@ class RosterBrowser(QWidget):
         filters = QHBoxLayout()
         self.township = township_combo(self.actor, ALL)
         self.township.setMinimumWidth(120)
-        self.township.currentIndexChanged.connect(self._township_changed)
+        # A filter chosen from a list re-runs the query at once: the table never shows one filter's people
+        # under another filter's name (typed text runs on Enter or 查询).
+        self.township.currentIndexChanged.connect(lambda _i: (self._township_changed(), self.search()))
         self.village = QComboBox()
         self.village.setMinimumWidth(120)
         self.status = QComboBox()
         self.status.addItems([ALL, *RESIDENT_STATUSES])
+        self.status.currentIndexChanged.connect(lambda _i: self.search())
+        self.village.currentIndexChanged.connect(lambda _i: self.search())
         self.id_search = QLineEdit()
         self.id_search.setPlaceholderText("身份证号（全号或尾号）")
         self.id_search.setClearButtonEnabled(True)
@@ -122,6 +120,7 @@ class RosterBrowser(QWidget):
         self._township_changed()
 
     def _township_changed(self) -> None:
+        self.village.blockSignals(True)  # repopulating is not a choice of village
         self.village.clear()
         self.village.addItem(ALL, None)
         town_id = self.township.currentData()
@@ -129,6 +128,7 @@ class RosterBrowser(QWidget):
             for v in regions.villages(town_id):
                 self.village.addItem(v.name, v.id)
         self.village.setEnabled(town_id is not None)
+        self.village.blockSignals(False)
 
     def current_filter(self) -> ResidentFilter:
         status = self.status.currentText()
@@ -144,7 +144,18 @@ class RosterBrowser(QWidget):
         started = time.perf_counter()
         self.model.set_filter(self.current_filter())
         elapsed = time.perf_counter() - started
-        self.count_label.setText(f"共 {self.model.total:,} 人（查询用时 {elapsed * 1000:.0f} 毫秒）")
+        self.count_label.setText(
+            f"{self.shown_filter_text()}共 {self.model.total:,} 人（查询用时 {elapsed * 1000:.0f} 毫秒）"
+        )
+
+    def shown_filter_text(self) -> str:
+        """The filter the list shows (and 导出当前结果 writes), named above the count."""
+        flt = self.model.filter
+        parts = [self.township.itemText(self.township.findData(flt.township_id)) if flt.township_id else "",
+                 self.village.itemText(self.village.findData(flt.village_id)) if flt.village_id else "",
+                 flt.status, flt.id_query, flt.name_query]  # fmt: skip
+        named = "，".join(p for p in parts if p)
+        return f"{named}：" if named else ""
 
     def refresh(self) -> None:
         self._township_changed_keep()
@@ -155,7 +166,9 @@ class RosterBrowser(QWidget):
         self._township_changed()
         index = self.village.findData(village)
         if index >= 0:
+            self.village.blockSignals(True)
             self.village.setCurrentIndex(index)
+            self.village.blockSignals(False)
 
     def open_resident(self, row: int) -> None:
         if row < 0 or row >= len(self.model.rows):
@@ -171,6 +184,7 @@ class RosterBrowser(QWidget):
                 return
             self.model.reload()
             self.changed.emit()
+            broadcast(self, {RESIDENTS})
             if not getattr(dialog, "reopen", False):
                 return
 
@@ -179,12 +193,13 @@ class RosterBrowser(QWidget):
         if dialog.exec() and dialog.resident_id is not None:
             self.model.reload()
             self.changed.emit()
+            broadcast(self, {RESIDENTS})
             self.show_resident(dialog.resident_id)
         elif dialog.open_existing is not None:
             self.show_resident(dialog.open_existing)
 
     def export(self) -> None:
-        if self.runner.running:
+        if self.export_op is not None:
             return
         name = file_dialogs.save_file(
             self,
@@ -195,10 +210,18 @@ class RosterBrowser(QWidget):
         )
         if not name:
             return
-        flt = self.current_filter()
+        flt = self.model.filter  # exactly the query the list shows
         self.export_button.setEnabled(False)
         self._export_path = name
-        self.runner.start(lambda: roster.export(self.actor, name, flt))
+        self.export_op = Op(self, lambda: roster.export(self.actor, name, flt), success=self._exported,
+                            title="导出失败", label="正在导出花名册……", cancellable=True)  # fmt: skip
+        self.export_op.progressed.connect(self._export_progress)
+        self.export_op.finished.connect(self._export_finished)
+        self.export_op.run()
+
+    def _export_finished(self) -> None:
+        self.export_op = None
+        self.export_button.setEnabled(True)
 
     def _export_progress(self, done: int, total: int, stage: str) -> None:
         self.count_label.setText(f"正在导出：{done:,} / {total:,} 人")

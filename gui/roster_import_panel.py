@@ -15,6 +15,7 @@ from core.auth import Actor
 from core.progress import Job
 from core.rowcodes import ImportReport
 from gui.import_panel import ImportPanel
+from gui.operations import IMPORTS, RESIDENTS
 
 CHANGE_HEADERS = ("接受变更", "行号", "身份证号码", "变更（原值 → 新值）", "处理")
 
@@ -31,6 +32,7 @@ class RosterImportPanel(ImportPanel):
             str | None
         ] = []  # the changes table's rows: ID number of a held change, or None
         super().__init__(actor, roster_import.COLUMNS, parent)
+        self.changes = frozenset({IMPORTS, RESIDENTS})
 
     def extra_controls(self) -> list[tuple[str, QWidget]]:
         return [("年龄计算日期：", self.as_of)]

@@ -17,7 +17,9 @@ from PySide6.QtWidgets import (
 
 from core import imports
 from core.auth import Actor
+from gui import operations
 from gui.import_changes import ImportChangesDialog
+from gui.operations import IMPORTS, PAYMENTS, REGIONS, RESIDENTS, SPECIAL, Op
 from gui.roster_browser import RosterBrowser
 from gui.roster_import_panel import RosterImportPanel
 from gui.tables import ListTable
@@ -54,7 +56,6 @@ class RosterTab(QWidget):
         self.inner.addTab(self.browser, "花名册查询")
         self.inner.addTab(self._history_page(), "导入记录")
         layout.addWidget(self.inner)
-        self.import_panel.imported.connect(self._after_import)
         self.load_history()
         self.browser.search()
 
@@ -80,12 +81,18 @@ class RosterTab(QWidget):
         self.inner.setCurrentWidget(self.import_panel)
         self.import_panel.open_file(path)
 
-    def _after_import(self) -> None:
-        self.load_history()
-        self.browser.refresh()
+    def on_changed(self, changes: frozenset[str]) -> None:
+        if changes & {IMPORTS, RESIDENTS, SPECIAL, PAYMENTS}:
+            self.load_history()
+        if changes & {IMPORTS, RESIDENTS, REGIONS}:
+            self.browser.refresh()
 
     def load_history(self) -> None:
-        self.logs = imports.history(self.actor)
+        Op(self, lambda: imports.history(self.actor), success=self._show_history, key="history",
+           label="正在读取……").run()  # fmt: skip
+
+    def _show_history(self, logs: list) -> None:
+        self.logs = logs
         self.history.set_rows(
             list(HISTORY_HEADERS),
             [[g.import_id, f"{g.at:%Y-%m-%d %H:%M}", g.kind_name, g.file_name, g.username, g.rows, g.imported,
@@ -101,5 +108,4 @@ class RosterTab(QWidget):
         ImportChangesDialog(self.actor, self.logs[rows[0]].import_id, self).exec()
 
     def shutdown(self) -> None:
-        self.import_panel.runner.shutdown()
-        self.browser.runner.shutdown()
+        operations.shutdown(self)

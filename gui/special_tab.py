@@ -24,16 +24,15 @@ from PySide6.QtWidgets import (
 from core import policy, regions
 from core import special_groups as sg
 from core.auth import Actor
-from core.errors import UserError
+from core.constants import ENTRY_NAME_MISMATCH, ENTRY_NOT_IN_ROSTER, SPECIAL_GROUPS
 from core.money import fen_to_yuan, format_yuan
 from core.progress import Job
 from core.rowcodes import ImportReport
-from dao.models import ENTRY_NAME_MISMATCH, ENTRY_NOT_IN_ROSTER, SPECIAL_GROUPS
-from gui import file_dialogs, printing
+from gui import file_dialogs, operations, printing
 from gui.import_changes import ImportChangesDialog
 from gui.import_panel import ImportPanel
+from gui.operations import HANDOFF, IMPORTS, RESIDENTS, SPECIAL, Op
 from gui.tables import ListTable, township_combo
-from gui.workers import run_busy
 
 BY_FILE = "（按文件中的“人员类别”列）"
 
@@ -57,7 +56,7 @@ class SpecialImportPanel(ImportPanel):
         self.confirmed = False  # the next import may remove what the dialog named
         self._ask: sg.SpecialImportReport | None = None
         super().__init__(actor, sg.COLUMNS, parent)
-        self.runner.finished.connect(self._ask_confirmation)
+        self.changes = frozenset({IMPORTS, SPECIAL, RESIDENTS})
 
     def _department_changed(self, department: str) -> None:
         self.group.clear()
@@ -92,6 +91,9 @@ class SpecialImportPanel(ImportPanel):
         self.fill_changes(title, ("人员类别", "姓名", "身份证号码", "乡镇", "处理"), rows)
         if report.refused:
             self._ask = report
+
+    def finished(self) -> None:
+        self._ask_confirmation()
 
     def _ask_confirmation(self) -> None:
         """A list refused for want of confirmation: a dialog naming the count, then the import again."""
@@ -154,7 +156,6 @@ class SpecialTab(QWidget):
 
         self.inner = QTabWidget()
         self.import_panel = SpecialImportPanel(actor, self.year)
-        self.import_panel.imported.connect(self.refresh)
         self.inner.addTab(self.import_panel, "导入名单")
         self.inner.addTab(self._pending_page(), "待处理人员")
         self.inner.addTab(self._subsidy_page(), "政府代缴名单")
@@ -165,7 +166,7 @@ class SpecialTab(QWidget):
         self.refresh()
 
     def shutdown(self) -> None:
-        self.import_panel.runner.shutdown()
+        operations.shutdown(self)
 
     # -- pages --------------------------------------------------------------------------------------------
     def _pending_page(self) -> QWidget:
@@ -285,16 +286,29 @@ class SpecialTab(QWidget):
 
     # -- data ---------------------------------------------------------------------------------------------
     def refresh(self) -> None:
-        year = self.year.value()
-        self.pending = sg.pending(self.actor, year)
+        """Read in an operation, fill the pages when it is back (the newest refresh wins)."""
+        year, town = self.year.value(), self.subsidy_town.currentData()
+
+        def load() -> tuple:
+            return (sg.pending(self.actor, year), sg.subsidy_rows(self.actor, year, town),
+                    sg.statistics(self.actor, year), sg.list_history(self.actor, year))  # fmt: skip
+
+        Op(self, load, success=lambda data: self._show(year, *data), key="refresh", label="正在读取……").run()
+
+    def on_changed(self, changes: frozenset[str]) -> None:
+        if changes & {SPECIAL, RESIDENTS, IMPORTS, HANDOFF}:
+            self.refresh()
+
+    def _show(self, year: int, pending: list, subsidies: list, stats: sg.GroupStats, lists: list) -> None:
+        self.pending = pending
         self.pending_table.set_rows(["状态", "部门", "人员类别", "姓名（名单）", "身份证号码", "花名册姓名", "乡镇（名单）", "村居（名单）"],
                                     [[p.status, p.department, p.group, p.name, p.id_number, p.roster_name, p.township_text, p.village_text]
                                      for p in self.pending])  # fmt: skip
         self.pending_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.inner.setTabText(1, f"待处理人员（{len(self.pending)}）")
-        self.refresh_subsidies()
-        self._refresh_stats(year)
-        self.lists = sg.list_history(self.actor, year)
+        self._show_subsidies(subsidies)
+        self._show_stats(year, stats)
+        self.lists = lists
         self.lists_table.set_rows(["编号", "导入时间", "部门", "人员类别", "文件", "范围", "人数", "新增", "移出", "未变", "状态", "经办人"],
                                   [[x["list_id"], str(x["at"])[:16].replace("T", " "), x["department"], x["group"], x["file"],
                                     x["scope"], x["people"], x["added"], x["removed"], x["unchanged"],
@@ -303,7 +317,11 @@ class SpecialTab(QWidget):
         self.lists_table.horizontalHeader().setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
 
     def refresh_subsidies(self) -> None:
-        rows = sg.subsidy_rows(self.actor, self.year.value(), self.subsidy_town.currentData())
+        year, town = self.year.value(), self.subsidy_town.currentData()
+        Op(self, lambda: sg.subsidy_rows(self.actor, year, town), success=self._show_subsidies, key="subsidies",
+           label="正在读取……").run()  # fmt: skip
+
+    def _show_subsidies(self, rows: list) -> None:
         self.subsidy_table.set_rows(["乡镇（街道）", "村（居）", "身份证号码", "姓名", "性别", "人员类别", "代缴金额（元）", "状态"],
                                     [[r.township, r.village, r.id_number, r.name, r.sex, r.groups, fen_to_yuan(r.amount_fen), r.state]
                                      for r in rows])  # fmt: skip
@@ -311,8 +329,7 @@ class SpecialTab(QWidget):
         total = sum(r.amount_fen for r in rows)
         self.subsidy_total.setText(f"  共 {len(rows):,} 人，代缴金额合计 {format_yuan(total)} 元")
 
-    def _refresh_stats(self, year: int) -> None:
-        stats = sg.statistics(self.actor, year)
+    def _show_stats(self, year: int, stats: sg.GroupStats) -> None:
         groups = [g for gs in SPECIAL_GROUPS.values() for g in gs]
         rows = [[town, *(counts.get(g, 0) for g in groups)] for town, counts in stats.by_township.items()]
         rows.append(["合计", *(stats.by_group.get(g, 0) for g in groups)])
@@ -362,13 +379,8 @@ class SpecialTab(QWidget):
         self._act(review, "已核对 {} 人。")
 
     def _act(self, action: Callable[[], int], done: str) -> None:
-        try:
-            count = action()
-        except UserError as exc:
-            QMessageBox.warning(self, "无法完成", str(exc))
-            return
-        self.refresh()
-        QMessageBox.information(self, "完成", done.format(count))
+        Op(self, action, success=lambda count: QMessageBox.information(self, "完成", done.format(count)),
+           changes={SPECIAL, RESIDENTS}, label="正在处理……").run()  # fmt: skip
 
     def export_subsidies(self, suffix: str) -> None:
         year = self.year.value()
@@ -382,10 +394,6 @@ class SpecialTab(QWidget):
                                       [file_dialogs.EXCEL_FILTER])  # fmt: skip
         if not name:
             return
-        try:
-            count = run_busy(self, "正在生成政府代缴名单……", sg.export_subsidy_list, self.actor, year, name,
-                             self.subsidy_town.currentData())  # fmt: skip
-        except UserError as exc:
-            QMessageBox.warning(self, "导出失败", str(exc))
-            return
-        QMessageBox.information(self, "已导出", f"已导出 {count} 人到：\n{name}")
+        Op(self, lambda: sg.export_subsidy_list(self.actor, year, name, town), label="正在生成政府代缴名单……",
+           title="导出失败", block=True,
+           success=lambda count: QMessageBox.information(self, "已导出", f"已导出 {count} 人到：\n{name}")).run()  # fmt: skip

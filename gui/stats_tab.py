@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -35,7 +36,8 @@ from core import policy, statistics
 from core.auth import Actor
 from core.errors import UserError, os_error_message
 from core.money import format_yuan, yuan_text
-from gui import file_dialogs, printing
+from gui import file_dialogs, operations, printing
+from gui.operations import ARREARS, IMPORTS, PAYMENTS, POLICY, REFUNDS, RESIDENTS, SPECIAL, Op
 from gui.tables import ListTable, township_combo
 from gui.worklist_panel import WorklistPanel
 from reports import stats_report
@@ -130,12 +132,16 @@ class StatsTab(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
-        try:
-            self.stats = statistics.year_stats(self.actor, self.year.value(), self.town.currentData())
-        except UserError as exc:
-            QMessageBox.warning(self, "统计", str(exc))
-            return
-        s = self.stats
+        year, town = self.year.value(), self.town.currentData()
+        Op(self, lambda: statistics.year_stats(self.actor, year, town), success=self._show, key="refresh",
+           title="统计", label="正在统计……").run()  # fmt: skip
+
+    def on_changed(self, changes: frozenset[str]) -> None:
+        if changes & {RESIDENTS, PAYMENTS, SPECIAL, ARREARS, REFUNDS, IMPORTS, POLICY}:
+            self.refresh()
+
+    def _show(self, stats: statistics.YearStats) -> None:
+        self.stats = s = stats
         self.table.set_rows(list(statistics.AREA_HEADERS), statistics.area_table(s))
         frame = 2 * self.table.frameWidth() + self.table.verticalScrollBar().sizeHint().width()
         self.table.setMinimumWidth(self.table.horizontalHeader().length() + frame)  # every column in view
@@ -223,19 +229,22 @@ class StatsTab(QWidget):
         if self.stats is None:
             return
         stats = self.stats
-        with tempfile.TemporaryDirectory() as tmp:
-            images = self.chart_images(Path(tmp))  # grabbed here, on the GUI thread
-            summary = self.summary.text().replace("<b>", "").replace("</b>", "")
+        tmp = tempfile.mkdtemp(prefix="pension-charts-")  # removed when the operation ends
+        images = self.chart_images(Path(tmp))  # grabbed here, on the GUI thread
+        summary = self.summary.text().replace("<b>", "").replace("</b>", "")
 
-            def make(path: str) -> None:
-                try:
-                    stats_report.write_pdf(path, f"{stats.scope}{stats.year}年城乡居民养老保险征缴统计",
-                                           list(statistics.AREA_HEADERS), statistics.area_table(stats), images, summary)  # fmt: skip
-                except OSError as exc:
-                    raise UserError(os_error_message(exc)) from exc
+        def make(path: str) -> None:
+            try:
+                stats_report.write_pdf(path, f"{stats.scope}{stats.year}年城乡居民养老保险征缴统计",
+                                       list(statistics.AREA_HEADERS), statistics.area_table(stats), images, summary,
+                                       maker=self.actor.display_name or self.actor.username)  # fmt: skip
+            except OSError as exc:
+                raise UserError(os_error_message(exc)) from exc
 
-            printing.print_pdf(self, "统计报告", f"{stats.year}年统计报告.pdf", make)
+        op = printing.print_pdf(self, "统计报告", f"{stats.year}年统计报告.pdf", make)
+        op.finished.connect(lambda: shutil.rmtree(tmp, ignore_errors=True))
 
     def shutdown(self) -> None:
-        """Nothing runs in the background on this tab; the work lists' name windows close."""
+        """Waits for this tab's operations; the work lists' name windows close."""
+        operations.shutdown(self)
         self.worklists.shutdown()

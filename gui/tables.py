@@ -49,6 +49,9 @@ class ListModel(QAbstractTableModel):
             if isinstance(value, Decimal):  # amounts in yuan (core.money.fen_to_yuan)
                 return f"{value:,.2f}"
             return "" if value is None else str(value)
+        if role == Qt.ItemDataRole.ToolTipRole and isinstance(value, str) and len(value) > 12:
+            # a long text cut off by its column (a reason, a file name, an audit entry): the whole of it on hover
+            return value.replace("；", "\n")
         if role == Qt.ItemDataRole.TextAlignmentRole and isinstance(value, int | float | Decimal):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None

@@ -22,8 +22,8 @@ from core import policy, worklists
 from core.auth import Actor
 from core.errors import UserError
 from gui import file_dialogs, printing
+from gui.operations import call
 from gui.tables import ListTable, township_combo
-from gui.workers import run_busy
 
 EXPLAIN = {
     worklists.LAPSED: "未续缴：上年已缴费（个人缴费、政府代缴或补缴）、本年尚未缴费、本年仍在缴费年龄内（满60周岁当年起不再缴费）的"
@@ -95,7 +95,7 @@ class WorklistPanel(QWidget):
         kind, year, town = self._kind(), self.year.value(), self.town.currentData()
         self.explain.setText(EXPLAIN[kind])
         try:
-            wl = run_busy(self, "正在统计……", worklists.worklist, self.actor, kind, year, town, people=False)
+            wl = call(self, "正在统计……", worklists.worklist, self.actor, kind, year, town, people=False)
         except UserError as exc:
             QMessageBox.warning(self, "征缴进度", str(exc))
             return
@@ -117,7 +117,7 @@ class WorklistPanel(QWidget):
         assert self.worklist is not None
         village_id = worklists.NO_VILLAGE if village.village_id is None else village.village_id
         try:
-            return run_busy(self, "正在读取名单……", worklists.worklist, self.actor, self.worklist.kind,
+            return call(self, "正在读取名单……", worklists.worklist, self.actor, self.worklist.kind,
                             self.worklist.year, village.township_id, village_id)  # fmt: skip
         except UserError as exc:
             QMessageBox.warning(self, "征缴进度", str(exc))
@@ -154,7 +154,7 @@ class WorklistPanel(QWidget):
             return worklists.export(self.actor, wl, name)
 
         try:
-            count = run_busy(self, "正在导出……", make)
+            count = call(self, "正在导出……", make)
         except UserError as exc:
             QMessageBox.warning(self, "导出失败", str(exc))
             return
@@ -232,7 +232,7 @@ class VillageDialog(QDialog):
         if name is None:
             return
         try:
-            count = run_busy(self, "正在导出……", worklists.export, self.panel.actor, self.worklist, name)
+            count = call(self, "正在导出……", worklists.export, self.panel.actor, self.worklist, name)
         except UserError as exc:
             QMessageBox.warning(self, "导出失败", str(exc))
             return

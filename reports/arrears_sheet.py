@@ -39,13 +39,13 @@ def _page(doc: Document, sheet: Sheet) -> None:
     label_w, value_w = 28.0, width / 2 - 28.0
     pairs = list(sheet.resident)
     for i in range(0, len(pairs), 2):
-        for label, value in pairs[i : i + 2]:
+        row = pairs[i : i + 2]
+        # The last pair alone (联系电话): its value spans the row, no empty label cell beside it.
+        wide = value_w if len(row) == 2 else width - label_w
+        for label, value in row:
             doc.set_fill_color(240, 240, 240)
             doc.cell(label_w, ROW, label, border=1, align="C", fill=True)
-            doc.cell(value_w, ROW, doc.fit_text(value, value_w), border=1, align="L")
-        if len(pairs[i : i + 2]) == 1:
-            doc.cell(label_w, ROW, "", border=1)
-            doc.cell(value_w, ROW, "", border=1)
+            doc.cell(wide, ROW, doc.fit_text(value, wide), border=1, align="L")
         doc.ln(ROW)
 
     doc.ln(3)

@@ -103,10 +103,15 @@ def write_xlsx(
     start_sheet(ws, columns, title, title_size=12)
     formats = {i + 1: "@" for i, c in enumerate(columns) if c in TEXT_COLUMNS}
     formats.update({i + 1: MONEY_FORMAT for i, c in enumerate(columns) if c in AMOUNT_COLUMNS})
+    longest = [0] * len(columns)
     for row in rows:
-        append_row(ws, _cells(columns, row, file_format), formats)
-    for i, column in enumerate(columns):
-        ws.column_dimensions[chr(65 + i)].width = max(10, len(column) * 2 + 4)
+        cells = _cells(columns, row, file_format)
+        append_row(ws, cells, formats)
+        for i, value in enumerate(cells):
+            text = f"{value:,.2f}" if isinstance(value, Decimal) else str(value)
+            longest[i] = max(longest[i], len(text))
+    for i, column in enumerate(columns):  # wide enough for an 18-digit ID and the amounts, never cut
+        ws.column_dimensions[chr(65 + i)].width = max(10, len(column) * 2 + 4, longest[i] + 4)
     strip_formulas(wb)
     wb.save(path)
     _normalise_zip(path, moment)

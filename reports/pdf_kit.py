@@ -117,6 +117,7 @@ class Roster:
     amounts: Sequence[int] = ()  # fen per row, parallel to rows, when amount_column is set
     row_height: float = 7
     signatures: Sequence[str] = ()
+    capital: Callable[[int], str] | None = None  # the grand total in 大写 too (a list money is paid on)
     landscape: bool = False
     footer_note: str = ""
 
@@ -147,6 +148,11 @@ def draw_roster(doc: Document, spec: Roster) -> None:
         _total_row(doc, spec, widths, "本页小计", page_count, page_fen)
         if index >= len(rows):
             _total_row(doc, spec, widths, "合计", total_count, total_fen)
+            if spec.capital is not None and spec.amount_column is not None:
+                doc.set_fill_color(245, 245, 245)
+                doc.cell(sum(widths), spec.row_height, f"合计金额（大写）：{spec.capital(total_fen)}", border=1,
+                         align="L", fill=True)  # fmt: skip
+                doc.ln(spec.row_height)
             break
     if spec.signatures:
         if doc.get_y() + 24 > doc.h - doc.b_margin - 12:

@@ -41,6 +41,9 @@ class CaseForm:
     entered_by: str
     passed_by: str
     reviewed_by: str
+    applied_on: str = ""
+    paid_total: str = ""  # what the listed payments came to (缴费证明)
+    paid_total_capital: str = ""  # the day the tax branch accepted the application (YYYY年MM月DD日)
 
 
 def _grid(doc: Document, rows: Sequence[Sequence[tuple[str, str]]], label_w: float = 26) -> None:
@@ -56,7 +59,7 @@ def _grid(doc: Document, rows: Sequence[Sequence[tuple[str, str]]], label_w: flo
 
 
 def _payments(doc: Document, form: CaseForm, rows_min: int = 3) -> None:
-    widths = [14, 18, 40, 22, 22, 0, 22]
+    widths = [14, 18, 50, 22, 22, 0, 22]  # a 20-digit voucher number whole
     widths[5] = doc.content_width - sum(widths)
     doc.set_fill_color(230, 236, 245)
     doc.row(
@@ -78,21 +81,46 @@ def _title(doc: Document, title: str, right: str) -> None:
     doc.cell(doc.content_width, 6, right, align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
-def _signatures(doc: Document, boxes: Sequence[tuple[str, str]], height: float = 30) -> None:
-    """Boxes two per row: a label, who (if known), and room to sign, date and stamp."""
+OPINION, SIGN, NOTE = "opinion", "sign", "note"
+
+
+def _signatures(
+    doc: Document, boxes: Sequence[tuple[str, str] | tuple[str, str, str]], height: float = 30
+) -> None:
+    """Boxes two per row: a label, who (if known), and room to sign, date and stamp. A box is an office's
+    opinion (signed and stamped), a person's signature (签字 and date, no stamp), or a note."""
     half = doc.content_width / 2
     for i in range(0, len(boxes), 2):
         y = doc.get_y()
-        for n, (label, who) in enumerate(boxes[i : i + 2]):
+        for n, box in enumerate(boxes[i : i + 2]):
+            label, who, kind = (*box, OPINION) if len(box) == 2 else box  # type: ignore[misc]
             x = doc.l_margin + n * half
             doc.rect(x, y, half, height)
             doc.set_xy(x + 2, y + 2)
-            doc.cell(half - 4, 6, f"{label}意见：")
+            doc.cell(
+                half - 4, 6, {OPINION: f"{label}意见：", SIGN: f"{label}（签字）：", NOTE: f"{label}："}[kind]
+            )
+            if kind == NOTE:
+                continue
             doc.set_xy(x + 2, y + height - 14)
             doc.cell(half - 4, 6, f"签字：{who}")
             doc.set_xy(x + 2, y + height - 8)
-            doc.cell(half - 4, 6, "（盖章）　　　　　　年　　月　　日", align="R")
+            stamp = "（盖章）　　　　　　" if kind == OPINION else ""
+            doc.cell(half - 4, 6, f"{stamp}年　　月　　日", align="R")
         doc.set_xy(doc.l_margin, y + height)
+
+
+def _wrapped(doc: Document, label: str, text: str, label_w: float = 26) -> None:
+    """A label and a long value that wraps inside its cell instead of being cut."""
+    value_w = doc.content_width - label_w
+    y = doc.get_y()
+    doc.set_xy(doc.l_margin + label_w, y)
+    doc.multi_cell(value_w, ROW, text or " ", border=1, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    bottom = doc.get_y()
+    doc.set_xy(doc.l_margin, y)
+    doc.set_fill_color(240, 240, 240)
+    doc.cell(label_w, bottom - y, label, border=1, align="C", fill=True)
+    doc.set_xy(doc.l_margin, bottom)
 
 
 def _approval_page(doc: Document, title: str, form: CaseForm) -> None:
@@ -102,8 +130,8 @@ def _approval_page(doc: Document, title: str, form: CaseForm) -> None:
         [("姓名", form.name), ("性别", form.sex)],
         [("身份证号码", form.id_number), ("所属乡镇", form.township)],
         [("险种", form.insurance), ("联系电话", form.phone)],
-        [("退费原因", form.reason)],
     ])  # fmt: skip
+    _wrapped(doc, "退费原因", form.reason)
     _payments(doc, form)
     _grid(doc, [
         [("退费金额", f"¥{form.amount}"), ("大写", form.amount_capital)],
@@ -141,8 +169,9 @@ def write_application(path: str | os.PathLike, county: str, form: CaseForm) -> N
         _grid(doc, [
             [("申请人", form.name), ("身份证号码", form.id_number)],
             [("险种", form.insurance), ("联系电话", form.phone)],
-            [("所属乡镇", form.township), ("退费原因", form.reason)],
+            [("所属乡镇", form.township), ("申请日期", form.applied_on)],
         ])  # fmt: skip
+        _wrapped(doc, "退费原因", form.reason)
         _payments(doc, form)
         _grid(doc, [
             [("申请退费金额", f"¥{form.amount}"), ("大写", form.amount_capital)],
@@ -154,7 +183,7 @@ def write_application(path: str | os.PathLike, county: str, form: CaseForm) -> N
         doc.multi_cell(doc.content_width, 6, "本人承诺以上信息真实有效，所缴费款确属应退，退费款项请转入上述银行账户。",
                        new_x=XPos.LMARGIN, new_y=YPos.NEXT)  # fmt: skip
         doc.ln(2)
-        _signatures(doc, [("申请人", ""), ("乡镇税务分局受理", "")], height=26)
+        _signatures(doc, [("申请人", "", SIGN), ("乡镇税务分局受理", "")], height=26)
     for copy in COPIES:
         doc.add_page()
         _title(doc, f"{county}城乡居民社会保险缴费证明", f"{copy}　　编号：{form.case_no}")
@@ -166,11 +195,12 @@ def write_application(path: str | os.PathLike, county: str, form: CaseForm) -> N
             ],
         )
         _payments(doc, form)
+        _grid(doc, [[("缴费合计", f"¥{form.paid_total}"), ("大写", form.paid_total_capital)]])
         doc.ln(4)
         doc.multi_cell(doc.content_width, 6, "兹证明上述人员已按所列税票缴纳社会保险费，特此证明。", new_x=XPos.LMARGIN,
                        new_y=YPos.NEXT)  # fmt: skip
         doc.ln(2)
-        _signatures(doc, [("乡镇税务分局", ""), ("（备注）", "")], height=26)
+        _signatures(doc, [("乡镇税务分局", ""), ("备注", "", NOTE)], height=26)
     doc.save(path)
 
 
@@ -200,11 +230,15 @@ def write_fund_request_pdf(
     doc.add_page()
     _title(doc, title, f"申请单位：{unit}")
     widths = [80.0, 40.0, 60.0]
+    left = doc.l_margin + (doc.content_width - sum(widths)) / 2  # the summary table centred on the page
     doc.set_fill_color(230, 236, 245)
+    doc.set_x(left)
     doc.row(["乡镇（街道）", "件数", "金额（元）"], widths, ROW, fill=True)
     for town, count, fen in by_township:
+        doc.set_x(left)
         doc.row([town, str(count), money(fen)], widths, ROW, ["C", "C", "R"])
     total = sum(f for _, _, f in by_township)
+    doc.set_x(left)
     doc.row(
         ["合计", str(sum(n for _, n, _ in by_township)), money(total)],
         widths,
@@ -213,7 +247,21 @@ def write_fund_request_pdf(
         fill=True,
     )
     doc.ln(3)
-    doc.cell(doc.content_width, ROW, f"申请金额合计（大写）：{capital}", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    doc.set_x(left)
+    doc.cell(sum(widths), ROW, f"申请金额合计（大写）：{capital}", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    doc.ln(3)
+    # Signed, dated and stamped on the first page, which is the one the finance bureau files.
+    doc.signature_block(
+        ["经办人（签字）：", "审核人（签字）：", "分管领导（签字）：", "申请单位（盖章）："], height=24
+    )
+    doc.cell(
+        doc.content_width,
+        ROW,
+        "申请日期：　　　　年　　月　　日",
+        align="R",
+        new_x=XPos.LMARGIN,
+        new_y=YPos.NEXT,
+    )
     columns = [Column("案件编号", 34), Column("乡镇", 24), Column("姓名", 20), Column("身份证号码", 42),
                Column("收款人户名", 24), Column("银行账号", 50), Column("开户行", 0, "L"), Column("退费金额（元）", 30, "R")]  # fmt: skip
     columns[6].width = doc.content_width - sum(c.width for c in columns)

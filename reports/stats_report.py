@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import struct
 from collections.abc import Sequence
+from decimal import Decimal
 from pathlib import Path
 
 from fpdf.enums import XPos, YPos
@@ -12,8 +14,19 @@ from fpdf.enums import XPos, YPos
 from reports.pdf_kit import FAMILY, Document
 
 
+def _cell(value: object) -> str:
+    """Counts with thousands separators (12,345), as every other figure the office reads."""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, Decimal):
+        return f"{value:,.2f}"
+    return str(value)
+
+
 def write_pdf(path: str | os.PathLike, title: str, headers: Sequence[str], rows: Sequence[Sequence[object]],
-              images: Sequence[Path], summary: str) -> None:  # fmt: skip
+              images: Sequence[Path], summary: str, maker: str = "", made_on: dt.date | None = None) -> None:  # fmt: skip
     doc = Document(landscape=True, footer_note=title)
     doc.add_page()
     doc.title_block(title)
@@ -35,8 +48,11 @@ def write_pdf(path: str | os.PathLike, title: str, headers: Sequence[str], rows:
         if doc.get_y() + 7 > doc.h - doc.b_margin - 12:
             doc.add_page()
             header()
-        doc.row([str(v) for v in values], widths, 6, ["L", *["R"] * (len(headers) - 1)])
+        doc.row([_cell(v) for v in values], widths, 6, ["L", *["R"] * (len(headers) - 1)])
     doc.set_font(FAMILY, size=10)
+    doc.ln(3)
+    doc.cell(doc.content_width, 6, f"制表人：{maker or '　' * 6}　　　　制表日期：{made_on or dt.date.today():%Y年%m月%d日}",
+             align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)  # fmt: skip
     doc.add_page()
     # The first chart (the areas compared) on the left, the others stacked on the right, each in its own
     # proportions; both columns shrink together when the taller would not fit the page.

@@ -83,6 +83,7 @@ def write_pdf(
     unit: str,
     printed: str,
     money,  # type: ignore[no-untyped-def]
+    capital=None,  # type: ignore[no-untyped-def]
 ) -> None:
     columns = (
         Column("序号", 14), Column("乡镇（街道）", 30), Column("村（居）", 32), Column("身份证号码", 44),
@@ -97,7 +98,7 @@ def write_pdf(
     ]
     draw_roster(doc, Roster(
         title=title, columns=columns, rows=body, subtitle_left=f"填报单位：{unit}", subtitle_right=printed,
-        amount_column=7, amounts=[r[6] for r in rows], money=money,
+        amount_column=7, amounts=[r[6] for r in rows], money=money, capital=capital,
         signatures=("经办人：", "审核人：", "单位负责人：", "（单位盖章）"),
     ))  # fmt: skip
     doc.save(path)

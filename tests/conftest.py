@@ -141,13 +141,24 @@ def clerk_of(name: str) -> Actor:
     return Actor(f"clerk-{name}", CLERK, township_id(name), f"{name}经办")
 
 
+@pytest.fixture(autouse=True)
+def _operations_settle():
+    """A GUI test ends with its operations done and their results delivered, while its widgets still exist."""
+    yield
+    import sys
+
+    operations = sys.modules.get("gui.operations")
+    if operations is not None:
+        operations.wait_all()
+
+
 @pytest.fixture
 def message_boxes(monkeypatch):
     """GUI tests: message boxes would block offscreen, so their (title, text) are recorded instead; and no worker
     thread may outlive the test."""
     from PySide6.QtWidgets import QMessageBox
 
-    from gui import workers
+    from gui import operations
 
     shown: list[tuple[str, str]] = []
     for name in ("warning", "information", "critical"):
@@ -155,7 +166,8 @@ def message_boxes(monkeypatch):
             QMessageBox, name, staticmethod(lambda parent, title, text, *a, **k: shown.append((title, text)))
         )
     yield shown
-    assert not workers.LIVE_THREADS, "a worker thread outlived its test"
+    operations.wait_all()  # deliver what the last operations returned, before the widgets go
+    assert not operations.LIVE_THREADS, "a worker thread outlived its test"
 
 
 @pytest.fixture

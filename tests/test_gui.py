@@ -17,9 +17,10 @@ from core import auth, idcard, roster, roster_import
 from core.auth import FINANCE, Actor
 from dao import bulk
 from dao.models import Resident, Township
-from gui import file_dialogs
+from gui import file_dialogs, operations
 from gui.login import FirstAdminDialog, LoginDialog
 from gui.main_window import MainWindow
+from gui.operations import wait_all as settle
 from gui.roster_tab import RosterTab
 from gui.tables import ListTable
 from tests.conftest import clerk_of, township_id
@@ -28,8 +29,9 @@ from tests.fixtures import HEADER, person, write_xlsx
 pytestmark = pytest.mark.usefixtures("message_boxes")
 
 
-def wait_idle(qtbot, runner, timeout=20000):
-    qtbot.waitUntil(lambda: not runner.running, timeout=timeout)
+def wait_idle(qtbot, _widget=None, timeout=20000):
+    """Every running operation done and its result on screen."""
+    operations.wait_all(timeout / 1000)
 
 
 def add_residents(count: int, township: str = "费城街道", start: int = 0) -> None:
@@ -73,38 +75,6 @@ def test_list_table_shows_rows_without_items(qtbot):
     assert table.rowCount() == 0 and model.columnCount() == 4
 
 
-def test_run_busy_returns_results_and_errors_from_the_worker(qtbot, sqlite_db):
-    import threading
-
-    from core.errors import UserError
-    from gui.workers import LIVE_THREADS, run_busy
-
-    widget = QLabel()
-    qtbot.addWidget(widget)
-    seen: list[object] = []
-
-    def work(x: int) -> int:
-        seen.append(threading.current_thread())
-        assert not widget.isEnabled()  # the action cannot be started twice meanwhile
-        return x * 2
-
-    assert run_busy(widget, "…", work, 21) == 42 and seen[0] is not threading.main_thread()
-    assert widget.isEnabled() and not LIVE_THREADS
-
-    def refused() -> None:
-        raise UserError("批次已报送，不能修改。")
-
-    with pytest.raises(UserError, match="批次已报送"):
-        run_busy(widget, "…", refused)
-
-    def unwritable() -> None:
-        raise PermissionError(13, "Permission denied", "/只读/清单.pdf")
-
-    with pytest.raises(UserError, match=r"文件无法读写：/只读/清单\.pdf（没有权限"):
-        run_busy(widget, "…", unwritable)
-    assert widget.isEnabled() and not LIVE_THREADS
-
-
 def test_login_rejects_wrong_password_and_accepts_right(qtbot, sqlite_db, admin):
     auth.create_user(admin, "li", "password123", auth.REVIEWER)
     dialog = LoginDialog("test.db")
@@ -135,6 +105,7 @@ def test_first_admin_dialog(qtbot, sqlite_db):
 
 def test_main_window_status_bar_and_tabs(qtbot, sqlite_db, admin):
     window = MainWindow(clerk_of("上冶镇"), sqlite_db)
+    settle()
     qtbot.addWidget(window)
     assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == [
         "参保登记导入",
@@ -155,23 +126,27 @@ def test_import_wizard_end_to_end(qtbot, sqlite_db, admin, tmp_path, monkeypatch
                         title_rows=[["某村花名册"]])  # fmt: skip
     monkeypatch.setattr(file_dialogs, "_exec", lambda dialog: str(source))
     tab = RosterTab(admin)
+    settle()
     qtbot.addWidget(tab)
     panel = tab.import_panel
     panel.choose_file()
-    wait_idle(qtbot, panel.runner)
+    wait_idle(qtbot)
     assert panel.preview is not None and panel.preview.layout.header_row == 2
     assert panel.mapping_combos["id_number"].currentIndex() == 2  # B列
     assert panel.import_button.isEnabled()
 
     panel.run(dry_run=True)
-    wait_idle(qtbot, panel.runner)
+    wait_idle(qtbot)
     assert panel.report.dry_run and panel.report.imported == 2 and panel.report.rejected == 1
     assert "预览结果" in panel.summary.text()
-    assert panel.issues.rowCount() == 1 and panel.issues.item(0, 2).text() == "ID_CHECKSUM"
+    assert (
+        panel.issues.rowCount() == 1
+        and panel.issues.item(0, 2).text() == "ID_CHECKSUM（身份证号码校验位错误）"
+    )
     assert Resident.select().count() == 0
 
     panel.run(dry_run=False)
-    wait_idle(qtbot, panel.runner)
+    wait_idle(qtbot)
     assert Resident.select().count() == 2 and "导入完成" in panel.summary.text()
     assert tab.history.rowCount() == 1 and tab.history.text(0, 3) == "村报花名册.xlsx"
     assert tab.browser.model.total == 2
@@ -187,15 +162,16 @@ def test_import_wizard_end_to_end(qtbot, sqlite_db, admin, tmp_path, monkeypatch
 def test_wizard_lets_the_user_map_a_missing_column(qtbot, sqlite_db, admin, tmp_path):
     source = write_xlsx(tmp_path / "odd.xlsx", [["姓名", "号码", "乡镇"], ["张三", person(1)[1], "费城街道"]])
     tab = RosterTab(admin)
+    settle()
     qtbot.addWidget(tab)
     panel = tab.import_panel
     panel.open_file(source)
-    wait_idle(qtbot, panel.runner)
+    wait_idle(qtbot)
     assert "没有识别出必需的列" in panel.summary.text() and not panel.import_button.isEnabled()
     panel.mapping_combos["id_number"].setCurrentIndex(2)  # B列：号码
     assert panel.import_button.isEnabled()
     panel.run(dry_run=False)
-    wait_idle(qtbot, panel.runner)
+    wait_idle(qtbot)
     assert Resident.get().name == "张三"
 
 
@@ -203,9 +179,10 @@ def test_unusable_file_shows_a_message(qtbot, sqlite_db, admin, tmp_path, messag
     path = tmp_path / "broken.xlsx"
     path.write_bytes(b"not a workbook")
     tab = RosterTab(admin)
+    settle()
     qtbot.addWidget(tab)
     tab.import_panel.open_file(path)
-    wait_idle(qtbot, tab.import_panel.runner)
+    wait_idle(qtbot)
     assert message_boxes and "不是 Excel" in message_boxes[-1][1]
     assert not tab.import_panel.import_button.isEnabled()
 
@@ -222,10 +199,11 @@ def test_cancel_during_import_leaves_no_rows(qtbot, sqlite_db, admin, tmp_path, 
     monkeypatch.setattr(roster_import.bulk, "insert_rows", slow_insert)
     source = write_xlsx(tmp_path / "many.xlsx", [HEADER, *[person(n) for n in range(1, 200, 2)]])
     tab = RosterTab(admin)
+    settle()
     qtbot.addWidget(tab)
     panel = tab.import_panel
     panel.open_file(source)
-    wait_idle(qtbot, panel.runner)
+    wait_idle(qtbot)
     seen = []
 
     def cancel_after_some_chunks(done, total, stage):
@@ -233,11 +211,10 @@ def test_cancel_during_import_leaves_no_rows(qtbot, sqlite_db, admin, tmp_path, 
         if done >= 20:
             panel.cancel_button.click()
 
-    panel.runner.progress.connect(cancel_after_some_chunks)
-    with qtbot.waitSignal(panel.runner.cancelled, timeout=20000):
-        panel.run(dry_run=False)
-        assert panel.cancel_button.isEnabled()
-    wait_idle(qtbot, panel.runner)
+    panel.run(dry_run=False)
+    assert panel.cancel_button.isEnabled()
+    panel.op.progressed.connect(cancel_after_some_chunks)
+    wait_idle(qtbot)
     assert seen and max(seen) >= 20
     assert Resident.select().count() == 0
     assert "已取消" in panel.summary.text()
@@ -248,6 +225,7 @@ def test_browser_pages_filters_and_sorts(qtbot, sqlite_db, admin):
     add_residents(450, "费城街道")
     add_residents(30, "上冶镇", start=1000)
     tab = RosterTab(admin)
+    settle()
     qtbot.addWidget(tab)
     browser = tab.browser
     model = browser.model
@@ -284,6 +262,7 @@ def test_township_clerk_sees_only_their_township(qtbot, sqlite_db):
     add_residents(20, "费城街道")
     add_residents(5, "上冶镇", start=1000)
     tab = RosterTab(clerk_of("上冶镇"))
+    settle()
     qtbot.addWidget(tab)
     browser = tab.browser
     assert browser.model.total == 5
@@ -296,6 +275,7 @@ def test_id_masking_per_role(qtbot, sqlite_db, admin):
     add_residents(3)
     finance = Actor("cai", FINANCE)
     tab = RosterTab(finance)
+    settle()
     qtbot.addWidget(tab)
     shown = tab.browser.model.rows[0][1]
     assert "********" in shown and len(shown) == 18
@@ -304,6 +284,7 @@ def test_id_masking_per_role(qtbot, sqlite_db, admin):
     assert "*" not in tab.browser.model.rows[0][1]
     roster.set_masked_roles(admin, {auth.CLERK})
     clerk_tab = RosterTab(clerk_of("费城街道"))
+    settle()
     qtbot.addWidget(clerk_tab)
     assert "********" in clerk_tab.browser.model.rows[0][1]
 
@@ -346,6 +327,7 @@ def test_browser_export_uses_the_current_filter(qtbot, sqlite_db, admin, tmp_pat
     add_residents(12, "费城街道")
     add_residents(4, "上冶镇", start=1000)
     tab = RosterTab(admin)
+    settle()
     qtbot.addWidget(tab)
     browser = tab.browser
     browser.township.setCurrentIndex(browser.township.findData(township_id("上冶镇")))
@@ -353,7 +335,7 @@ def test_browser_export_uses_the_current_filter(qtbot, sqlite_db, admin, tmp_pat
     out = tmp_path / "export.csv"
     monkeypatch.setattr(file_dialogs, "_exec", lambda dialog: str(out))
     browser.export()
-    wait_idle(qtbot, browser.runner)
+    wait_idle(qtbot)
     lines = out.read_text(encoding="utf-8-sig").splitlines()
     assert len(lines) == 5 and all("上冶镇" in line for line in lines[1:])
     assert Township.select().count() == 12
@@ -361,6 +343,7 @@ def test_browser_export_uses_the_current_filter(qtbot, sqlite_db, admin, tmp_pat
 
 def test_tabs_follow_the_role(qtbot, sqlite_db, admin):
     county = MainWindow(admin, sqlite_db)
+    settle()
     qtbot.addWidget(county)
     assert (
         county.tabs.count() == 7
@@ -368,6 +351,7 @@ def test_tabs_follow_the_role(qtbot, sqlite_db, admin):
         and county.tabs.tabText(6) == "系统管理"
     )
     finance = MainWindow(Actor("cai", FINANCE), sqlite_db)
+    settle()
     qtbot.addWidget(finance)
     assert "税务传递" in [finance.tabs.tabText(i) for i in range(finance.tabs.count())]
     county.close()

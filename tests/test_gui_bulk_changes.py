@@ -12,6 +12,7 @@ from core import special_groups as sg
 from dao.models import Resident, SpecialList
 from gui import file_dialogs
 from gui.import_changes import ImportChangesDialog
+from gui.operations import wait_all as settle
 from gui.roster_tab import RosterTab
 from gui.special_tab import SpecialTab
 from tests.fixtures import HEADER, person, write_xlsx
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.usefixtures("message_boxes")
 
 
 def wait_idle(qtbot, panel):
-    qtbot.waitUntil(lambda: not panel.runner.running, timeout=15000)
+    qtbot.waitUntil(lambda: not panel.running, timeout=15000)
 
 
 def flagged() -> set[str]:
@@ -37,6 +38,7 @@ def test_removals_previewed_confirmed_and_undone(qtbot, sqlite_db, admin, tmp_pa
         tmp_path / "b.xlsx", [["姓名", "身份证号码", "乡镇"], [people[3][0], people[3][1], "上冶镇"]]
     )
     tab = SpecialTab(admin)
+    settle()
     qtbot.addWidget(tab)
     tab.year.setValue(2020)
     panel = tab.import_panel
@@ -45,12 +47,14 @@ def test_removals_previewed_confirmed_and_undone(qtbot, sqlite_db, admin, tmp_pa
     panel.open_file(first)
     wait_idle(qtbot, panel)
     panel.run(dry_run=False)
+    settle()
     wait_idle(qtbot, panel)
     assert len(flagged()) == 5
 
     panel.open_file(second)
     wait_idle(qtbot, panel)
     panel.run(dry_run=True)
+    settle()
     wait_idle(qtbot, panel)
     assert not panel.changes_box.isHidden() and panel.changes_table.rowCount() == 1
     assert (
@@ -70,6 +74,7 @@ def test_removals_previewed_confirmed_and_undone(qtbot, sqlite_db, admin, tmp_pa
 
     monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.No))
     panel.run(dry_run=False)
+    settle()
     wait_idle(qtbot, panel)
     qtbot.waitUntil(lambda: bool(asked), timeout=5000)
     assert "移出 1 人" in asked[0] and len(flagged()) == 5 and SpecialList.select().count() == 1
@@ -77,6 +82,7 @@ def test_removals_previewed_confirmed_and_undone(qtbot, sqlite_db, admin, tmp_pa
 
     monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.Yes))
     panel.run(dry_run=False)
+    settle()
     wait_idle(qtbot, panel)
     qtbot.waitUntil(lambda: SpecialList.select().count() == 2, timeout=10000)
     wait_idle(qtbot, panel)
@@ -90,6 +96,7 @@ def test_removals_previewed_confirmed_and_undone(qtbot, sqlite_db, admin, tmp_pa
     monkeypatch.setattr(ImportChangesDialog, "exec", lambda self: QDialog.DialogCode.Accepted)
     tab.open_list_changes()
     tab.undo_selected_list()
+    settle()
     assert len(flagged()) == 5 and tab.lists_table.text(0, 10).startswith("已撤销")
 
 
@@ -100,11 +107,13 @@ def test_identity_changes_ticked_per_row(qtbot, sqlite_db, admin, tmp_path, monk
     a2[0] = "新名字"
     path = write_xlsx(tmp_path / "again.xlsx", [HEADER, a2, b2])
     tab = RosterTab(admin)
+    settle()
     qtbot.addWidget(tab)
     panel = tab.import_panel
     panel.open_file(path)
     wait_idle(qtbot, panel)
     panel.run(dry_run=True)
+    settle()
     wait_idle(qtbot, panel)
     table = panel.changes_table
     assert not panel.changes_box.isHidden() and table.rowCount() == 2
@@ -113,6 +122,7 @@ def test_identity_changes_ticked_per_row(qtbot, sqlite_db, admin, tmp_path, monk
     assert all(table.item(r, 0).checkState() == Qt.CheckState.Unchecked for r in range(2))  # none ticked
     table.item(0, 0).setCheckState(Qt.CheckState.Checked)
     panel.run(dry_run=False)
+    settle()
     wait_idle(qtbot, panel)
     assert Resident.get(Resident.id_number == a[1]).name == "新名字"
     assert Resident.get(Resident.id_number == b[1]).township.name == "费城街道"  # not ticked: kept

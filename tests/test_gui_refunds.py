@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QInputDialog, QMessageBox
 from core import auth
 from dao.models import Contribution, RefundCase, Resident
 from gui import file_dialogs
+from gui.operations import wait_all as settle
 from gui.refund_tab import RefundTab
 from tests.conftest import township_id
 from tests.fixtures import HEADER, person, write_xlsx
@@ -27,32 +28,44 @@ def test_enter_and_move_a_case(qtbot, sqlite_db, admin, tmp_path, monkeypatch, m
     clerk = auth.actor_of(auth.create_user(admin, "li", "password123", auth.CLERK, township_id("费城街道")))
     reviewer = auth.actor_of(auth.create_user(admin, "shen", "password123", auth.REVIEWER))
     tab = RefundTab(clerk)
+    settle()
     qtbot.addWidget(tab)
+    settle()
     entry = tab.entry
     entry.id_edit.setText(r.id_number)
     entry.find()
+    settle()
     assert entry.pay_table.rowCount() == 1 and entry.create_button.isEnabled()
     entry.pay_table.cellWidget(0, 0).setChecked(True)
-    entry.pay_table.item(0, 5).setText("120.50")
+    entry.pay_table.item(0, 7).setText("120.50")
     entry.account_no.setText("6228480000000001")
     entry.bank.setText("农业银行费县支行")
     entry.create()
+    settle()
     case = RefundCase.get()
     assert case.amount_fen == 12050 and case.account_name == r.name and message_boxes[-1][0] == "已受理"
     assert tab.cases.table.rowCount() == 1 and "尚未初审报送：<b>1</b>" in tab.cutoff.text()
 
     tab.cases.table.selectRow(0)
     tab.cases.move("初审")
+    settle()
     assert RefundCase.get().state == "已初审"
     tab.cases.table.selectRow(0)
-    tab.cases.move("复核通过")  # a clerk may not approve
+    tab.cases.move("复核通过")  # a clerk may not approve: core refuses, and the button says so beforehand
+    settle()
+    button = tab.cases.buttons["复核通过"]
+    assert not button.isEnabled() and "县局审核" in button.toolTip()
     assert RefundCase.get().state == "已初审" and "县局审核" in message_boxes[-1][1]
 
     county = RefundTab(reviewer)
+    settle()
     qtbot.addWidget(county)
+    settle()
     county.cases.table.selectRow(0)
     monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: ("材料不全", True)))
-    county.cases.move("退回", ask="退回原因：")
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes))
+    county.cases.move("退回")
+    settle()
     assert RefundCase.get().state == "已退回" and RefundCase.get().note == "材料不全"
 
     from gui.resident_dialog import ResidentDialog
@@ -60,8 +73,12 @@ def test_enter_and_move_a_case(qtbot, sqlite_db, admin, tmp_path, monkeypatch, m
     details = ResidentDialog(reviewer, r.id)
     qtbot.addWidget(details)
     assert details.detail.refunds[0].case_no == case.case_no
+    assert county.cases.state.currentText() == "已初审"  # 县局审核 lands on the cases waiting for review
+    county.cases.state.setCurrentIndex(0)
+    settle()
     county.cases.table.selectRow(0)
     county.cases.print_sheets()
+    settle()
     title, pdf, _, pages = previews[-1]
     assert "退费审批表" in title and pages == 1
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
@@ -90,19 +107,24 @@ def test_handoff_tab_creates_sends_and_reexports(
     refunds.advance(reviewer, case.id, "复核通过")
     refunds.advance(finance, case.id, "已退款", bank_ref="B1", paid_on=dt.date.today())
     tab = HandoffTab(reviewer)
+    settle()
     qtbot.addWidget(tab)
+    settle()
     assert "退费 <b>1</b>" in tab.pending.text()
     monkeypatch.setattr(file_dialogs, "_exec", lambda dialog: str(tmp_path / "out"))
     tab.create()
+    settle()
     batch = HandoffBatch.get()
     assert tab.batches.rowCount() == 1 and (tmp_path / "out" / f"{batch.batch_no}.xlsx").exists()
     tab.batches.selectRow(0)
     monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes))
     tab.mark_sent()
+    settle()
     assert HandoffBatch.get().state == "已报送" and tab.periods.text(0, 2) == "已锁定"
     monkeypatch.setattr(file_dialogs, "_exec", lambda dialog: str(tmp_path / "again"))
     tab.batches.selectRow(0)
     tab.export()
+    settle()
     name = f"{batch.batch_no}.csv"
     assert (tmp_path / "again" / name).read_bytes() == (tmp_path / "out" / name).read_bytes()
 
@@ -117,7 +139,9 @@ def test_step_dates_in_the_tab(qtbot, sqlite_db, admin, tmp_path, message_boxes)
     do_import(write_xlsx(tmp_path / "r.xlsx", [HEADER, person(1), person(3)]), admin)
     clerk = auth.actor_of(auth.create_user(admin, "li", "password123", auth.CLERK, township_id("费城街道")))
     tab = RefundTab(clerk)
+    settle()
     qtbot.addWidget(tab)
+    settle()
     today = dt.date.today()
     assert tab.cases.step_date.date().toPython() == today and tab.entry.accepted_on.date().toPython() == today
     tab.cases.step_date.setDate(QDate(today.year + 1, 1, 1))
@@ -129,23 +153,28 @@ def test_step_dates_in_the_tab(qtbot, sqlite_db, admin, tmp_path, message_boxes)
         )
         tab.entry.id_edit.setText(resident.id_number)
         tab.entry.find()
+        settle()
         tab.entry.pay_table.cellWidget(0, 0).setChecked(True)
         tab.entry.account_no.setText("6228")
         tab.entry.bank.setText("农行")
         tab.entry.accepted_on.setDate(QDate(last_year, 3, 20))
         tab.entry.create()
+        settle()
     cases = list(RefundCase.select().order_by(RefundCase.id))
     assert len(cases) == 2 and all(c.entered_at.date() == today for c in cases)
     from core import refunds
 
     refunds.advance(clerk, cases[1].id, "撤销", on=dt.date(last_year, 3, 21))
     tab.cases.refresh()
+    settle()
     tab.cases.table.selectAll()
     tab.cases.step_date.setDate(QDate(last_year, 3, 26))
     tab.cases.move("初审")  # the withdrawn case cannot move: neither does the other
+    settle()
     assert "均未办理" in message_boxes[-1][1] and RefundCase.get_by_id(cases[0].id).state == "已受理"
     tab.cases.table.clearSelection()
     tab.cases.table.selectRow(next(n for n, row in enumerate(tab.cases.rows) if row.id == cases[0].id))
     tab.cases.move("初审")
+    settle()
     moved = RefundCase.get_by_id(cases[0].id)
     assert moved.state == "已初审" and moved.batch_month == f"{last_year}-04"  # passed on the 26th

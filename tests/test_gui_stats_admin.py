@@ -12,6 +12,7 @@ from core import auth
 from dao.models import AuditLog, PolicyYear, User
 from gui import file_dialogs
 from gui.admin_tab import AdminTab, UserDialog
+from gui.operations import wait_all as settle
 from gui.stats_tab import StatsTab
 from tests.test_stats_admin import make_county
 
@@ -21,11 +22,13 @@ pytestmark = pytest.mark.usefixtures("message_boxes")
 def test_stats_tab_charts_render_and_export(qtbot, sqlite_db, admin, tmp_path, monkeypatch, previews):
     make_county(admin, tmp_path)
     tab = StatsTab(admin)
+    settle()
     qtbot.addWidget(tab)
     tab.year.setValue(2020)
     tab.resize(1200, 800)
     tab.show()
     tab.refresh()
+    settle()
     assert tab.table.text(tab.table.rowCount() - 1, 0) == "合计"
     assert tab.table.text(tab.table.rowCount() - 1, 3) == "5"
     assert len(tab.progress_chart.series()) == 1 and tab.progress_chart.series()[0].count() > 0
@@ -40,6 +43,7 @@ def test_stats_tab_charts_render_and_export(qtbot, sqlite_db, admin, tmp_path, m
         picture = QImage(str(image))
         assert not picture.isNull() and picture.width() > 100
     tab.export_pdf()
+    settle()
     title, pdf, printed, pages = previews[-1]
     assert "统计报告" in title and pages >= 1 and printed.stat().st_size > 1000
     text = subprocess.run(
@@ -49,12 +53,14 @@ def test_stats_tab_charts_render_and_export(qtbot, sqlite_db, admin, tmp_path, m
     xlsx = tmp_path / "stats.xlsx"
     monkeypatch.setattr(file_dialogs, "_exec", lambda dialog: str(xlsx))
     tab.export_table()
+    settle()
     assert xlsx.exists()
 
 
 def test_admin_tab_users_policy_and_backup(qtbot, sqlite_db, admin, tmp_path, monkeypatch, message_boxes):
     boss = auth.actor_of(auth.create_user(admin, "boss", "password123", auth.ADMIN))
     tab = AdminTab(boss)
+    settle()
     qtbot.addWidget(tab)
     assert tab.users_table.rowCount() == 1 and tab.policy_table.rowCount() == PolicyYear.select().count()
 
@@ -67,29 +73,35 @@ def test_admin_tab_users_policy_and_backup(qtbot, sqlite_db, admin, tmp_path, mo
 
     monkeypatch.setattr(UserDialog, "exec", fill_new_user)
     tab.new_user()
+    settle()
     assert User.get(User.username == "li").township_id is not None and tab.users_table.rowCount() == 2
 
     tab.policy_table.selectRow(tab.policy_table.rowCount() - 1)  # 2020
     tab.p_tiers.setText("100,300,500,800")
     tab.save_policy()
+    settle()
     assert PolicyYear.get(PolicyYear.year == 2020).tiers == [10000, 30000, 50000, 80000]
     tab.p_tiers.setText("300,100")
     tab.save_policy()
+    settle()
     assert "从低到高" in message_boxes[-1][1]
 
     out = tmp_path / "backup.db"
     monkeypatch.setattr(file_dialogs, "_exec", lambda dialog: str(out))
     tab.backup()
+    settle()
     assert out.exists() and "已备份" in message_boxes[-1][1]
     tab.mask_boxes[auth.FINANCE].setChecked(False)
     tab.mask_boxes[auth.CLERK].setChecked(True)
     tab.save_settings()
+    settle()
     tab.refresh_audit()
     assert tab.audit_table.rowCount() >= 3 and tab.audit_count.text() == f"共 {tab.audit_table.rowCount()} 条"
     assert AuditLog.select().where(AuditLog.entity == "setting").count() == 1
     monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: ("new-password-2", True)))
     tab.users_table.selectRow([tab.users_table.text(r, 0) for r in range(2)].index("li"))
     tab.reset_password()
+    settle()
     assert auth.authenticate("li", "new-password-2").username == "li"
 
 
@@ -110,6 +122,7 @@ def test_backup_over_a_file_that_is_not_ours_asks_first(
     assert "不是本系统的数据库备份" in asked[-1] and precious.read_bytes() == b"not a database of ours"
     answer = QMessageBox.StandardButton.Yes
     tab.backup()
+    settle()  # the confirmed backup runs as an operation
     assert (
         len(asked) == 2
         and precious.read_bytes().startswith(b"SQLite format 3")
@@ -130,11 +143,13 @@ def test_restore_from_the_admin_tab(qtbot, sqlite_db, admin, tmp_path, monkeypat
     foreign.write_bytes(b"SQLite format 3\x00" + b"\x00" * 2000)
     monkeypatch.setattr(file_dialogs, "_exec", lambda dialog: str(foreign))
     tab.restore()
+    settle()  # restore runs as an operation
     assert (
         "不是本系统可用的数据库" in message_boxes[-1][1]
         and Township.select().where(Township.sort_order == 99).count()
     )
     monkeypatch.setattr(file_dialogs, "_exec", lambda dialog: str(backup))
     tab.restore()
+    settle()
     assert "已恢复" in message_boxes[-1][1]
     assert Township.select().where(Township.sort_order == 99).count() == 0

@@ -9,6 +9,7 @@ from openpyxl import load_workbook
 from shiboken6 import isValid
 
 from gui import file_dialogs
+from gui.operations import wait_all
 from gui.stats_tab import StatsTab
 from gui.worklist_panel import VillageDialog, WorklistPanel
 from tests.conftest import clerk_of
@@ -50,6 +51,7 @@ def test_village_table_names_export_and_print(qtbot, sqlite_db, admin, tmp_path,
     assert panel.dialogs == []
     table.selectRow(0)
     panel.print_selected()
+    wait_all()  # printing runs as an operation
     title, pdf, printed, pages = previews[-1]
     assert "费城街道东村" in title and pages == 2 and printed.stat().st_size > 1000
     text = subprocess.run(

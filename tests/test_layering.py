@@ -1,4 +1,4 @@
-"""core, dao, reports and cli never import Qt; dao and reports never import core or gui."""
+"""core, dao, reports and cli never import Qt; dao and reports never import core or gui; gui never imports dao."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ FORBIDDEN = {
     "dao": ("PySide6", "shiboken6", "PyQt5", "PyQt6", "gui", "core", "reports", "cli"),
     "reports": ("PySide6", "shiboken6", "PyQt5", "PyQt6", "gui", "core", "dao", "cli"),
     "cli": ("PySide6", "shiboken6", "PyQt5", "PyQt6", "gui"),
+    "gui": ("dao",),  # every read goes through core's scope checks; constants come through core
 }
 
 

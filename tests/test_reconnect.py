@@ -12,6 +12,7 @@ from core.database import open_database
 from core.errors import ConnectionLost, UserError
 from dao import db as dao_db
 from dao.models import AuditLog, Township
+from gui.operations import wait_all
 from tests.conftest import _pg_admin
 
 
@@ -103,6 +104,7 @@ def test_the_gui_goes_on_after_the_backend_is_terminated(qtbot, pg_schema, admin
     tab.mask_boxes["财务"].setChecked(True)
     _kill_backend()
     tab.save_settings()  # a change: its transaction starts on a new connection
+    wait_all()
     assert message_boxes[-1] == ("系统管理", "设置已保存。")
 
     def cut_off(*args, **kwargs):  # the connection dies in the middle of the change
@@ -112,6 +114,7 @@ def test_the_gui_goes_on_after_the_backend_is_terminated(qtbot, pg_schema, admin
             audit.record("tester", "probe", "x", "half")
 
     tab._do(cut_off)
+    wait_all()
     assert message_boxes[-1] == ("系统管理", dao_db.LOST_MESSAGE)
     assert AuditLog.select().where(AuditLog.entity_id == "half").count() == 0
     tab.refresh_audit()  # and it goes on

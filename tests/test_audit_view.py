@@ -1,0 +1,41 @@
+"""The audit viewer in Chinese: action names, objects by their business keys, details as readable lines; the
+import progress counts data rows."""
+
+from __future__ import annotations
+
+from core import audit_view, auth, refunds
+from core.progress import Progress
+from dao.models import Contribution, Resident
+from tests.conftest import township_id
+from tests.fixtures import HEADER, person, write_xlsx
+from tests.test_roster_import import do_import
+
+
+def test_audit_lines_speak_chinese(db, admin, tmp_path):
+    do_import(write_xlsx(tmp_path / "r.xlsx", [HEADER, person(1)]), admin)
+    r = Resident.get()
+    c = Contribution.create(resident=r.id, year=2020, amount_fen=30000, tier_fen=30000, voucher="V1")
+    clerk = auth.actor_of(
+        auth.create_user(admin, "li", "password123", auth.CLERK, township_id("费城街道"), "李经办")
+    )
+    case = refunds.create(
+        clerk, refunds.NewCase(r.id, [c.id], [30000], "重复缴费", r.name, "6228", "农行", ["退费申请"])
+    )
+    refunds.advance(clerk, case.id, "初审")
+    lines = audit_view.entries(admin)
+    passed = next(line for line in lines if line.action == "初审")
+    assert passed.target == f"退费案件 {case.case_no}" and passed.user == "李经办（li）"
+    assert "状态：已受理 → 已初审" in passed.details.splitlines()
+    created = next(line for line in lines if line.action == "新建" and line.target.startswith("用户"))
+    assert created.target == "用户 李经办（li）" and "{" not in created.details
+    assert all("refund_case" not in line.target for line in lines)
+
+
+def test_import_progress_counts_data_rows(db, admin, tmp_path):
+    from core import roster_import
+    from core.progress import run
+
+    path = write_xlsx(tmp_path / "r.xlsx", [HEADER, *[person(n) for n in range(1, 40, 2)]])
+    ticks: list[Progress] = []
+    run(roster_import.import_roster(path, admin), ticks.append)
+    assert max(t.total for t in ticks) == 20 and ticks[-1].done == 20  # 20 people, not 21 file rows

@@ -1,0 +1,174 @@
+"""Issue 18's printed forms: each new field checked in the PDF's text (pdftotext), the handoff workbook's
+column widths, and the display names the core puts on them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+from decimal import Decimal
+from pathlib import Path
+
+from openpyxl import load_workbook
+
+from reports import arrears_sheet, handoff_files, refund_forms, stats_report, subsidy_list
+
+LONG_REASON = "重复缴费（本人于三月在支付宝缴纳后，村里又在农商行柜台代为缴纳了一次，现申请退还重复缴纳的一笔款项到本人银行卡）"
+
+
+def text_of(pdf: Path, *, layout: bool = False) -> str:
+    args = ["pdftotext", *(["-layout"] if layout else []), str(pdf), "-"]
+    return subprocess.run(args, capture_output=True, text=True, check=True).stdout
+
+
+def flat(text: str) -> str:
+    return "".join(text.split())
+
+
+def form(**changes: object) -> refund_forms.CaseForm:
+    values = dict(
+        case_no="TF2026-001-0002", insurance="城乡居民基本养老保险", name="张平", sex="男",
+        id_number="371325199001010011", township="费城街道", phone="13800000000", reason=LONG_REASON,
+        payments=[("2025", "正常应缴", "3713251234567890", "300.00", "2025-03-01", "支付宝", "300.00"),
+                  ("2024", "正常应缴", "3713251234567891", "500.00", "2024-03-01", "农业银行", "500.00")],
+        amount="800.00", amount_capital="捌佰元整", account=("张平", "6228480000000001", "农业银行费县支行"),
+        documents="退费申请、身份证复印件", state="已受理", trail=[("2026-11-30 09:00", "受理", "李经办", "")],
+        entered_by="李经办", passed_by="", reviewed_by="", applied_on="2026年11月30日", paid_total="800.00",
+        paid_total_capital="捌佰元整",
+    )  # fmt: skip
+    values.update(changes)
+    return refund_forms.CaseForm(**values)  # type: ignore[arg-type]
+
+
+def test_application_and_payment_certificate(tmp_path):
+    pdf = tmp_path / "application.pdf"
+    refund_forms.write_application(pdf, "费县", form())
+    pages = text_of(pdf).split("\f")
+    application, certificate = flat(pages[0]), flat(pages[3])
+    assert flat(LONG_REASON) in application  # the reason wraps, nothing cut
+    assert "申请日期" in application and "2026年11月30日" in application
+    assert "申请人（签字）" in application
+    assert application.count("盖章") == 1  # only the tax branch stamps; the applicant signs
+    assert "缴费合计" in certificate and "¥800.00" in certificate and "捌佰元整" in certificate
+    assert "备注：" in certificate and "（备注）意见" not in certificate
+
+
+def test_approval_sheet_reason_wraps_and_names_people(tmp_path):
+    pdf = tmp_path / "approval.pdf"
+    refund_forms.write_approval_sheets(pdf, "费县退费审批表", [form(entered_by="李经办", passed_by="王所长")])
+    text = flat(text_of(pdf))
+    assert flat(LONG_REASON) in text and "签字：李经办" in text and "签字：王所长" in text
+
+
+def test_fund_request_signs_on_the_first_page(tmp_path):
+    pdf = tmp_path / "fund.pdf"
+    payees = [("TF2026-001-0002", "费城街道", "张平", "371325199001010011", "张平", "6228", "农行", 80000)]
+    refund_forms.write_fund_request_pdf(pdf, "费县退费资金申请表（2026-12）", [("费城街道", 1, 80000)], payees,
+                                        unit="费县人力资源和社会保障局", money=lambda f: f"{Decimal(f) / 100:,.2f}",
+                                        capital="捌佰元整")  # fmt: skip
+    first = flat(text_of(pdf).split("\f")[0])
+    assert "经办人（签字）" in first and "申请单位（盖章）" in first and "申请日期" in first
+    layout = text_of(pdf, layout=True).split("\f")[0]
+    header = next(line for line in layout.splitlines() if "乡镇（街道）" in line)
+    indent = len(header) - len(header.lstrip())
+    assert indent > 20  # the summary table sits in the middle of the landscape page, not at the margin
+
+
+def test_stats_report_separators_and_maker(tmp_path):
+    pdf = tmp_path / "stats.pdf"
+    rows = [
+        [
+            "费城街道",
+            12345,
+            11000,
+            10234,
+            9000,
+            1234,
+            13.7,
+            9000,
+            1234,
+            Decimal("3456789.00"),
+            Decimal("1.00"),
+        ]
+    ]
+    headers = [
+        "乡镇",
+        "参保",
+        "上年参保",
+        "缴费",
+        "上年缴费",
+        "增减",
+        "增长%",
+        "个人",
+        "代缴",
+        "金额",
+        "上年金额",
+    ]
+    stats_report.write_pdf(
+        pdf, "统计", headers, rows, [], "摘要", maker="李经办", made_on=dt.date(2026, 11, 30)
+    )
+    text = flat(text_of(pdf))
+    assert "12,345" in text and "3,456,789.00" in text
+    assert "制表人：李经办" in text and "制表日期：2026年11月30日" in text
+
+
+def test_subsidy_roster_total_in_capitals(tmp_path):
+    from core.money import format_yuan, to_capital
+
+    pdf = tmp_path / "subsidy.pdf"
+    rows = [("费城街道", "东村", "371325199001010011", "张平", "男", "低保对象", 10000, "有效")] * 3
+    subsidy_list.write_pdf(pdf, "政府代缴花名册", rows, unit="费县人社局", printed="打印日期", money=format_yuan,
+                           capital=to_capital)  # fmt: skip
+    assert "合计金额（大写）：叁佰元整" in flat(text_of(pdf))
+
+
+def test_arrears_sheet_assessor_and_phone_row(tmp_path):
+    pdf = tmp_path / "arrears.pdf"
+    sheet = arrears_sheet.Sheet(
+        title="补缴费额核定单", number="补核2026-001-0001",
+        resident=[("姓名", "张平"), ("性别", "男"), ("身份证号码", "371325199001010011"), ("出生日期", "1990-01-01"),
+                  ("乡镇（街道）", "费城街道"), ("村（居）", "东村"), ("联系电话", "13800000000")],
+        lines=[("2020", "300.00", "300.00", "—")], total="300.00", total_capital="叁佰元整", channels=["微信"],
+        assessor="李经办", assessed_on="2026年11月30日", office="费城街道人力资源和社会保障所",
+    )  # fmt: skip
+    arrears_sheet.write(pdf, [sheet])
+    layout = text_of(pdf, layout=True)
+    phone = next(line for line in layout.splitlines() if "联系电话" in line)
+    assert "13800000000" in phone and phone.count("联系电话") == 1
+    assert "核定人：李经办" in flat(layout)
+
+
+def test_handoff_workbook_columns_fit_ids_and_amounts(tmp_path):
+    path = tmp_path / "batch.xlsx"
+    columns = ["序号", "社会保障号码", "姓名", "退费金额"]
+    handoff_files.write_xlsx(path, "批次", columns, [[1, "371325199001010011", "张平", "-123456.00"]],
+                             dt.datetime(2026, 11, 30, 9, 0))  # fmt: skip
+    ws = load_workbook(path).active
+    assert ws.column_dimensions["B"].width >= 22 and ws.column_dimensions["D"].width >= 14
+
+
+def test_core_forms_name_the_people_not_the_logins(db, admin, tmp_path):
+    from core import arrears, auth, refunds
+    from dao.models import Contribution, PolicyYear, Resident
+    from tests.conftest import township_id
+    from tests.fixtures import HEADER, person, write_xlsx
+    from tests.test_roster_import import do_import
+
+    do_import(write_xlsx(tmp_path / "r.xlsx", [HEADER, person(1)]), admin)
+    r = Resident.get()
+    c = Contribution.create(resident=r.id, year=2020, amount_fen=30000, tier_fen=30000, voucher="V1")
+    clerk = auth.actor_of(
+        auth.create_user(admin, "li", "password123", auth.CLERK, township_id("费城街道"), "李经办")
+    )
+    case = refunds.create(clerk, refunds.NewCase(r.id, [c.id], [30000], "其他", r.name, "6228", "农行", [],
+                                                 reason_text=LONG_REASON))  # fmt: skip
+    out = tmp_path / "app.pdf"
+    refunds.print_application(clerk, case.id, out)
+    text = flat(text_of(out))
+    assert flat(LONG_REASON) in text and f"{dt.date.today():%Y年%m月%d日}" in text and "¥300.00" in text
+    year = min(y for (y,) in PolicyYear.select(PolicyYear.year).where(PolicyYear.arrears_allowed).tuples())
+    owed = arrears.proposal(clerk, r.id)
+    a = arrears.declare(clerk, r.id, [owed[0].year], [owed[0].tiers[0]])
+    arrears.assess(clerk, a.id)
+    sheet = tmp_path / "sheet.pdf"
+    arrears.print_sheets(clerk, [a.id], sheet)
+    assert "核定人：李经办" in flat(text_of(sheet)) and year <= owed[0].year

@@ -1,0 +1,202 @@
+"""Issue 18: the case detail view, role-aware refund buttons, payments in a live case marked, the roster browser's
+list and export being the same query, masking in the refund list and detail."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtWidgets import QDialog
+
+from core import auth, refunds, roster
+from dao.models import Contribution, Resident
+from gui import file_dialogs, refund_tab
+from gui.operations import wait_all as settle
+from gui.refund_tab import RefundTab
+from gui.roster_tab import RosterTab
+from tests.conftest import township_id
+from tests.fixtures import HEADER, person, write_xlsx
+from tests.test_roster_import import do_import
+
+pytestmark = pytest.mark.usefixtures("message_boxes")
+
+
+def select_first(table) -> None:
+    """Select row 0 whatever keyboard modifiers an earlier test left behind (selectRow honours a held Ctrl and
+    would toggle the row off)."""
+    from PySide6.QtCore import QItemSelectionModel
+
+    flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+    table.selectionModel().select(table.model().index(0, 0), flags)
+
+
+def _case(admin, tmp_path):
+    do_import(write_xlsx(tmp_path / "r.xlsx", [HEADER, person(1)]), admin)
+    r = Resident.get()
+    c1 = Contribution.create(resident=r.id, year=2020, amount_fen=30000, tier_fen=30000, voucher="3713251234567890",
+                             channel="支付宝")  # fmt: skip
+    Contribution.create(
+        resident=r.id, year=2019, amount_fen=50000, tier_fen=50000, voucher="V2019", channel="农业银行"
+    )
+    clerk = auth.actor_of(
+        auth.create_user(admin, "li", "password123", auth.CLERK, township_id("费城街道"), "李经办")
+    )
+    case = refunds.create(
+        clerk,
+        refunds.NewCase(r.id, [c1.id], [30000], "重复缴费", r.name, "6228480000000001", "农行", ["退费申请"]),
+    )
+    refunds.advance(clerk, case.id, "初审", reason="")
+    return r, clerk, case
+
+
+def test_case_detail_view_and_approve_from_it(qtbot, sqlite_db, admin, tmp_path, monkeypatch, message_boxes):
+    r, _clerk, case = _case(admin, tmp_path)
+    reviewer = auth.actor_of(auth.create_user(admin, "shen", "password123", auth.REVIEWER, None, "沈审核"))
+    tab = RefundTab(reviewer)
+    qtbot.addWidget(tab)
+    settle()
+    assert [row.case_no for row in tab.cases.rows] == [case.case_no]  # lands on the cases waiting for review
+    for text in ("初审", "撤销…", "已退款…"):  # not the reviewer's steps: disabled, the tooltip names who may
+        button = tab.cases.buttons[text]
+        assert not button.isEnabled() and "须由" in button.toolTip()
+    assert tab.cases.buttons["复核通过"].isEnabled()
+
+    checked: list[bool] = []
+
+    def approve(dialog):
+        check_detail(dialog, r)
+        checked.append(True)
+        dialog.step_buttons["复核通过"].click()
+        return dialog.result() == QDialog.DialogCode.Accepted.value
+
+    monkeypatch.setattr(refund_tab, "run_dialog", approve)
+    tab.cases.table.selectRow(0)
+    tab.cases.open_case()
+    settle()
+    assert checked == [True], message_boxes
+    assert refunds.get(reviewer, case.id).state == "复核通过" and "复核通过：1 件" in message_boxes[-1][1]
+
+
+def check_detail(dialog, r) -> None:
+    """The dialog as the reviewer sees it (checked while it is open)."""
+    f = dialog.detail.form
+    assert f.name == r.name and f.amount == "300.00" and f.amount_capital == "叁佰元整"
+    assert dialog.payments.text(0, 2) == "3713251234567890" and dialog.payments.text(0, 5) == "支付宝"
+    steps = [dialog.events.text(n, 1) for n in range(dialog.events.rowCount())]
+    who = [dialog.events.text(n, 2) for n in range(dialog.events.rowCount())]
+    assert steps == ["受理", "初审"] and who == ["李经办", "李经办"]  # display names, not logins
+    assert "☑ 退费申请" in dialog.documents.text() and "☐ 身份证复印件" in dialog.documents.text()
+    assert not dialog.step_buttons["撤销"].isEnabled()
+
+
+def test_entry_marks_payments_in_a_live_case_and_starts_unticked(qtbot, sqlite_db, admin, tmp_path):
+    r, clerk, case = _case(admin, tmp_path)
+    tab = RefundTab(clerk)
+    qtbot.addWidget(tab)
+    entry = tab.entry
+    entry.id_edit.setText(r.id_number)
+    entry.find()
+    settle()
+    assert entry.pay_table.rowCount() == 2
+    held = next(n for n in range(2) if entry.pay_table.item(n, 2).text() == "3713251234567890")
+    free = 1 - held
+    assert (
+        entry.pay_table.item(held, 6).text() == case.case_no
+        and not entry.pay_table.cellWidget(held, 0).isEnabled()
+    )
+    assert entry.pay_table.cellWidget(free, 0).isEnabled() and not entry.pay_table.item(free, 6).text()
+    assert not any(box.isChecked() for box in entry.documents.values())
+    assert entry.pay_table.minimumHeight() >= 24 * refund_tab.PAYMENT_ROWS_SHOWN
+
+
+def test_account_dialog_cancel_changes_nothing(qtbot, sqlite_db, admin, tmp_path, monkeypatch, message_boxes):
+    _r, clerk, case = _case(admin, tmp_path)
+    reviewer = auth.actor_of(auth.create_user(admin, "shen", "password123", auth.REVIEWER))
+    refunds.advance(reviewer, case.id, "退回", reason="账号有误")
+    tab = RefundTab(clerk)
+    qtbot.addWidget(tab)
+    settle()
+    monkeypatch.setattr(refund_tab, "run_dialog", lambda dialog: False)
+    qtbot.waitUntil(lambda: tab.cases.table.rowCount() == 1)
+    select_first(tab.cases.table)
+    assert tab.cases.selected(), (tab.cases.table.rowCount(), message_boxes)
+    tab.cases.correct_account()
+    settle()
+    assert refunds.get(clerk, case.id).account_no == "6228480000000001"
+
+    def fill(dialog):
+        assert dialog.account_no.text() == "6228480000000001"  # the three fields in one dialog, filled in
+        dialog.account_no.setText("6228480000000002")
+        return True
+
+    monkeypatch.setattr(refund_tab, "run_dialog", fill)
+    qtbot.waitUntil(lambda: tab.cases.table.rowCount() == 1)
+    select_first(tab.cases.table)
+    assert tab.cases.selected(), (tab.cases.table.rowCount(), message_boxes)
+    tab.cases.correct_account()
+    settle()
+    assert refunds.get(clerk, case.id).account_no == "6228480000000002", message_boxes
+
+
+def test_masking_follows_the_setting_in_the_refund_list_and_detail(qtbot, sqlite_db, admin, tmp_path):
+    r, clerk, case = _case(admin, tmp_path)
+    from core import refund_view
+
+    roster.set_masked_roles(admin, {auth.CLERK})
+    assert refunds.listing(clerk)[0].id_number != r.id_number and "*" in refunds.listing(clerk)[0].id_number
+    assert "*" in refund_view.case_detail(clerk, case.id).form.id_number
+    assert refund_view.case_detail(admin, case.id).form.id_number == r.id_number
+
+
+def test_browser_township_change_reruns_and_export_is_the_list(
+    qtbot, sqlite_db, admin, tmp_path, monkeypatch
+):
+    rows = [HEADER, *[person(n) for n in range(1, 12, 2)]]
+    do_import(write_xlsx(tmp_path / "r.xlsx", rows), admin)
+    tab = RosterTab(admin)
+    qtbot.addWidget(tab)
+    settle()
+    browser = tab.browser
+    everyone = browser.model.total
+    assert everyone == Resident.select().count() > 0
+    other = township_id("胡阳镇")
+    browser.township.setCurrentIndex(browser.township.findData(other))  # no 查询 pressed
+    assert browser.model.total == 0 and browser.model.filter.township_id == other
+    browser.township.setCurrentIndex(0)
+    assert browser.model.total == everyone
+    out = tmp_path / "export.csv"
+    monkeypatch.setattr(file_dialogs, "_exec", lambda dialog: str(out))
+    browser.export()
+    settle()
+    assert len(out.read_text(encoding="utf-8-sig").splitlines()) == 1 + everyone
+
+
+def test_landing_tabs_password_change_and_log_out(qtbot, sqlite_db, admin, monkeypatch, message_boxes):
+    from PySide6.QtWidgets import QMessageBox
+
+    from core.database import describe
+    from gui.login import ChangePasswordDialog
+    from gui.main_window import MainWindow
+
+    finance = auth.actor_of(auth.create_user(admin, "cai", "password123", auth.FINANCE, None, "蔡财务"))
+    window = MainWindow(finance, describe(None))
+    qtbot.addWidget(window)
+    settle()
+    assert window.current_tab() is window.refund_tab
+    assert window.refund_tab.inner.currentWidget() is window.refund_tab.fund  # 财务 opens on 资金申请
+    menu = [a.text() for a in window.menuBar().actions()[0].menu().actions()]
+    assert "修改密码…" in menu and "注销/切换用户" in menu
+
+    dialog = ChangePasswordDialog(finance)
+    qtbot.addWidget(dialog)
+    dialog.old.setText("wrong-password")
+    dialog.new.setText("newpassword1")
+    dialog.again.setText("newpassword1")
+    dialog.change()
+    assert "原密码不正确" in dialog.message.text()
+    dialog.old.setText("password123")
+    dialog.change()
+    assert dialog.result() == QDialog.DialogCode.Accepted.value
+    assert auth.authenticate("cai", "newpassword1").username == "cai"
+
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes))
+    window.log_out()
+    assert window.switch_user and not window.isVisible()
