@@ -61,7 +61,9 @@ class Driver:
     def _busy(self) -> bool:
         from PySide6.QtCore import QThread
 
-        if self.pool.activeThreadCount():
+        from gui import operations
+
+        if self.pool.activeThreadCount() or operations.LIVE_THREADS:  # an Op's thread has no Qt parent
             return True
         roots = [self.window] if self.window is not None else []
         return any(t.isRunning() for root in roots for t in root.findChildren(QThread))
