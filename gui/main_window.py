@@ -85,7 +85,7 @@ class MainWindow(QMainWindow):
         self._restore_geometry()
 
     def _build_menu(self) -> None:
-        menu = self.menuBar().addMenu("文件(&F)")
+        menu = self.file_menu = self.menuBar().addMenu("文件(&F)")
         open_action = QAction("导入花名册…", self)
         open_action.triggered.connect(self._open_roster)
         menu.addAction(open_action)

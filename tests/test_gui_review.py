@@ -182,7 +182,7 @@ def test_landing_tabs_password_change_and_log_out(qtbot, sqlite_db, admin, monke
     settle()
     assert window.current_tab() is window.refund_tab
     assert window.refund_tab.inner.currentWidget() is window.refund_tab.fund  # 财务 opens on 资金申请
-    menu = [a.text() for a in window.menuBar().actions()[0].menu().actions()]
+    menu = [a.text() for a in window.file_menu.actions()]
     assert "修改密码…" in menu and "注销/切换用户" in menu
 
     dialog = ChangePasswordDialog(finance)
