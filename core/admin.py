@@ -24,7 +24,6 @@ from dao import migrations, sqlite_files
 from dao.db import current
 from dao.migrations import LATEST
 from dao.models import ROLES, AuditLog, Contribution, PolicyYear, Township, User, Village, now
-from reports.tables import write_table
 
 log = logging.getLogger(__name__)
 
@@ -227,15 +226,6 @@ def audit_entries(actor: Actor, *, username: str = "", entity: str = "", start: 
     if end:
         query = query.where(AuditLog.at < dt.datetime.combine(end + dt.timedelta(days=1), dt.time()))
     return list(query)
-
-
-def export_audit(actor: Actor, out: str | Path, **filters: object) -> int:
-    rows = audit_entries(actor, limit=1_000_000, **filters)  # type: ignore[arg-type]
-    write_table(out, ("时间", "用户", "操作", "对象", "编号", "修改前", "修改后"),
-                [(f"{e.at:%Y-%m-%d %H:%M:%S}", e.username, e.action, e.entity, e.entity_id, e.before, e.after) for e in rows],
-                sheet_title="审计日志")  # fmt: skip
-    audit.record(actor.username, "export", "audit_log", "", after={"file": Path(out).name, "rows": len(rows)})
-    return len(rows)
 
 
 # --- the database: backup, restore, where it lives ------------------------------------------------------

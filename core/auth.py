@@ -63,6 +63,14 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     ),
 }
 
+
+def who_may(permission: str) -> str:
+    """The roles holding a permission, as a disabled control's tooltip names them (the administrator, who
+    holds nearly all, is named only when no one else may)."""
+    roles = [r for r in ROLES if permission in PERMISSIONS[r] and r != ADMIN]
+    return "或".join(roles) or ADMIN
+
+
 # Roles that see ID numbers in full; others see 371325********123X (an admin setting may change this).
 FULL_ID_ROLES_DEFAULT = frozenset({CLERK, REVIEWER, ADMIN})
 

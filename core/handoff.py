@@ -23,7 +23,7 @@ from pathlib import Path
 
 import peewee as pw
 
-from core import audit, regions
+from core import audit, regions, roster
 from core.auth import Actor, require
 from core.errors import UserError
 from core.money import fen_to_yuan
@@ -668,6 +668,9 @@ def rejected_lines(actor: Actor) -> list[tuple[str, int, str, str]]:
         HandoffLine.select(HandoffLine, HandoffBatch).join(HandoffBatch).where(HandoffLine.feedback == FEEDBACK_REJECTED)
         .order_by(HandoffLine.id)
     )  # fmt: skip
-    return [
-        (x.batch.batch_no, x.line_no, " ".join(json.loads(x.values)[:2]), x.feedback_reason) for x in query
-    ]
+    show = roster.id_display(actor)
+    out = []
+    for x in query:
+        number, name = json.loads(x.values)[:2]
+        out.append((x.batch.batch_no, x.line_no, f"{name} {show(number)}", x.feedback_reason))
+    return out

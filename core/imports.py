@@ -14,6 +14,7 @@ from pathlib import Path
 
 from peewee import JOIN
 
+from core import roster
 from core.auth import Actor, require
 from core.errors import UserError
 from core.money import format_yuan
@@ -110,8 +111,10 @@ def get(actor: Actor, import_id: int) -> ImportRow:
 
 
 def changes(actor: Actor, import_id: int) -> list[FieldChange]:
-    """What one import changed, old -> new, in file order. A township clerk sees their township's people."""
+    """What one import changed, old -> new, in file order. A township clerk sees their township's people; ID
+    numbers are masked per the setting, on screen and in the export made from this."""
     require(actor, "roster.view")
+    show = roster.id_display(actor)
     log = ImportLog.get_or_none(ImportLog.id == import_id)
     if log is None:
         raise UserError(f"没有这条导入记录：{import_id}")
@@ -125,7 +128,7 @@ def changes(actor: Actor, import_id: int) -> list[FieldChange]:
         if actor.township_id is not None:
             query = query.where(Resident.township == actor.township_id)
         return [
-            FieldChange(0, c.resident.id_number, "缴费记录", "", _payment_text(c), c.resident_id)
+            FieldChange(0, show(c.resident.id_number), "缴费记录", "", _payment_text(c), c.resident_id)
             for c in query
         ]
     query = (
@@ -136,7 +139,9 @@ def changes(actor: Actor, import_id: int) -> list[FieldChange]:
     )
     if actor.township_id is not None:
         query = query.where(Resident.township == actor.township_id)
-    return [FieldChange(c.row, c.id_number, c.field, c.old_value, c.new_value, c.resident_id) for c in query]
+    return [
+        FieldChange(c.row, show(c.id_number), c.field, c.old_value, c.new_value, c.resident_id) for c in query
+    ]
 
 
 def _payment_text(c: Contribution) -> str:

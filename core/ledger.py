@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from core import audit, idcard, insured, rules
+from core import audit, idcard, insured, roster, rules
 from core import special_groups as sg
 from core.arrears import mark_paid
 from core.auth import Actor, require
@@ -389,11 +389,36 @@ def _store_candidates(report: ImportReport, candidates: list[tuple[Any, str, str
                      {"status": "待处理", "created_at": now()})  # fmt: skip
 
 
-def candidates(actor: Actor, status: str | None = "待处理") -> list[RefundCandidate]:
+@dataclass(frozen=True)
+class CandidateRow:
+    """A refund candidate as the screens list it, the ID number as this user may see it."""
+
+    id: int
+    resident_id: int
+    contribution_id: int
+    id_number: str  # shown (masked per the setting)
+    name: str
+    year: int
+    paid_fen: int
+    channel: str
+    voucher: str
+    code: str
+    message: str
+    amount_fen: int  # the suggested refund
+    status: str
+
+
+def candidates(actor: Actor, status: str | None = "待处理") -> list[CandidateRow]:
     require(actor, "roster.view")
     query = RefundCandidate.select(RefundCandidate, Contribution, Resident).join(Contribution).join(Resident)
     if status:
         query = query.where(RefundCandidate.status == status)
     if actor.township_id is not None:
         query = query.where(Resident.township == actor.township_id)
-    return list(query.order_by(RefundCandidate.id))
+    show = roster.id_display(actor)
+    return [
+        CandidateRow(c.id, c.contribution.resident_id, c.contribution_id, show(c.contribution.resident.id_number),
+                     c.contribution.resident.name, c.contribution.year, c.contribution.amount_fen,
+                     c.contribution.channel, c.contribution.voucher, c.code, c.message, c.amount_fen, c.status)
+        for c in query.order_by(RefundCandidate.id)
+    ]  # fmt: skip

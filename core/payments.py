@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from core import arrears, roster
 from core.auth import Actor, check_township, require
+from core.errors import UserError
 from core.refunds import LIVE_STATES
 from dao.models import Contribution, RefundCase, RefundItem, Resident
 
@@ -78,4 +79,16 @@ def lookup(
 ) -> tuple[ResidentCard, list[PaymentRow]]:
     """A resident by ID number (refused outside the clerk's township) and their payments."""
     resident = arrears.find_resident(actor, id_number)
+    return card(actor, resident), of_resident(actor, resident.id, oldest_first=oldest_first)
+
+
+def lookup_by_id(
+    actor: Actor, resident_id: int, *, oldest_first: bool = False
+) -> tuple[ResidentCard, list[PaymentRow]]:
+    """The same by the resident's row id: a list whose ID numbers are masked opens the person this way."""
+    require(actor, "roster.view")
+    resident = Resident.get_or_none(Resident.id == resident_id)
+    if resident is None:
+        raise UserError("该参保人已不存在。")
+    check_township(actor, resident.township_id)
     return card(actor, resident), of_resident(actor, resident.id, oldest_first=oldest_first)

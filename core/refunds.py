@@ -366,16 +366,28 @@ def _check_period_open(case: RefundCase) -> None:
         raise UserError(f"案件 {case.case_no} 已随税务传递批次报出，所在月份已锁定，不能再修改。")
 
 
+# The refund reason a ledger candidate's code stands for; any other code is 其他 with the candidate's message.
+CANDIDATE_REASONS = {
+    "OVER_ANNUAL_MAX": "多缴/超过最高档次",
+    "DUPLICATE_PAYMENT": "重复缴费",
+    "SUBSIDY_TIER_PAID_PERSONALLY": "政府代缴后个人重复缴费",
+    "PAID_AFTER_SUBSIDY_BEFORE_RESELECT": "政府代缴后个人重复缴费",
+    "DIED": "死亡",
+    "JOINED_EMPLOYEE_PENSION": "已参加职工养老保险",
+}
+
+
+def candidate_reason(code: str) -> str:
+    return CANDIDATE_REASONS.get(code, "其他")
+
+
 def from_candidate(actor: Actor, candidate_id: int, account_name: str, account_no: str, bank_name: str,
                    documents: Sequence[str] = REFUND_DOCUMENTS) -> RefundCase:  # fmt: skip
     """A refund candidate found by the ledger import, as a pre-filled case."""
     candidate = RefundCandidate.get_or_none(RefundCandidate.id == candidate_id)
     if candidate is None or candidate.status != CANDIDATE_OPEN:
         raise UserError("该退费候选不存在或已处理。")
-    reason = {"OVER_ANNUAL_MAX": "多缴/超过最高档次", "DUPLICATE_PAYMENT": "重复缴费",
-              "SUBSIDY_TIER_PAID_PERSONALLY": "政府代缴后个人重复缴费",
-              "PAID_AFTER_SUBSIDY_BEFORE_RESELECT": "政府代缴后个人重复缴费", "DIED": "死亡",
-              "JOINED_EMPLOYEE_PENSION": "已参加职工养老保险"}.get(candidate.code, "其他")  # fmt: skip
+    reason = candidate_reason(candidate.code)
     c = candidate.contribution
     return create(actor, NewCase(c.resident_id, [c.id], [candidate.amount_fen], reason, account_name, account_no,
                                  bank_name, documents, candidate.message if reason == "其他" else "", candidate_id=candidate_id))  # fmt: skip

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from peewee import JOIN, fn
 
-from core import audit, idcard, imports, insured, policy, regions, rules
+from core import audit, idcard, imports, insured, policy, regions, roster, rules
 from core.auth import Actor, check_township, require
 from core.errors import UserError
 from core.imports import FieldChange
@@ -293,6 +293,7 @@ def _apply(report: SpecialImportReport, rows: list[_Row], actor: Actor, year: in
         Resident, "id_number", ("id", "name", "township_id"), {r.number for r in rows}
     )
     towns = TownshipMatcher.load()
+    show = roster.id_display(actor)
     for r in rows:
         found = residents.get(r.number)
         if found is None:
@@ -350,8 +351,8 @@ def _apply(report: SpecialImportReport, rows: list[_Row], actor: Actor, year: in
                 scoped[e.id_number] = e
                 if e.id_number not in new_ids:
                     change.removed.append((e.id_number, e.name))
-                    report.removals.append(
-                        Removal(e.id_number, e.name, towns.names.get(town, "") if town else "", g)
+                    report.removals.append(  # shown to the importer: the number as they may see it
+                        Removal(show(e.id_number), e.name, towns.names.get(town, "") if town else "", g)
                     )
             else:
                 carried.append(e)
@@ -575,13 +576,14 @@ def pending(actor: Actor, year: int) -> list[PendingEntry]:
         .order_by(SpecialListEntry.status, SpecialListEntry.id)
     )  # fmt: skip
     towns = TownshipMatcher.load()
+    show = roster.id_display(actor)
     out = []
     for e in query:
         resident = e.resident if e.resident_id else None
         town = resident.township_id if resident else towns.match(e.township_text)
         if actor.township_id is not None and town != actor.township_id:
             continue
-        out.append(PendingEntry(e.id, year, e.special_list.department, e.special_list.group, e.id_number, e.name,
+        out.append(PendingEntry(e.id, year, e.special_list.department, e.special_list.group, show(e.id_number), e.name,
                                 e.status, e.township_text, e.village_text, resident.name if resident else ""))  # fmt: skip
     return out
 
@@ -685,8 +687,11 @@ class SubsidyRow:
     state: str
 
 
-def subsidy_rows(actor: Actor, year: int, township_id: int | None = None) -> list[SubsidyRow]:
-    """The year's 代缴 list (pending and handed off), by township and village."""
+def subsidy_rows(
+    actor: Actor, year: int, township_id: int | None = None, *, full_ids: bool = False
+) -> list[SubsidyRow]:
+    """The year's 代缴 list (pending and handed off), by township and village. ID numbers are masked per the
+    setting, except for the printed 花名册 (``full_ids``): the tax office credits by the full number."""
     require(actor, "special.view")
     if actor.township_id is not None:
         check_township(actor, township_id if township_id is not None else actor.township_id)
@@ -704,7 +709,9 @@ def subsidy_rows(actor: Actor, year: int, township_id: int | None = None) -> lis
     )  # fmt: skip
     if township_id is not None:
         query = query.where(Resident.township == township_id)
-    return [SubsidyRow(*row) for row in query.tuples()]  # plain rows: a county's list is tens of thousands
+    show = (lambda number: number) if full_ids else roster.id_display(actor)
+    # plain rows: a county's list is tens of thousands
+    return [SubsidyRow(town, village, show(number), *rest) for town, village, number, *rest in query.tuples()]
 
 
 @dataclass
@@ -854,7 +861,7 @@ def export_subsidy_list(actor: Actor, year: int, out: str | Path, township_id: i
         raise UserError(f"代缴名单应导出为 .xlsx 或 .pdf：{out.name}")
     if not out.parent.is_dir():
         raise UserError(f"导出文件夹不存在：{out.parent}")
-    rows = subsidy_rows(actor, year, township_id)
+    rows = subsidy_rows(actor, year, township_id, full_ids=True)
     county = regions.county()
     scope = county["county_name"]
     if township_id is not None or actor.township_id is not None:

@@ -318,7 +318,7 @@ class AdminTab(QWidget):
             [file_dialogs.EXCEL_FILTER, file_dialogs.CSV_FILTER],
         )
         if name:
-            self._do(lambda: admin.export_audit(self.actor, name, **self._audit_filters()), f"已导出：{name}")
+            self._do(lambda: audit_view.export(self.actor, name, **self._audit_filters()), f"已导出：{name}")
 
     # -- database -----------------------------------------------------------------------------------------
     def _database_page(self) -> QWidget:

@@ -33,7 +33,7 @@ from core.progress import Job
 from gui import file_dialogs, operations, printing
 from gui.import_panel import ImportPanel
 from gui.operations import ARREARS, IMPORTS, PAYMENTS, POLICY, REFUNDS, RESIDENTS, SPECIAL, Op
-from gui.tables import ListTable, township_combo
+from gui.tables import ListTable, permit, township_combo
 
 ALL = "（全部）"
 
@@ -161,7 +161,7 @@ class DeclarePage(QWidget):
 
     def _update_total(self) -> None:
         chosen = self.chosen()
-        self.declare_button.setEnabled(bool(chosen) and self.actor.can("arrears.declare"))
+        permit(self.declare_button, self.actor, "arrears.declare", enabled=bool(chosen))
         if self.owed:
             self.total.setText(f"已选 {len(chosen)} 个年度，合计 {format_yuan(sum(t for _, t in chosen))} 元")
 
@@ -214,8 +214,8 @@ class AssessPage(QWidget):
             buttons.addWidget(b)
         buttons.addStretch(1)
         layout.addLayout(buttons)
-        self.assess_button.setEnabled(actor.can("arrears.assess"))
-        self.void_button.setEnabled(actor.can("arrears.declare"))
+        permit(self.assess_button, actor, "arrears.assess")
+        permit(self.void_button, actor, "arrears.declare")
 
     def _status(self) -> str | None:
         text = self.status.currentText()
@@ -300,7 +300,7 @@ class ArrearsTab(QWidget):
         self.assess_page = AssessPage(actor)
         self.declare_page = DeclarePage(actor)
         self.ledger_panel = LedgerImportPanel(actor)
-        self.ledger_panel.setEnabled(actor.can("ledger.import"))
+        permit(self.ledger_panel, actor, "ledger.import")
         self.candidates = ListTable()
         self.inner.addTab(self.declare_page, "补缴申报")
         self.inner.addTab(self.assess_page, "核定与打印")
@@ -322,8 +322,7 @@ class ArrearsTab(QWidget):
 
     def _show_candidates(self, rows: list) -> None:
         self.candidates.set_rows(["身份证号码", "姓名", "年度", "缴费金额（元）", "渠道", "税票号码", "原因", "建议退费（元）", "状态"],
-                                 [[c.contribution.resident.id_number, c.contribution.resident.name, c.contribution.year,
-                                   fen_to_yuan(c.contribution.amount_fen), c.contribution.channel, c.contribution.voucher,
+                                 [[c.id_number, c.name, c.year, fen_to_yuan(c.paid_fen), c.channel, c.voucher,
                                    f"{c.code}：{c.message}", fen_to_yuan(c.amount_fen), c.status] for c in rows])  # fmt: skip
         self.inner.setTabText(3, f"退费候选（{len(rows)}）")
 

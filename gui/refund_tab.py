@@ -481,20 +481,21 @@ class EntryPage(QWidget):
     def _show_candidates(self, rows: list) -> None:
         self.candidate_rows = rows
         self.candidates.set_rows(["身份证号码", "姓名", "年度", "税票号码", "原因", "建议退费（元）"],
-                                 [[c.contribution.resident.id_number, c.contribution.resident.name, c.contribution.year,
-                                   c.contribution.voucher, c.message, fen_to_yuan(c.amount_fen)] for c in rows])  # fmt: skip
+                                 [[c.id_number, c.name, c.year, c.voucher, c.message, fen_to_yuan(c.amount_fen)]
+                                  for c in rows])  # fmt: skip
 
-    def find(self, then: Callable[[], None] | None = None) -> None:
+    def find(self) -> None:
         self.candidate_id = None
         number = self.id_edit.text()
+        self._load(lambda: payments.lookup(self.actor, number))
 
+    def _load(self, fetch: Callable[[], tuple], then: Callable[[], None] | None = None) -> None:
         def shown(data: tuple) -> None:
             self._show(*data)
             if then is not None:
                 then()
 
-        Op(self, lambda: payments.lookup(self.actor, number), success=shown, failure=self._not_found, key="find",
-           label="正在查询……").run()  # fmt: skip
+        Op(self, fetch, success=shown, failure=self._not_found, key="find", label="正在查询……").run()
 
     def _not_found(self, message: str) -> None:
         self.resident = None
@@ -531,8 +532,10 @@ class EntryPage(QWidget):
         if len(rows) != 1:
             QMessageBox.information(self, "退费候选", "请选择一条候选。")
             return
-        candidate = self.candidate_rows[rows[0]]
-        self.id_edit.setText(candidate.contribution.resident.id_number)
+        candidate: ledger.CandidateRow = self.candidate_rows[rows[0]]
+        self.id_edit.setText(
+            candidate.id_number
+        )  # as shown; the person is opened by row id (the number may be masked)
 
         def fill() -> None:
             self.candidate_id = candidate.id
@@ -540,13 +543,13 @@ class EntryPage(QWidget):
                 if c.id == candidate.contribution_id:
                     self.pay_table.cellWidget(n, 0).setChecked(True)
                     self.pay_table.item(n, 7).setText(str(fen_to_yuan(candidate.amount_fen)))
-            reason = {"OVER_ANNUAL_MAX": "多缴/超过最高档次", "DUPLICATE_PAYMENT": "重复缴费", "DIED": "死亡",
-                      "JOINED_EMPLOYEE_PENSION": "已参加职工养老保险", "PAID_AFTER_60": "其他"}.get(
-                candidate.code, "政府代缴后个人重复缴费"
-            )  # fmt: skip
+            reason = refunds.candidate_reason(candidate.code)
             self.reason.setCurrentText(reason)
+            if reason == "其他":  # as refunds.from_candidate does: the finding is the explanation
+                self.reason_text.setText(candidate.message)
 
-        self.find(then=fill)
+        self.candidate_id = None
+        self._load(lambda: payments.lookup_by_id(self.actor, candidate.resident_id), then=fill)
 
     def create(self) -> None:
         if self.resident is None:
@@ -568,7 +571,8 @@ class EntryPage(QWidget):
         def done(case: object) -> None:
             QMessageBox.information(self, "已受理", f"已受理 {case.case_no}（{case.state}），退费 {format_yuan(case.amount_fen)} 元。\n"
                                     "请打印退费申请表和缴费证明（各一式三份）。")  # fmt: skip
-            self.find()
+            self.candidate_id = None
+            self._load(lambda: payments.lookup_by_id(self.actor, new.resident_id))
 
         Op(self, lambda: refunds.create(self.actor, new, on=day), success=done, title="无法受理",
            label="正在受理……", changes={REFUNDS}).run()  # fmt: skip

@@ -32,7 +32,7 @@ from gui import file_dialogs, operations, printing
 from gui.import_changes import ImportChangesDialog
 from gui.import_panel import ImportPanel
 from gui.operations import HANDOFF, IMPORTS, RESIDENTS, SPECIAL, Op
-from gui.tables import ListTable, township_combo
+from gui.tables import ListTable, permit, township_combo
 
 BY_FILE = "（按文件中的“人员类别”列）"
 
@@ -162,7 +162,7 @@ class SpecialTab(QWidget):
         self.inner.addTab(self._stats_page(), "统计")
         self.inner.addTab(self._lists_page(), "名单记录")
         layout.addWidget(self.inner)
-        self.import_panel.setEnabled(actor.can("special.import"))
+        permit(self.import_panel, actor, "special.import")
         self.refresh()
 
     def shutdown(self) -> None:
@@ -188,7 +188,7 @@ class SpecialTab(QWidget):
         self.reject_button = QPushButton("不是同一人，不标识")
         self.reject_button.clicked.connect(lambda: self.review_selected(False))
         for b in (self.enrol_button, self.accept_button, self.reject_button):
-            b.setEnabled(self.actor.can("special.enrol"))
+            permit(b, self.actor, "special.enrol")
             buttons.addWidget(b)
         buttons.addStretch(1)
         layout.addLayout(buttons)
@@ -230,7 +230,7 @@ class SpecialTab(QWidget):
             "该类别的标识恢复为导入这份名单之前；名单的变更已进入税务传递批次的不能撤销"
         )
         self.undo_button.clicked.connect(self.undo_selected_list)
-        self.undo_button.setEnabled(self.actor.can("special.import"))
+        permit(self.undo_button, self.actor, "special.import")
         buttons.addWidget(self.changes_button)
         buttons.addWidget(self.undo_button)
         buttons.addStretch(1)

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from core import regions
-from core.auth import Actor
+from core.auth import Actor, who_may
 from gui import local_settings
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -118,3 +118,15 @@ def button_row(
         buttons[text] = button
     row.addStretch(1)
     return row, buttons
+
+
+def permit(widget: QWidget, actor: Actor, permission: str, enabled: bool = True) -> None:
+    """Enabled when ``enabled`` and the role holds ``permission``; a role without it sees the control greyed
+    with a tooltip naming who may (after what the control does, when it already says so)."""
+    allowed = actor.can(permission)
+    widget.setEnabled(enabled and allowed)
+    if not allowed:
+        who = f"须由{who_may(permission)}办理（当前用户：{actor.role}）"
+        tip = widget.toolTip()
+        if who not in tip:
+            widget.setToolTip(f"{tip}\n{who}" if tip else who)
