@@ -200,3 +200,58 @@ def test_landing_tabs_password_change_and_log_out(qtbot, sqlite_db, admin, monke
     monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes))
     window.log_out()
     assert window.switch_user and not window.isVisible()
+
+
+def test_the_program_logs_in_again_after_log_out(qtbot, tmp_path, monkeypatch, message_boxes):
+    """The start-up loop itself (gui.app.run_gui): 注销 closes the window and the login dialog comes back for
+    the next user, who gets a window of their own; 退出 at that dialog ends the program."""
+    import sys
+
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from core.database import open_database
+    from gui import app as app_module
+    from gui.login import LoginDialog
+    from gui.main_window import MainWindow
+
+    monkeypatch.setenv("PENSION_LOG_DIR", str(tmp_path / "logs"))
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # crash.install replaces it
+    url = f"sqlite:///{tmp_path / 'office.db'}"
+    open_database(url)
+    admin_actor = auth.Actor("setup", auth.ADMIN, None, "")
+    auth.create_user(admin_actor, "li", "password123", auth.CLERK, township_id("费城街道"), "李经办")
+    auth.create_user(admin_actor, "cai", "password123", auth.FINANCE, None, "蔡财务")
+    logins = iter([("li", "password123"), ("cai", "password123")])
+    windows: list[MainWindow] = []
+
+    def login(dialog: LoginDialog) -> int:
+        who = next(logins, None)
+        if who is None:  # the third time: the clerk presses 退出
+            return QDialog.DialogCode.Rejected.value
+        dialog.username.setText(who[0])
+        dialog.password.setText(who[1])
+        dialog.try_login()
+        return dialog.result()
+
+    def shown(window: MainWindow) -> None:
+        original_show(window)
+        windows.append(window)
+        if len(windows) == 1:
+            QTimer.singleShot(0, window.log_out)  # 文件 → 注销/切换用户, answered 是
+        else:
+            QTimer.singleShot(0, window.close)  # the second user closes the program's window
+
+    original_show = MainWindow.show
+    monkeypatch.setattr(LoginDialog, "exec", login)
+    monkeypatch.setattr(MainWindow, "show", shown)
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes))
+    guard = QTimer(singleShot=True, interval=60_000)  # a hang fails this test instead of stalling the run
+    guard.timeout.connect(QApplication.quit)
+    guard.start()
+    code = app_module.run_gui(url)
+    guard.stop()
+    assert code == 0
+    assert [w.actor.username for w in windows] == ["li", "cai"]
+    assert windows[0].switch_user and not windows[1].switch_user
+    assert windows[1].current_tab() is windows[1].refund_tab  # the new user's own landing tab
