@@ -72,7 +72,7 @@ def _login_pg(url: str, info: DbInfo, username: str, password: str) -> Actor:
         dao_db.bind(database)
         user = User.get(User.db_role == role)
     except BaseException:
-        database.close()
+        dao_db.close(database)
         raise
     return auth.actor_of(user)
 

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
 from core import auth, logs, resources, session
 from core.auth import Actor
-from core.database import DatabaseOpenError, DbInfo, describe, open_database
+from core.database import DatabaseOpenError, DbInfo, close_database, describe, open_database
 from gui import crash
 
 FONT_FILE = ("fonts", "wqy-microhei.ttc")
@@ -113,6 +113,8 @@ def run_gui(db_url: str | None, smoke_test: bool = False) -> int:
         if not window.switch_user:
             return code
         window.deleteLater()
+        if target.backend == "postgresql":
+            close_database()  # the next user connects as their own login role
         dialog = LoginDialog(target.label, dialog._login if target.backend == "postgresql" else None)
 
 

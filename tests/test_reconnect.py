@@ -118,3 +118,40 @@ def test_the_gui_goes_on_after_the_backend_is_terminated(qtbot, pg_schema, admin
     assert message_boxes[-1] == ("系统管理", dao_db.LOST_MESSAGE)
     assert AuditLog.select().where(AuditLog.entity_id == "half").count() == 0
     tab.refresh_audit()  # and it goes on
+
+
+def test_a_worker_thread_reuses_the_connection_the_last_one_left(pg_schema, admin):
+    """Each GUI action runs in a new thread: it picks up a kept connection instead of opening one (several
+    round trips each over a township's network); a connection a server restart killed is never handed out."""
+    import threading
+
+    from core.database import close_thread_connection
+
+    open_database(pg_schema.url)
+    database = dao_db.current()
+
+    def backend_of_a_worker(kill: bool = False) -> int:
+        out: list[int] = []
+
+        def work() -> None:
+            out.append(database.execute_sql("SELECT pg_backend_pid()").fetchone()[0])
+            if kill:
+                _kill_backend()
+            close_thread_connection()
+
+        thread = threading.Thread(target=work)
+        thread.start()
+        thread.join()
+        return out[0]
+
+    first = backend_of_a_worker()
+    assert backend_of_a_worker() == first and len(database._idle) == 1  # kept, then taken again
+
+    database.begin()  # a connection left in a transaction is closed, not kept
+    database.close()
+    assert len(database._idle) == 1
+
+    backend_of_a_worker(kill=True)  # the kept connection dies: the next worker gets a fresh one
+    assert backend_of_a_worker() != first and Township.select().count() > 0
+    dao_db.close(database)
+    assert database._idle == []
