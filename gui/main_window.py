@@ -63,8 +63,10 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
-        # One tab per workflow, for the roles that may see it (core checks every action again).
-        self.workflow_tabs = [cls(actor) for cls in WORKFLOW_TABS if actor.can(cls.permission)]
+        # One tab per workflow, for the roles that may see it (core checks every action again). Only the tab
+        # on screen loads now; the others load when shown (_tab_shown): a window opens in a few round trips.
+        with operations.held() as first_loads:
+            self.workflow_tabs = [cls(actor) for cls in WORKFLOW_TABS if actor.can(cls.permission)]
         found = {type(tab): tab for tab in self.workflow_tabs}
         self.roster_tab: RosterTab = found[RosterTab]  # every role may view the roster
         self.special_tab = found.get(SpecialTab)
@@ -78,6 +80,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.tabs)
         self.switch_user = False  # 注销: the application asks for a login again instead of quitting
         self._land()
+        operations.run_under(first_loads, self.current_tab())
         self.changed.connect(self._dispatch_changes)
         self.tabs.currentChanged.connect(self._tab_shown)
         self._build_menu()

@@ -16,7 +16,8 @@ from __future__ import annotations
 import inspect
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import peewee as pw
@@ -67,6 +68,7 @@ SHOW_AFTER_MS = 600  # a quick call shows no flash of a dialog
 LIVE_THREADS: set[QThread] = set()  # tests check that none outlives its window
 _RUNNING: set[Op] = set()
 _LATEST: dict[tuple[int, str], Op] = {}  # the newest Op per (parent, key): older results are dropped
+_HELD: list[Op] | None = None  # inside held(): operations kept instead of started
 
 
 def error_message(exc: BaseException) -> str:
@@ -173,6 +175,9 @@ class Op(QObject):
         return self._thread is not None
 
     def run(self) -> Op:
+        if _HELD is not None:
+            _HELD.append(self)
+            return self
         if self.key:
             _LATEST[(id(self.widget), self.key)] = self
         thread = QThread()
@@ -330,6 +335,33 @@ def broadcast(widget: QWidget, changes: Iterable[str]) -> None:
             handler(changes)
             return
         target = target.parent()
+
+
+@contextmanager
+def held() -> Iterator[list[Op]]:
+    """Operations started inside are kept, not run, for the caller to run or drop: the main window builds
+    every tab, then runs only the first loads of the tab on screen. A hidden tab loads when it is shown."""
+    global _HELD
+    _HELD = kept = []
+    try:
+        yield kept
+    finally:
+        _HELD = None
+
+
+def run_under(ops: Iterable[Op], widget: QWidget | None) -> None:
+    """Run the kept operations started for ``widget`` or inside it; drop the others, and any superseded by a
+    later one of the same key (a list whose filters were set up one by one loads once)."""
+    ops = list(ops)
+    last = {(id(op.widget), op.key): op for op in ops if op.key}
+    for op in ops:
+        mine = widget is not None and shiboken6.isValid(op.widget)
+        if op.key and last[(id(op.widget), op.key)] is not op:
+            mine = False
+        if mine and (op.widget is widget or widget.isAncestorOf(op.widget)):
+            op.run()
+        else:
+            op.deleteLater()
 
 
 def running_under(widget: QWidget) -> list[Op]:

@@ -127,3 +127,39 @@ def test_an_older_refresh_never_overwrites_a_newer_one(qtbot, sqlite_db):
     Op(tab, lambda: "new", success=shown.append, key="refresh").run()
     operations.wait_all()
     assert shown == ["new"]
+
+
+def test_the_window_loads_only_the_tab_on_screen_and_a_hidden_tab_when_shown(
+    qtbot, sqlite_db, admin, monkeypatch
+):
+    from core import statistics
+    from core.database import describe
+    from gui.main_window import MainWindow
+
+    counted: list[str] = []
+    real = statistics.year_stats
+    monkeypatch.setattr(statistics, "year_stats", lambda *a, **k: (counted.append("stats"), real(*a, **k))[1])
+    window = MainWindow(admin, describe(None))
+    qtbot.addWidget(window)
+    operations.wait_all()
+    assert window.current_tab() is window.roster_tab and counted == []  # 统计 is not on screen: not loaded
+    assert window.roster_tab.browser.model.total == 0  # the tab on screen did load
+    window.show_tab(window.stats_tab)
+    operations.wait_all()
+    assert counted == ["stats"]  # shown: loaded once
+
+
+def test_held_operations_run_once_per_key_and_only_under_the_widget(qtbot):
+    shown, hidden = QWidget(), QWidget()
+    for w in (shown, hidden):
+        qtbot.addWidget(w)
+    ran: list[str] = []
+    with operations.held() as kept:
+        for n in range(3):  # a list set up filter by filter: three loads of the same key
+            Op(shown, lambda n=n: ran.append(f"list{n}"), key="list").run()
+        Op(shown, lambda: ran.append("other")).run()
+        Op(hidden, lambda: ran.append("hidden")).run()
+    assert ran == [] and len(kept) == 5
+    operations.run_under(kept, shown)
+    operations.wait_all()
+    assert sorted(ran) == ["list2", "other"]
