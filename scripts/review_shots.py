@@ -16,6 +16,8 @@ Run it under a real X server at the office's smallest screen, at 100 % and at 12
 from __future__ import annotations
 
 import argparse
+import csv
+import datetime as dt
 import json
 import os
 import re
@@ -25,19 +27,25 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 # This run's settings, data and logs go to throw-away folders (set before Qt or core read them).
 _SCRATCH = Path(tempfile.mkdtemp(prefix="pension-review-"))
-for _name in ("XDG_CONFIG_HOME", "PENSION_SETTINGS_DIR", "XDG_DATA_HOME", "XDG_STATE_HOME", "PENSION_LOG_DIR"):
+_FOLDERS = ("XDG_CONFIG_HOME", "PENSION_SETTINGS_DIR", "XDG_DATA_HOME", "XDG_STATE_HOME", "PENSION_LOG_DIR")
+for _name in _FOLDERS:
     os.environ[_name] = str(_SCRATCH / _name.lower())
 os.environ.setdefault("QT_QPA_PLATFORM", "xcb")
 
 from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication, QDialog, QInputDialog, QMessageBox, QTabWidget, QWidget  # noqa: E402
 
+from core.database import DbInfo  # noqa: E402
 from core.demo import DEMO_PASSWORD  # noqa: E402
+
+if TYPE_CHECKING:
+    from gui.main_window import MainWindow
 
 USERS = ("admin", "jingban01", "shenhe", "caiwu")  # 管理员, 乡镇经办, 县局审核, 财务
 
@@ -57,7 +65,8 @@ def cli(url: str, *args: str, user: str | None = None, stdin: str | None = None)
 def make_demo(folder: Path, residents: int) -> str:
     url = f"sqlite:///{folder / 'demo.db'}"
     cli(url, "init-db")
-    cli(url, "create-user", "admin", "--role", "管理员", "--name", "系统管理员", "--password-stdin", stdin=DEMO_PASSWORD)
+    cli(url, "create-user", "admin", "--role", "管理员", "--name", "系统管理员", "--password-stdin",
+        stdin=DEMO_PASSWORD)  # fmt: skip
     cli(url, "demo-data", "--residents", str(residents), user="admin")
     return url
 
@@ -108,19 +117,25 @@ def fit_to_screen(window: QWidget) -> None:
 
 
 # -- per role -----------------------------------------------------------------------------------------------
-def shoot_role(shots: Shots, url_info: object, username: str) -> None:
+def shoot_role(shots: Shots, info: DbInfo, username: str) -> None:
     from core import auth
-    from gui import refund_tab as refund_module
-    from gui.login import ChangePasswordDialog
     from gui.main_window import MainWindow
-    from gui.resident_dialog import ResidentDialog
-    from gui.resident_register_dialog import RegisterDialog
 
-    actor = auth.authenticate(username, DEMO_PASSWORD)
-    window = MainWindow(actor, url_info)  # type: ignore[arg-type]
+    window = MainWindow(auth.authenticate(username, DEMO_PASSWORD), info)
     window.show()
     fit_to_screen(window)
     shots.save(window, username, "00", "landing")
+    shoot_tabs(shots, window, username)
+    shoot_lookups(shots, window, username)
+    shoot_import(shots, window, username)
+    shoot_dialogs(shots, window, username)
+    window.close()
+    settle()
+    window.deleteLater()
+
+
+def shoot_tabs(shots: Shots, window: MainWindow, username: str) -> None:
+    """Every tab the role has, and every page of the tabs inside it."""
     for t in range(window.tabs.count()):
         window.tabs.setCurrentIndex(t)
         title = window.tabs.tabText(t)
@@ -132,8 +147,28 @@ def shoot_role(shots: Shots, url_info: object, username: str) -> None:
                 shots.save(window, username, f"{t + 1:02d}", title, f"{i + 1}", inner.tabText(i))
             inner.setCurrentIndex(0)
 
-    shoot_lookups(shots, window, username)
-    browser = window.roster_tab.browser
+
+def shoot_import(shots: Shots, window: MainWindow, username: str) -> None:
+    """A village roster opened and previewed (只校验，不写入): the mapping, the counts and the rejected rows."""
+    if not window.actor.can("roster.import"):
+        return
+    panel = window.roster_tab.import_panel
+    window.show_tab(window.roster_tab)
+    window.roster_tab.inner.setCurrentWidget(panel)
+    panel.open_file(sample_roster(_SCRATCH / f"{username}-花名册.csv", window.actor.township_id))
+    shots.save(window, username, "import", "花名册_列对应")
+    panel.run(dry_run=True)
+    shots.save(window, username, "import", "花名册_预览")
+
+
+def shoot_dialogs(shots: Shots, window: MainWindow, username: str) -> None:
+    """A resident's detail, the counter registration, a refund case in full, change password."""
+    from gui import refund_tab as refund_module
+    from gui.login import ChangePasswordDialog
+    from gui.resident_dialog import ResidentDialog
+    from gui.resident_register_dialog import RegisterDialog
+
+    actor, browser = window.actor, window.roster_tab.browser
     window.show_tab(window.roster_tab)
     window.roster_tab.inner.setCurrentWidget(browser)
     settle()
@@ -141,7 +176,6 @@ def shoot_role(shots: Shots, url_info: object, username: str) -> None:
         shots.dialog(ResidentDialog(actor, browser.model.resident_id(0), window), username, "dlg", "居民详情")
     if actor.can("roster.edit"):
         shots.dialog(RegisterDialog(actor, window), username, "dlg", "新参保登记")
-
     if window.refund_tab is not None:
         cases = window.refund_tab.cases
         window.show_tab(window.refund_tab)
@@ -149,24 +183,18 @@ def shoot_role(shots: Shots, url_info: object, username: str) -> None:
         settle()
         if cases.table.rowCount():
 
-            def grab_case(dialog: QDialog) -> bool:
+            def grab_case(dialog: QDialog) -> bool:  # 查看 opens the case through run_dialog
                 shots.dialog(dialog, username, "dlg", "退费案件详情")
                 return False
 
             cases.table.selectRow(0)
-            original = refund_module.run_dialog
-            refund_module.run_dialog = grab_case
+            original, refund_module.run_dialog = refund_module.run_dialog, grab_case
             try:
                 cases.open_case()
                 settle()
             finally:
                 refund_module.run_dialog = original
-
-    password = ChangePasswordDialog(actor, window)
-    shots.dialog(password, username, "dlg", "修改密码")
-    window.close()
-    settle()
-    window.deleteLater()
+    shots.dialog(ChangePasswordDialog(actor, window), username, "dlg", "修改密码")
 
 
 def sample_people(township_id: int | None) -> tuple[str | None, str | None]:
@@ -185,7 +213,41 @@ def sample_people(township_id: int | None) -> tuple[str | None, str | None]:
     return (unpaid.id_number if unpaid else None), (paid.id_number if paid else None)
 
 
-def shoot_lookups(shots: Shots, window: QWidget, username: str) -> None:
+def sample_roster(path: Path, township_id: int | None) -> Path:
+    """A village's roster as it comes in: new people, a changed phone, and the usual mistakes."""
+    from core import idcard, regions
+    from dao.models import Resident, Village
+
+    village = (
+        Village.select()
+        .where((Village.township == township_id) if township_id is not None else Village.id.is_null(False))
+        .first()
+    )
+    town = regions.township_name(village.township_id)
+    known = Resident.select().where(Resident.village == village.id).first()
+    county = regions.county_code()
+    rows = [["姓名", "身份证号码", "性别", "出生日期", "乡镇", "村居", "联系电话"]]
+    for n in range(1, 6):
+        born = dt.date(1970 + n, n, 10 + n)
+        number = idcard.make(county, born, 700 + n)
+        rows.append([f"新居民{n}", number, "男" if int(number[16]) % 2 else "女", born.isoformat(), town,
+                     village.name, f"1390539{n:04d}"])  # fmt: skip
+    if known is not None:
+        rows.append([known.name, known.id_number, known.sex, known.birth_date.isoformat(), town, village.name,
+                     "13800000000"])  # fmt: skip
+    rows.append(["错号码", county + "19800101123", "男", "1980-01-01", town, village.name, "13900000001"])
+    rows.append(["错校验", idcard.make(county, dt.date(1981, 2, 3), 11)[:17] + "0", "男", "1981-02-03", town,
+                 village.name, "13900000002"])  # fmt: skip
+    rows.append(
+        ["外乡镇", idcard.make(county, dt.date(1982, 3, 4), 12), "女", "1982-03-04", "不存在镇", "", ""]
+    )
+    rows.append(["缺电话", idcard.make(county, dt.date(1983, 4, 5), 13), "", "", town, village.name, "12345"])
+    with path.open("w", newline="", encoding="utf-8-sig") as out:
+        csv.writer(out).writerows(rows)
+    return path
+
+
+def shoot_lookups(shots: Shots, window: MainWindow, username: str) -> None:
     """补缴申报 and 受理登记 with a resident looked up: the pages as a clerk works in them."""
     unpaid, paid = sample_people(window.actor.township_id)
     arrears_tab, refund_tab = window.arrears_tab, window.refund_tab
@@ -234,13 +296,10 @@ def make_forms(url: str, out: Path, stats_pdf: Callable[[Path], None]) -> list[P
 
     out.mkdir(parents=True, exist_ok=True)
     cases = json.loads(cli(url, "refunds", "list", "--json", user="admin"))
-    cases = cases.get("cases", cases) if isinstance(cases, dict) else cases
-    first = cases[0]
-    case_no = str(first.get("case_no") or first.get("id"))
-    cli(url, "refunds", "print-application", case_no, str(out / "退费申请表_缴费证明.pdf"), user="admin")
-    cli(url, "refunds", "print", *[str(c.get("case_no") or c.get("id")) for c in cases[:2]],
-        str(out / "退费审批表.pdf"), user="admin")  # fmt: skip
-    months = sorted({c.get("fund_month") or c.get("batch_month") for c in cases} - {None, ""})
+    numbers = [c["case_no"] for c in cases]
+    cli(url, "refunds", "print-application", numbers[0], str(out / "退费申请表_缴费证明.pdf"), user="admin")
+    cli(url, "refunds", "print", *numbers[:2], str(out / "退费审批表.pdf"), user="admin")
+    months = sorted({c.get("fund_month") for c in cases} - {None, ""})
     for month in months[:1]:
         cli(url, "refunds", "fund-request", "--month", month, str(out / "退费资金申请表.pdf"), user="caiwu")
     assessed = [a.id for a in ArrearsAssessment.select().order_by(ArrearsAssessment.id)]
@@ -251,9 +310,8 @@ def make_forms(url: str, out: Path, stats_pdf: Callable[[Path], None]) -> list[P
         except RuntimeError:
             continue  # only 已核定 ones print
     town = Township.select().order_by(Township.sort_order).first()
-    cli(url, "export-subsidy-list", "--year", "2020", str(out / "政府代缴花名册.pdf"), "--township", town.name,
-        user="admin")  # fmt: skip
-    number = idcard.make(regions.county_code(), __import__("datetime").date(1970, 5, 6), 517)
+    cli(url, "export-subsidy-list", "--year", "2020", str(out / "政府代缴花名册.pdf"), user="admin")
+    number = idcard.make(regions.county_code(), dt.date(1970, 5, 6), 517)
     cli(url, "resident", "register", "--id-number", number, "--name", "欧阳明华", "--township", town.name,
         "--phone", "13905391234", "--pdf", str(out / "参保登记表.pdf"), user="jingban01")  # fmt: skip
     cli(url, "worklist", "lapsed", "--year", "2020", "--township", town.name, "--out",
@@ -262,7 +320,7 @@ def make_forms(url: str, out: Path, stats_pdf: Callable[[Path], None]) -> list[P
     return sorted(out.glob("*.pdf"))
 
 
-def stats_report(info: object) -> Callable[[Path], None]:
+def stats_report(info: DbInfo) -> Callable[[Path], None]:
     """The 统计报告 PDF through the statistics tab (it draws the charts), its preview replaced by a copy."""
 
     def make(target: Path) -> None:
@@ -270,7 +328,7 @@ def stats_report(info: object) -> Callable[[Path], None]:
         from gui import printing
         from gui.main_window import MainWindow
 
-        window = MainWindow(auth.authenticate("admin", DEMO_PASSWORD), info)  # type: ignore[arg-type]
+        window = MainWindow(auth.authenticate("admin", DEMO_PASSWORD), info)
         window.show()
         fit_to_screen(window)
         window.show_tab(window.stats_tab)
@@ -296,7 +354,9 @@ def render(pdfs: list[Path]) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", type=Path, required=True, help="folder for the screenshots")
     parser.add_argument("--forms", type=Path, help="also print every form to PDF and PNG into this folder")
     parser.add_argument("--residents", type=int, default=2000)
