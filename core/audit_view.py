@@ -12,7 +12,7 @@ from pathlib import Path
 from core import admin, audit, roster
 from core.auth import Actor
 from core.errors import UserError
-from core.money import format_yuan
+from core.money import format_yuan, yuan_text
 from dao.models import (
     ArrearsAssessment,
     HandoffBatch,
@@ -47,7 +47,20 @@ FIELDS = {
     "name": "姓名", "account_name": "收款人户名", "account_no": "银行账号", "bank_name": "开户行", "from": "来源",
     "safety_copy": "安全副本", "reason": "原因", "year": "年度", "tiers": "缴费档次", "value": "设置值",
     "sent_by": "报送人", "cancelled_by": "取消人", "assessed_by": "核定人", "sheet_no": "核定单号",
-    "id_number": "身份证号码",
+    "id_number": "身份证号码", "failed_attempts": "连续失败次数", "username": "用户名", "db_role": "数据库角色",
+    "rehashed": "密码哈希已更新", "roles": "角色", "added": "新增", "removed": "移出", "imported": "导入",
+    "updated": "更新", "unchanged": "未变", "rejected": "拒绝", "confirmed": "已确认移出", "current": "当前名单",
+    "department": "部门", "group": "人员类别", "scope": "范围", "replaces": "替换名单", "kind": "类型",
+    "batch_no": "批次号", "records": "记录数", "people": "人数", "payments": "缴费笔数", "years": "年度",
+    "contribution_id": "缴费记录", "resident_id": "居民编号", "from_entry": "名单记录", "enrolled_on": "参保日期",
+    "id_card_seen": "已核验身份证", "form": "表单", "dir": "文件夹", "on": "日期", "restored": "已恢复",
+    "tiers_fen": "缴费档次", "hardship_min_fen": "最低标准", "reselect_date": "重新选档日期",
+    "window_start": "征缴期开始", "window_end": "征缴期结束", "arrears_allowed": "可补缴", "arrears_subsidy": "补缴补贴",
+    "paid_on": "退款日期", "bank_ref": "银行流水号", "batch_month": "资金月份", "removals": "移出人员",
+    "errors": "错误", "warnings": "提示", "subsidy_removed": "取消政府代缴", "subsidy_restored": "恢复政府代缴",
+    "refund_candidates": "退费候选", "arrears_voided": "作废补缴", "residents": "居民", "contributions": "缴费记录",
+    "users": "用户", "arrears": "补缴", "refunds": "退费案件", "government_payments": "政府代缴",
+    "government_paid": "政府代缴已缴", "townships": "乡镇", "villages": "村居", "lists": "名单",
 }  # fmt: skip
 # An 18-character ID number anywhere in the details (also inside lists such as an import's removals).
 ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
@@ -66,6 +79,8 @@ class AuditLine:
 def _value(key: str, value: object) -> str:
     if key.endswith("_fen") and isinstance(value, int):
         return f"{format_yuan(value)} 元"
+    if key == "tiers_fen" and isinstance(value, str):  # "10000,20000": the tiers in fen
+        return "、".join(yuan_text(int(t)) for t in value.split(",") if t.strip().isdigit()) + " 元"
     if isinstance(value, bool):
         return "是" if value else "否"
     if value in (None, ""):

@@ -38,6 +38,7 @@ from gui.operations import IMPORTS, Op, broadcast
 
 FILE_FILTER = "表格文件 (*.xlsx *.xls *.csv);;所有文件 (*)"
 MAX_ISSUES_SHOWN = 2000
+CHANGE_ROWS_SHOWN = 6  # the changes box (identity changes, removals) shows this many rows, then scrolls
 
 
 class ImportPanel(QWidget):
@@ -73,7 +74,8 @@ class ImportPanel(QWidget):
         self.sheet_combo.activated.connect(self._sheet_changed)
         top.addWidget(self.choose_button)
         top.addWidget(self.file_label, 1)
-        top.addWidget(QLabel("工作表："))
+        self.sheet_label = QLabel("工作表：")
+        top.addWidget(self.sheet_label)
         top.addWidget(self.sheet_combo)
         for label, widget in self.extra_controls():
             top.addWidget(QLabel(label))
@@ -136,17 +138,23 @@ class ImportPanel(QWidget):
         self.changes_table.verticalHeader().setVisible(False)
         box.addWidget(self.changes_table)
         self.changes_box.setVisible(False)
-        layout.addWidget(self.changes_box, 1)
+        layout.addWidget(
+            self.changes_box
+        )  # as tall as its rows (up to CHANGE_ROWS_SHOWN): the issues get the rest
 
         self.issues = QTableWidget(0, 5)
-        self.issues.setHorizontalHeaderLabels(["行号", "列", "代码（说明）", "原因", "结果"])
+        self.issues.setHorizontalHeaderLabels(["行号", "列", "问题", "原因", "结果"])
         self.issues.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.issues.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.issues.verticalHeader().setVisible(False)
         header = self.issues.horizontalHeader()
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
-        for col, width in ((0, 60), (1, 110), (2, 260), (4, 60)):
+        for col, width in ((0, 60), (1, 110), (2, 200), (4, 60)):
             self.issues.setColumnWidth(col, width)
+        # The rejected rows are what the clerk came to see: at least a few rows, whatever the screen.
+        self.issues.setMinimumHeight(
+            header.sizeHint().height() + 5 * self.issues.verticalHeader().defaultSectionSize()
+        )
         layout.addWidget(self.issues, 1)
 
     # -- choosing a file ----------------------------------------------------------------------------------
@@ -180,6 +188,9 @@ class ImportPanel(QWidget):
         self.sheet_combo.clear()
         self.sheet_combo.addItems(preview.sheet_names)
         self.sheet_combo.setCurrentText(preview.sheet)
+        sheets = self.path is None or self.path.suffix.lower() not in (".csv", ".txt")  # a CSV has no sheets
+        self.sheet_label.setVisible(sheets)
+        self.sheet_combo.setVisible(sheets)
         layout = preview.layout
         self.header_label.setText(f"表头在第 {layout.header_row} 行；带 * 的列必须对应。")
         choices = ["（不导入）"] + [f"{_letter(i)}列：{h or '(空)'}" for i, h in enumerate(layout.headers)]
@@ -255,6 +266,9 @@ class ImportPanel(QWidget):
                 table.setItem(r, c, cell)
         table.resizeColumnsToContents()
         table.horizontalHeader().setStretchLastSection(True)
+        shown = min(max(len(rows), 1), CHANGE_ROWS_SHOWN)  # more scroll inside the box
+        table.setFixedHeight(table.horizontalHeader().sizeHint().height() + shown * table.verticalHeader().defaultSectionSize()
+                             + 2 * table.frameWidth() + (table.horizontalScrollBar().sizeHint().height() if len(rows) else 0))  # fmt: skip
         table.setUpdatesEnabled(True)
         self.changes_box.setTitle(title)
         self.changes_box.setVisible(bool(rows))
@@ -326,10 +340,14 @@ class ImportPanel(QWidget):
         self.issues.setUpdatesEnabled(False)
         self.issues.setRowCount(len(shown))
         for r, (item, kind) in enumerate(shown):
-            code = f"{item.code}（{code_label(item.code)}）" if code_label(item.code) else item.code
-            for c, value in enumerate((item.row, item.column, code, item.message, kind)):
+            problem = (
+                code_label(item.code) or item.code
+            )  # the code itself is in the tooltip and the error workbook
+            for c, value in enumerate((item.row, item.column, problem, item.message, kind)):
                 cell = QTableWidgetItem(str(value))
-                if c in (2, 3):
+                if c == 2:
+                    cell.setToolTip(f"{problem}（代码 {item.code}）")
+                elif c == 3:
                     cell.setToolTip(str(value))  # the whole reason when the column cuts it off
                 if kind == "拒绝" and c == 4:
                     cell.setForeground(Qt.GlobalColor.darkRed)

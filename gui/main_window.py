@@ -91,6 +91,7 @@ class MainWindow(QMainWindow):
         menu = self.file_menu = self.menuBar().addMenu("文件(&F)")
         open_action = QAction("导入花名册…", self)
         open_action.triggered.connect(self._open_roster)
+        open_action.setEnabled(self.actor.can("roster.import"))
         menu.addAction(open_action)
         menu.addSeparator()
         password = QAction("修改密码…", self)

@@ -16,13 +16,13 @@ from PySide6.QtWidgets import (
 )
 
 from core import imports
-from core.auth import Actor
+from core.auth import Actor, who_may
 from gui import operations
 from gui.import_changes import ImportChangesDialog
 from gui.operations import IMPORTS, PAYMENTS, REGIONS, RESIDENTS, SPECIAL, Op
 from gui.roster_browser import RosterBrowser
 from gui.roster_import_panel import RosterImportPanel
-from gui.tables import ListTable
+from gui.tables import ListTable, permit
 
 HISTORY_HEADERS = (
     "编号",
@@ -56,6 +56,9 @@ class RosterTab(QWidget):
         self.inner.addTab(self.browser, "花名册查询")
         self.inner.addTab(self._history_page(), "导入记录")
         layout.addWidget(self.inner)
+        permit(self.import_panel, actor, "roster.import")
+        if not actor.can("roster.import"):  # 财务 opens on the list it may use, not a greyed import page
+            self.inner.setCurrentWidget(self.browser)
         self.load_history()
         self.browser.search()
 
@@ -78,6 +81,9 @@ class RosterTab(QWidget):
 
     def open_file(self, path: Path) -> None:
         """A file dropped on the window."""
+        if not self.actor.can("roster.import"):
+            QMessageBox.information(self, "导入花名册", f"导入花名册须由{who_may('roster.import')}办理。")
+            return
         self.inner.setCurrentWidget(self.import_panel)
         self.import_panel.open_file(path)
 

@@ -163,6 +163,10 @@ class SpecialTab(QWidget):
         self.inner.addTab(self._lists_page(), "名单记录")
         layout.addWidget(self.inner)
         permit(self.import_panel, actor, "special.import")
+        if not actor.can(
+            "special.import"
+        ):  # a township clerk's work here is the pending people, not the import
+            self.inner.setCurrentIndex(1)
         self.refresh()
 
     def shutdown(self) -> None:

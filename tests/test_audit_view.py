@@ -39,3 +39,32 @@ def test_import_progress_counts_data_rows(db, admin, tmp_path):
     ticks: list[Progress] = []
     run(roster_import.import_roster(path, admin), ticks.append)
     assert max(t.total for t in ticks) == 20 and ticks[-1].done == 20  # 20 people, not 21 file rows
+
+
+def test_every_detail_the_program_records_has_a_chinese_label():
+    """The keys core writes into audit details (literal dicts, and the counts of the demo, the region import
+    and a status change) all have a label: the viewer never shows an English field name."""
+    import re
+    from pathlib import Path
+
+    from core import residents
+
+    core_dir = Path(audit_view.__file__).parent
+    keys: set[str] = set()
+    for source in core_dir.glob("*.py"):
+        text = source.read_text(encoding="utf-8")
+        for literal in re.findall(r"(?:before|after)=\{([^}]*)\}", text):
+            keys |= set(re.findall(r'"([a-z_]+)":', literal))
+    keys |= {
+        "arrears",
+        "government_paid",
+        "government_payments",
+        "refunds",
+        "residents",
+        "contributions",
+        "users",
+    }
+    keys |= {"townships", "villages", "rows"}
+    keys |= set(residents.StatusOutcome("正常参保").as_json())
+    assert len(keys) > 40
+    assert sorted(k for k in keys if k not in audit_view.FIELDS) == []

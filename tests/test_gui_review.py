@@ -255,3 +255,51 @@ def test_the_program_logs_in_again_after_log_out(qtbot, tmp_path, monkeypatch, m
     assert [w.actor.username for w in windows] == ["li", "cai"]
     assert windows[0].switch_user and not windows[1].switch_user
     assert windows[1].current_tab() is windows[1].refund_tab  # the new user's own landing tab
+
+
+def test_roles_land_on_pages_they_can_use(qtbot, sqlite_db, admin):
+    from core.database import describe
+    from gui.main_window import MainWindow
+
+    finance = auth.actor_of(auth.create_user(admin, "cai", "password123", auth.FINANCE, None, "蔡财务"))
+    window = MainWindow(finance, describe(None))
+    qtbot.addWidget(window)
+    settle()
+    roster_tab = window.roster_tab
+    assert roster_tab.inner.currentWidget() is roster_tab.browser  # not the import page they may not use
+    assert not roster_tab.import_panel.isEnabled() and "须由" in roster_tab.import_panel.toolTip()
+    import_action = next(a for a in window.file_menu.actions() if a.text() == "导入花名册…")
+    assert not import_action.isEnabled()
+
+    clerk = auth.actor_of(auth.create_user(admin, "li", "password123", auth.CLERK, township_id("费城街道")))
+    from gui.special_tab import SpecialTab
+
+    special_tab = SpecialTab(clerk)
+    qtbot.addWidget(special_tab)
+    settle()
+    assert special_tab.inner.tabText(special_tab.inner.currentIndex()).startswith("待处理人员")
+
+
+def test_import_preview_keeps_the_rejected_rows_in_view(qtbot, sqlite_db, admin, tmp_path):
+    """The changes box is as tall as its rows; the issue list keeps at least five rows; a CSV has no sheet box."""
+    from gui.roster_import_panel import RosterImportPanel
+
+    panel = RosterImportPanel(admin)
+    qtbot.addWidget(panel)
+    panel.resize(1200, 700)
+    panel.fill_changes("身份信息变更", ("行号", "内容"), [[2, "姓名 张三 → 张四"]])
+    one_row = panel.changes_table.height()
+    panel.fill_changes("身份信息变更", ("行号", "内容"), [[n, "x"] for n in range(40)])
+    assert (
+        one_row
+        < panel.changes_table.height()
+        < 12 * panel.changes_table.verticalHeader().defaultSectionSize()
+    )
+    assert panel.issues.minimumHeight() >= 5 * panel.issues.verticalHeader().defaultSectionSize()
+
+    path = tmp_path / "名册.csv"
+    path.write_text("姓名,身份证号码\n张三,371325198005170012\n", encoding="utf-8")
+    panel.show()
+    panel.open_file(path)
+    qtbot.waitUntil(lambda: panel.preview is not None, timeout=10000)
+    assert not panel.sheet_combo.isVisible() and not panel.sheet_label.isVisible()
