@@ -7,6 +7,7 @@ import getpass
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import peewee as pw
@@ -69,6 +70,16 @@ def who_may(permission: str) -> str:
     holds nearly all, is named only when no one else may)."""
     roles = [r for r in ROLES if permission in PERMISSIONS[r] and r != ADMIN]
     return "或".join(roles) or ADMIN
+
+
+def display_names(usernames: Iterable[str]) -> dict[str, str]:
+    """Each login as the screens name its user (张三经办, not jingban01), in one query; a login without a
+    display name, or no longer a user, stays as it is."""
+    wanted = {u for u in usernames if u}
+    if not wanted:
+        return {}
+    names = dict(User.select(User.username, User.display_name).where(User.username.in_(wanted)).tuples())
+    return {u: names.get(u) or u for u in wanted}
 
 
 # Roles that see ID numbers in full; others see 371325********123X (an admin setting may change this).

@@ -24,7 +24,7 @@ from pathlib import Path
 import peewee as pw
 
 from core import audit, regions, roster
-from core.auth import Actor, require
+from core.auth import Actor, display_names, require
 from core.errors import UserError
 from core.money import fen_to_yuan
 from core.progress import Job, Progress
@@ -613,7 +613,7 @@ class BatchRow:
     total_fen: int
     accepted: int
     rejected: int
-    created_by: str
+    created_by: str  # display names, for the screens
     created_at: dt.datetime
     sent_by: str
     note: str
@@ -631,11 +631,13 @@ def batches(actor: Actor, kind: str | None = None) -> list[BatchRow]:
         .tuples()
     ):
         counts[(batch_id, feedback)] = n
+    found = list(query)
+    names = display_names([b.created_by for b in found] + [b.sent_by or "" for b in found])
     return [
         BatchRow(b.id, b.batch_no, KINDS[b.kind], b.month, b.state, b.is_correction, b.records, b.total_fen,
-                 counts[(b.id, FEEDBACK_ACCEPTED)], counts[(b.id, FEEDBACK_REJECTED)], b.created_by, b.created_at,
-                 b.sent_by, b.note)
-        for b in query
+                 counts[(b.id, FEEDBACK_ACCEPTED)], counts[(b.id, FEEDBACK_REJECTED)],
+                 names.get(b.created_by, b.created_by), b.created_at, names.get(b.sent_by, b.sent_by or ""), b.note)
+        for b in found
     ]  # fmt: skip
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from peewee import JOIN
 
 from core import roster
-from core.auth import Actor, require
+from core.auth import Actor, display_names, require
 from core.errors import UserError
 from core.money import format_yuan
 from dao import bulk
@@ -71,6 +71,7 @@ class ImportRow:
     rejected: int
     warnings: int
     changes: int
+    user_name: str = ""  # the user's display name, for the screens (``username`` is the login)
 
     @property
     def kind_name(self) -> str:
@@ -83,12 +84,13 @@ class ImportRow:
                 "rejected": self.rejected, "warnings": self.warnings, "changes": self.changes}  # fmt: skip
 
 
-def _row(log: ImportLog) -> ImportRow:
+def _row(log: ImportLog, names: dict[str, str]) -> ImportRow:
     changes = log.changes
     if log.kind == "ledger":
         changes = log.imported  # each payment added is a change
     return ImportRow(log.id, log.kind, log.file_name, log.sha256, log.username, log.started_at, log.rows,
-                     log.imported, log.updated, log.unchanged, log.rejected, log.warnings, changes)  # fmt: skip
+                     log.imported, log.updated, log.unchanged, log.rejected, log.warnings, changes,
+                     names.get(log.username, log.username))  # fmt: skip
 
 
 def history(actor: Actor, kinds: Iterable[str] | None = None, limit: int = 500) -> list[ImportRow]:
@@ -99,7 +101,9 @@ def history(actor: Actor, kinds: Iterable[str] | None = None, limit: int = 500) 
         query = query.where(ImportLog.kind.in_(list(kinds)))
     if actor.township_id is not None:
         query = query.where(ImportLog.township == actor.township_id)
-    return [_row(log) for log in query]
+    logs = list(query)
+    names = display_names(log.username for log in logs)
+    return [_row(log, names) for log in logs]
 
 
 def get(actor: Actor, import_id: int) -> ImportRow:
@@ -107,7 +111,7 @@ def get(actor: Actor, import_id: int) -> ImportRow:
     log = ImportLog.get_or_none(ImportLog.id == import_id)
     if log is None:
         raise UserError(f"没有这条导入记录：{import_id}")
-    return _row(log)
+    return _row(log, display_names([log.username]))
 
 
 def changes(actor: Actor, import_id: int) -> list[FieldChange]:

@@ -11,6 +11,7 @@ years after a 终止 (死亡, 参加职工养老保险), and the person's open a
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ import peewee as pw
 
 from core import arrears, audit, idcard, insured, phone, policy, regions, roster, roster_import
 from core import special_groups as sg
-from core.auth import ADMIN, REVIEWER, Actor, check_township, require
+from core.auth import ADMIN, REVIEWER, Actor, check_township, display_names, require
 from core.errors import PermissionDenied, UserError
 from core.imports import resident_changes
 from core.regions import VillageCache, normalise_text
@@ -492,6 +493,7 @@ class HistoryLine:
     new: str
     reason: str
     username: str
+    user_name: str = ""  # the user's display name, for the screens
 
     def as_dict(self) -> dict[str, Any]:
         return {"at": self.at.isoformat(sep=" "), "day": self.day.isoformat() if self.day else "",
@@ -510,6 +512,7 @@ def history(actor: Actor, resident_id: int) -> list[HistoryLine]:
     lines = [HistoryLine(c.at, None, "导入", c.column, c.old, c.new, f"{c.file_name}（导入 {c.import_id}）", c.username)
              for c in resident_changes(actor, resident_id)]  # fmt: skip
     lines += [_line(e) for e in events]
+    _name_users(lines)
     return sorted(lines, key=lambda h: h.at)  # stable: within a second, imports before the counter's events
 
 
@@ -530,8 +533,16 @@ def township_moves(actor: Actor) -> list[MoveLine]:
             | (ResidentEvent.from_township_id == actor.township_id)
         )
     show = roster.id_display(actor)
-    return [MoveLine(*vars(_line(e)).values(), name=e.name, id_number=show(e.id_number))
-            for e in query.order_by(ResidentEvent.id.desc())]  # fmt: skip
+    lines = [MoveLine(*vars(_line(e)).values(), name=e.name, id_number=show(e.id_number))
+             for e in query.order_by(ResidentEvent.id.desc())]  # fmt: skip
+    _name_users(lines)
+    return lines
+
+
+def _name_users(lines: Sequence[HistoryLine]) -> None:
+    names = display_names(h.username for h in lines)
+    for h in lines:
+        h.user_name = names.get(h.username, h.username)
 
 
 def _line(e: ResidentEvent) -> HistoryLine:

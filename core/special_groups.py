@@ -20,7 +20,7 @@ from pathlib import Path
 from peewee import JOIN, fn
 
 from core import audit, idcard, imports, insured, policy, regions, roster, rules
-from core.auth import Actor, check_township, require
+from core.auth import Actor, check_township, display_names, require
 from core.errors import UserError
 from core.imports import FieldChange
 from core.money import format_yuan, to_capital
@@ -782,14 +782,18 @@ def list_history(actor: Actor, year: int | None = None) -> list[dict[str, object
     query = SpecialList.select().order_by(SpecialList.id.desc())
     if year is not None:
         query = query.where(SpecialList.year == year)
+    found = list(query)
+    names = display_names([x.username for x in found] + [x.undone_by or "" for x in found])
     return [
         {"list_id": x.id, "year": x.year, "department": x.department, "group": x.group, "file": x.file_name,
-         "sha256": x.sha256, "user": x.username, "at": x.imported_at.isoformat(), "scope": x.scope,
+         "sha256": x.sha256, "user": x.username, "user_name": names.get(x.username, x.username),
+         "at": x.imported_at.isoformat(), "scope": x.scope,
          "people": x.people, "added": x.added, "removed": x.removed, "unchanged": x.unchanged,
          "state": list_state(x), "replaces": x.replaces, "replaced_by": x.replaced_by_id,
          "import_id": x.import_log_id, "undone_by": x.undone_by,
+         "undone_by_name": names.get(x.undone_by, x.undone_by) if x.undone_by else None,
          "undone_at": x.undone_at.isoformat() if x.undone_at else None}
-        for x in query
+        for x in found
     ]  # fmt: skip
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -67,20 +68,25 @@ class HandoffTab(QWidget):
                 permit(button, actor, "handoff.manage")
         layout.addLayout(row)
 
-        splitter = QSplitter()
+        # The batches (13 columns) take the whole width; the month states and the rejected records sit below,
+        # side by side: at 125 % a column beside the batches pushed them into sideways scrolling.
+        splitter = QSplitter(Qt.Orientation.Vertical)
         self.batches = ListTable()
         splitter.addWidget(self.batches)
-        side = QWidget()
-        side_layout = QVBoxLayout(side)
-        side_layout.setContentsMargins(0, 0, 0, 0)
-        side_layout.addWidget(QLabel("月份状态（已报送的月份已锁定）"))
+        below = QWidget()
+        below_layout = QHBoxLayout(below)
+        below_layout.setContentsMargins(0, 0, 0, 0)
         self.periods = ListTable()
-        side_layout.addWidget(self.periods, 1)
-        side_layout.addWidget(QLabel("税务端拒绝的记录（待处理）"))
         self.rejected = ListTable()
-        side_layout.addWidget(self.rejected, 1)
-        splitter.addWidget(side)
-        splitter.setSizes([800, 400])
+        for title, table, stretch in (("月份状态（已报送的月份已锁定）", self.periods, 1),
+                                      ("税务端拒绝的记录（待处理）", self.rejected, 2)):  # fmt: skip
+            column = QVBoxLayout()
+            column.addWidget(QLabel(title))
+            column.addWidget(table, 1)
+            below_layout.addLayout(column, stretch)
+        splitter.addWidget(below)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
         layout.addWidget(splitter, 1)
         self.refresh()
 

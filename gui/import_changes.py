@@ -33,7 +33,7 @@ class ImportChangesDialog(QDialog):
         layout = QVBoxLayout(self)
         head = QLabel(
             f"<b>{log.kind_name}导入</b> {log.file_name}<br>"
-            f"时间 {log.at:%Y-%m-%d %H:%M:%S}，经办人 {log.username}；数据行 {log.rows:,}，新增 {log.imported:,}，"
+            f"时间 {log.at:%Y-%m-%d %H:%M:%S}，经办人 {log.user_name}；数据行 {log.rows:,}，新增 {log.imported:,}，"
             f"更新 {log.updated:,}，未变 {log.unchanged:,}，拒绝 {log.rejected:,}；变更 {len(self.changes):,} 项"
             f"<br>文件 SHA-256：{log.sha256}"
         )

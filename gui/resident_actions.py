@@ -111,7 +111,7 @@ class ResidentActions(QObject):
         lines = residents.history(self.actor, self.resident.id)
         self.history.set_rows(HISTORY_HEADERS, [
             [f"{h.at:%Y-%m-%d %H:%M}", h.day.isoformat() if h.day else "", h.kind, h.item, h.old, h.new, h.reason,
-             h.username] for h in lines
+             h.user_name] for h in lines
         ])  # fmt: skip
         tabs.addTab(self.history, f"历史记录（{len(lines)}）")
         return tabs
@@ -359,7 +359,7 @@ class MovesDialog(QDialog):
         lines = residents.township_moves(actor)
         self.table.set_rows(["记录时间", "转移日期", "姓名", "身份证号码", "转出", "转入", "原因", "经办人"], [
             [f"{h.at:%Y-%m-%d %H:%M}", h.day.isoformat() if h.day else "", h.name, h.id_number, h.old, h.new,
-             h.reason, h.username] for h in lines
+             h.reason, h.user_name] for h in lines
         ])  # fmt: skip
         layout.addWidget(QLabel(f"共 {len(lines)} 条转移记录。"))
         layout.addWidget(self.table, 1)

@@ -101,7 +101,7 @@ class RosterTab(QWidget):
         self.logs = logs
         self.history.set_rows(
             list(HISTORY_HEADERS),
-            [[g.import_id, f"{g.at:%Y-%m-%d %H:%M}", g.kind_name, g.file_name, g.username, g.rows, g.imported,
+            [[g.import_id, f"{g.at:%Y-%m-%d %H:%M}", g.kind_name, g.file_name, g.user_name, g.rows, g.imported,
               g.updated, g.unchanged, g.rejected, g.changes, g.sha256[:16] + "…"] for g in self.logs],
         )  # fmt: skip
         self.history.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)

@@ -316,7 +316,7 @@ class SpecialTab(QWidget):
         self.lists_table.set_rows(["编号", "导入时间", "部门", "人员类别", "文件", "范围", "人数", "新增", "移出", "未变", "状态", "经办人"],
                                   [[x["list_id"], str(x["at"])[:16].replace("T", " "), x["department"], x["group"], x["file"],
                                     x["scope"], x["people"], x["added"], x["removed"], x["unchanged"],
-                                    x["state"] + (f"（{x['undone_by']}）" if x["undone_by"] else ""), x["user"]]
+                                    x["state"] + (f"（{x['undone_by_name']}）" if x["undone_by"] else ""), x["user_name"]]
                                    for x in self.lists])  # fmt: skip
         self.lists_table.horizontalHeader().setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
 

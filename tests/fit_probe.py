@@ -30,6 +30,7 @@ def main() -> int:
 
     from core.auth import ADMIN, Actor
     from core.database import open_database
+    from gui import operations
     from gui.app import make_app
     from gui.main_window import MainWindow
 
@@ -47,6 +48,7 @@ def main() -> int:
     scrolls: dict[str, list[int]] = {}  # pages larger than the window: reachable by scrolling
 
     def check(where: str) -> None:
+        operations.wait_all()  # a tab loads when shown: measure it with its data in place, laid out
         app.processEvents()
         area = window.tabs.currentWidget()
         need = area.widget().minimumSizeHint()

@@ -68,3 +68,20 @@ def test_every_detail_the_program_records_has_a_chinese_label():
     keys |= set(residents.StatusOutcome("正常参保").as_json())
     assert len(keys) > 40
     assert sorted(k for k in keys if k not in audit_view.FIELDS) == []
+
+
+def test_lists_name_users_by_their_display_names(db, admin, tmp_path):
+    from core import imports
+    from core import residents as residents_core
+
+    clerk = auth.actor_of(
+        auth.create_user(admin, "li", "password123", auth.CLERK, township_id("费城街道"), "李经办")
+    )
+    do_import(write_xlsx(tmp_path / "r.xlsx", [HEADER, person(1)]), clerk)
+    [row] = imports.history(admin)
+    assert (row.username, row.user_name) == ("li", "李经办")
+    assert imports.get(admin, row.import_id).user_name == "李经办"
+    r = Resident.get()
+    residents_core.change(clerk, r.id_number, "phone", "13900000001", reason="本人来电")
+    assert [h.user_name for h in residents_core.history(admin, r.id) if h.username == "li"][-1] == "李经办"
+    assert auth.display_names(["li", "gone", ""]) == {"li": "李经办", "gone": "gone"}
