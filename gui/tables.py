@@ -6,10 +6,12 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtGui import QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QHBoxLayout,
+    QHeaderView,
     QPushButton,
     QTableView,
     QWidget,
@@ -20,6 +22,7 @@ from core.auth import Actor, who_may
 from gui import local_settings
 
 _Index = QModelIndex | QPersistentModelIndex
+ROW_HEIGHT = 24  # every list's rows, the roster browser's too
 
 
 class ListModel(QAbstractTableModel):
@@ -74,11 +77,26 @@ class ListTable(QTableView):
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.verticalHeader().setVisible(False)
+        self.verticalHeader().setDefaultSectionSize(ROW_HEIGHT)
         self.setAlternatingRowColors(True)
+        self.empty_text = "（无记录）"
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if self.list_model.headers and not self.list_model.rows and self.empty_text:
+            # An empty list says so, instead of looking like one still loading or broken.
+            painter = QPainter(self.viewport())
+            painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
+            painter.drawText(self.viewport().rect(), Qt.AlignmentFlag.AlignCenter, self.empty_text)
+            painter.end()
 
     def set_rows(self, headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
         self.list_model.set_rows(headers, rows)
         self.resizeColumnsToContents()  # looks at the first 1,000 rows only (Qt's default precision)
+        if not rows and headers:  # no rows to size by: the headers share the width instead of huddling left
+            self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        else:
+            self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
 
     def clear_rows(self) -> None:
         self.list_model.set_rows(self.list_model.headers, [])

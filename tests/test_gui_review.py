@@ -303,3 +303,19 @@ def test_import_preview_keeps_the_rejected_rows_in_view(qtbot, sqlite_db, admin,
     panel.open_file(path)
     qtbot.waitUntil(lambda: panel.preview is not None, timeout=10000)
     assert not panel.sheet_combo.isVisible() and not panel.sheet_label.isVisible()
+
+
+def test_an_empty_list_says_so_and_spreads_its_headers(qtbot):
+    from gui.tables import ROW_HEIGHT, ListTable
+
+    table = ListTable()
+    qtbot.addWidget(table)
+    table.resize(600, 200)
+    table.set_rows(["案件编号", "姓名", "金额（元）"], [])
+    header = table.horizontalHeader()
+    assert header.sectionResizeMode(0) == header.ResizeMode.Stretch and table.empty_text == "（无记录）"
+    table.show()
+    assert sum(header.sectionSize(c) for c in range(3)) >= table.viewport().width() - 2
+    table.set_rows(["案件编号", "姓名", "金额（元）"], [["TF1", "张三", 1]])
+    assert header.sectionResizeMode(0) == header.ResizeMode.Interactive
+    assert table.verticalHeader().defaultSectionSize() == ROW_HEIGHT
