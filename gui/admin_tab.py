@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from PySide6.QtCore import QDate
 from PySide6.QtWidgets import (
@@ -44,11 +45,26 @@ def _date_edit(day: dt.date | None) -> QDateEdit:
     return edit
 
 
-class UserDialog(QDialog):
-    """New user, or a user's role, township and name."""
+class _Lists(NamedTuple):
+    """What the tab's pages list, read together in one operation."""
 
-    def __init__(self, parent: QWidget, username: str = "", role: str = "", township_id: int | None = None,
-                 display: str = "") -> None:  # fmt: skip
+    towns: list[Any]  # core's Township rows
+    users: list[Any]
+    policies: list[Any]
+    village_counts: dict[int, int]
+    masked: set[str]
+
+
+def _read_lists(actor: Actor) -> _Lists:
+    return _Lists(regions.townships(), admin.users(actor), policy.years(), regions.village_counts(),
+                  roster.masked_roles())  # fmt: skip
+
+
+class UserDialog(QDialog):
+    """New user, or a user's role, township and name; ``towns`` are (id, name) as the tab last read them."""
+
+    def __init__(self, parent: QWidget, towns: Sequence[tuple[int, str]], username: str = "", role: str = "",
+                 township_id: int | None = None, display: str = "") -> None:  # fmt: skip
         super().__init__(parent)
         self.setWindowTitle("用户" if username else "新建用户")
         form = QFormLayout(self)
@@ -61,8 +77,8 @@ class UserDialog(QDialog):
             self.role.setCurrentText(role)
         self.town = QComboBox()
         self.town.addItem("（全县）", None)
-        for t in regions.townships():
-            self.town.addItem(t.name, t.id)
+        for town_id, name in towns:
+            self.town.addItem(name, town_id)
         self.town.setCurrentIndex(max(0, self.town.findData(township_id)))
         self.password = QLineEdit()
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
@@ -87,6 +103,7 @@ class AdminTab(QWidget):
     def __init__(self, actor: Actor, db_label: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.actor = actor
+        self.lists = _Lists([], [], [], {}, set())  # filled by refresh, off the GUI thread
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         self.inner = QTabWidget()
@@ -96,6 +113,11 @@ class AdminTab(QWidget):
         self.inner.addTab(self._audit_page(), "审计日志")
         self.inner.addTab(self._database_page(), "数据库")
         self.inner.addTab(self._settings_page(), "设置")
+        # The pages built on the lists stay disabled until the first read arrives: saving settings from an
+        # empty page would clear what is saved.
+        self.list_pages = [self.inner.widget(n) for n in (0, 1, 2, 5)]
+        for page in self.list_pages:
+            page.setEnabled(False)
         layout.addWidget(self.inner)
         self.refresh()
 
@@ -141,8 +163,15 @@ class AdminTab(QWidget):
             return None
         return self.users_table.text(rows[0], 0)
 
+    def _towns(self) -> list[tuple[int, str]]:
+        return [(t.id, t.name) for t in self.lists.towns]
+
+    def _user(self, name: str) -> Any:
+        """The user as the list shows it (read by the last refresh, which follows every change)."""
+        return next(u for u in self.lists.users if u.username == name)
+
     def new_user(self) -> None:
-        dialog = UserDialog(self)
+        dialog = UserDialog(self, self._towns())
         if dialog.exec() == QDialog.DialogCode.Accepted:
             self._do(lambda: auth.create_user(self.actor, dialog.username.text(), dialog.password.text(),
                                               dialog.role.currentText(), dialog.town.currentData(), dialog.display.text()),
@@ -152,8 +181,10 @@ class AdminTab(QWidget):
         name = self._selected_user()
         if name is None:
             return
-        user = next(u for u in admin.users(self.actor) if u.username == name)
-        dialog = UserDialog(self, user.username, user.role, user.township_id, user.display_name)
+        user = self._user(name)
+        dialog = UserDialog(
+            self, self._towns(), user.username, user.role, user.township_id, user.display_name
+        )
         if dialog.exec() == QDialog.DialogCode.Accepted:
             self._do(lambda: admin.update_user(self.actor, name, role=dialog.role.currentText(),
                                                township_id=dialog.town.currentData(), display_name=dialog.display.text()))  # fmt: skip
@@ -161,7 +192,7 @@ class AdminTab(QWidget):
     def toggle_user(self) -> None:
         name = self._selected_user()
         if name is not None:
-            user = next(u for u in admin.users(self.actor) if u.username == name)
+            user = self._user(name)
             self._do(lambda: admin.update_user(self.actor, name, active=not user.active))
 
     def reset_password(self) -> None:
@@ -208,7 +239,8 @@ class AdminTab(QWidget):
         rows = sorted({i.row() for i in self.policy_table.selectedIndexes()})
         if len(rows) != 1:
             return
-        p = policy.get(int(self.policy_table.text(rows[0], 0)))
+        year = int(self.policy_table.text(rows[0], 0))
+        p = next((p for p in self.lists.policies if p.year == year), None)
         if p is None:
             return
         self.p_year.setValue(p.year)
@@ -410,14 +442,9 @@ class AdminTab(QWidget):
         row.addStretch(1)
         layout.addLayout(row)
         form = QFormLayout()
-        self.default_town = QComboBox()
+        self.default_town = QComboBox()  # the townships come with refresh
         self.default_town.addItem("（无）", None)
-        for t in regions.townships():
-            self.default_town.addItem(t.name, t.id)
         self.pdf_folder = QLineEdit()
-        self.default_town.setCurrentIndex(
-            max(0, self.default_town.findData(local_settings.default_township()))
-        )
         folder = local_settings.settings().value(local_settings.PDF_FOLDER)
         self.pdf_folder.setText(str(folder or ""))
         self.pdf_folder.setPlaceholderText("打印预览中“另存为 PDF”和各文件对话框默认打开的文件夹")
@@ -441,22 +468,38 @@ class AdminTab(QWidget):
 
     # -- refresh ------------------------------------------------------------------------------------------
     def refresh(self) -> None:
-        towns = {t.id: t.name for t in regions.townships()}
+        Op(self, lambda: _read_lists(self.actor), success=self._show_lists, key="refresh", title="系统管理",
+           label="正在读取……").run()  # fmt: skip
+        self.refresh_audit()
+
+    def _show_lists(self, lists: _Lists) -> None:
+        self.lists = lists
+        towns = {t.id: t.name for t in lists.towns}
         self.users_table.set_rows(["用户名", "姓名", "角色", "乡镇", "状态", "锁定至"],
                                   [[u.username, u.display_name, u.role, towns.get(u.township_id, "全县"), "启用" if u.active else "停用",
-                                    f"{u.locked_until:%Y-%m-%d %H:%M}" if u.locked_until else ""] for u in admin.users(self.actor)])  # fmt: skip
+                                    f"{u.locked_until:%Y-%m-%d %H:%M}" if u.locked_until else ""] for u in lists.users])  # fmt: skip
         self.policy_table.set_rows(["年度", "缴费档次（元）", "最低标准", "重新选档", "征缴期", "可补缴", "补缴补贴", "说明"],
                                    [[p.year, ",".join(yuan_text(t) for t in p.tiers), yuan_text(p.hardship_min_fen), p.reselect_date or "",
                                      f"{p.window_start or ''}—{p.window_end or ''}", "是" if p.arrears_allowed else "否",
-                                     "是" if p.arrears_subsidy else "否", p.note] for p in policy.years()])  # fmt: skip
+                                     "是" if p.arrears_subsidy else "否", p.note] for p in lists.policies])  # fmt: skip
         self.policy_table.horizontalHeader().setSectionResizeMode(7, QHeaderView.ResizeMode.Stretch)
-        counts = regions.village_counts()
         self.region_table.set_rows(["代码", "乡镇（街道）", "村居数"],
-                                   [[t.code, t.name, counts.get(t.id, 0)] for t in regions.townships()])  # fmt: skip
-        masked = roster.masked_roles()
+                                   [[t.code, t.name, lists.village_counts.get(t.id, 0)] for t in lists.towns])  # fmt: skip
         for role, box in self.mask_boxes.items():
-            box.setChecked(role in masked)
-        self.refresh_audit()
+            box.setChecked(role in lists.masked)
+        # A choice not yet saved survives a refresh; the first fill shows this PC's saved township.
+        chosen = (
+            self.default_town.currentData()
+            if self.default_town.count() > 1
+            else local_settings.default_township()
+        )
+        self.default_town.clear()
+        self.default_town.addItem("（无）", None)
+        for t in lists.towns:
+            self.default_town.addItem(t.name, t.id)
+        self.default_town.setCurrentIndex(max(0, self.default_town.findData(chosen)))
+        for page in self.list_pages:
+            page.setEnabled(True)
 
     def on_changed(self, changes: frozenset[str]) -> None:
         if changes & {USERS, POLICY, REGIONS, SETTINGS, AUDIT, RESIDENTS, REFUNDS, HANDOFF, IMPORTS}:

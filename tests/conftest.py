@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
 import uuid
 from pathlib import Path
 
@@ -139,6 +140,28 @@ def township_id(name: str) -> int:
 
 def clerk_of(name: str) -> Actor:
     return Actor(f"clerk-{name}", CLERK, township_id(name), f"{name}经办")
+
+
+def record_threads(monkeypatch, *targets: tuple[object, str]) -> dict[str, list[threading.Thread]]:
+    """Wrap each (module, function name) so that every call records the thread it ran on, by function name:
+    GUI tests prove that their database work runs off the GUI thread."""
+    threads: dict[str, list[threading.Thread]] = {}
+
+    def wrap(real, name: str):  # type: ignore[no-untyped-def]
+        def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+            threads.setdefault(name, []).append(threading.current_thread())
+            return real(*args, **kwargs)
+
+        return spy
+
+    for module, name in targets:
+        monkeypatch.setattr(module, name, wrap(getattr(module, name), name))
+    return threads
+
+
+def on_gui_thread(threads: dict[str, list[threading.Thread]]) -> set[str]:
+    """The recorded functions that ran on the GUI (main) thread at least once."""
+    return {name for name, seen in threads.items() if threading.main_thread() in seen}
 
 
 @pytest.fixture(autouse=True)

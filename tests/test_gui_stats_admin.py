@@ -14,6 +14,7 @@ from gui import file_dialogs
 from gui.admin_tab import AdminTab, UserDialog
 from gui.operations import wait_all as settle
 from gui.stats_tab import StatsTab
+from tests.conftest import on_gui_thread, record_threads
 from tests.test_stats_admin import make_county
 
 pytestmark = pytest.mark.usefixtures("message_boxes")
@@ -153,3 +154,34 @@ def test_restore_from_the_admin_tab(qtbot, sqlite_db, admin, tmp_path, monkeypat
     settle()
     assert "已恢复" in message_boxes[-1][1]
     assert Township.select().where(Township.sort_order == 99).count() == 0
+
+
+def test_admin_tab_reads_its_lists_off_the_gui_thread(qtbot, sqlite_db, admin, monkeypatch):
+    from core import admin as administration
+    from core import policy, regions, roster
+
+    threads = record_threads(monkeypatch, (administration, "users"), (policy, "years"), (policy, "get"),
+                             (regions, "village_counts"), (roster, "masked_roles"))  # fmt: skip
+    auth.create_user(admin, "li", "password123", auth.CLERK, regions.townships()[1].id, "李经办")
+    tab = AdminTab(admin)
+    qtbot.addWidget(tab)
+    assert all(not page.isEnabled() for page in tab.list_pages)  # nothing to save before the lists arrive
+    settle()
+    assert set(threads) == {"users", "years", "village_counts", "masked_roles"}
+    assert not on_gui_thread(threads)
+    assert all(page.isEnabled() for page in tab.list_pages)
+    towns = regions.townships()
+    assert tab.users_table.rowCount() == 1 and tab.users_table.text(0, 3) == towns[1].name
+    assert tab.region_table.rowCount() == len(towns) and tab.default_town.count() == len(towns) + 1
+    masked = roster.masked_roles()
+    assert {role for role, box in tab.mask_boxes.items() if box.isChecked()} == masked
+    years = [p.year for p in policy.years()]
+    assert [int(tab.policy_table.text(r, 0)) for r in range(tab.policy_table.rowCount())] == years
+    threads.clear()
+    tab.policy_table.selectRow(0)  # the form fills from what the list read
+    assert tab.p_year.value() == years[0] and "get" not in threads
+    shown = []
+    monkeypatch.setattr(UserDialog, "exec", lambda d: shown.append(d.town.currentText()) or 0)
+    tab.users_table.selectRow(0)
+    tab.edit_user()
+    assert shown == [towns[1].name] and "users" not in threads
