@@ -1,14 +1,20 @@
-"""The roster as a table model that pages from the database: never the whole roster in memory."""
+"""The roster as a table model that pages from the database: never the whole roster in memory.
+
+The count and every page are read in operations (gui.operations), off the GUI thread: a query's rows come
+back together with its count, and a page read for an older query is dropped."""
 
 from __future__ import annotations
 
 import datetime as dt
+import time
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtWidgets import QWidget
 
 from core import roster
 from core.auth import Actor
 from core.constants import ResidentFilter
+from gui.operations import Op
 
 COLUMNS = (  # (header, sort key in dao.queries.SORTABLE)
     ("身份证号码", "id_number"),
@@ -26,7 +32,15 @@ _Index = QModelIndex | QPersistentModelIndex
 
 
 class ResidentTableModel(QAbstractTableModel):
-    def __init__(self, actor: Actor, parent=None) -> None:  # type: ignore[no-untyped-def]
+    """``loading`` is emitted when a query starts (the list is then empty), ``loaded`` with the seconds it took
+    when its count and first page are shown, ``failed`` with the Chinese message. ``filter`` is always the
+    query whose rows are shown: the browser names it and exports it."""
+
+    loading = Signal()
+    loaded = Signal(float)
+    failed = Signal(str)
+
+    def __init__(self, actor: Actor, parent: QWidget) -> None:
         super().__init__(parent)
         self.actor = actor
         self.filter = ResidentFilter()
@@ -34,6 +48,17 @@ class ResidentTableModel(QAbstractTableModel):
         self.descending = False
         self.rows: list[tuple] = []
         self.total = 0
+        self.busy = False  # a query is running: no rows to fetch more of yet
+        self._queried = False  # no query before the first set_filter (the view sorts while it is built)
+        self._generation = 0  # which query a page read belongs to
+        self._paging = False  # one page read at a time: the view asks again and again while it scrolls
+        self._key = f"resident-model-{id(self)}"
+
+    @property
+    def widget(self) -> QWidget:
+        """The widget the operations run for (the browser); reached through parent(), not kept: a reference
+        back would make a cycle."""
+        return self.parent()  # type: ignore[return-value]
 
     # -- loading ------------------------------------------------------------------------------------------
     def set_filter(self, flt: ResidentFilter) -> None:
@@ -41,34 +66,73 @@ class ResidentTableModel(QAbstractTableModel):
         self.reload()
 
     def reload(self) -> None:
+        """Run the query again (filter, order): the list empties until its count and first page arrive."""
+        self._queried = True
+        self._generation += 1
+        self._paging = False
+        self.busy = True
         self.beginResetModel()
-        self.total = roster.count(self.actor, self.filter)
-        self.rows = self._fetch(0)
+        self.rows, self.total = [], 0
         self.endResetModel()
+        self.loading.emit()
+        actor, flt, order, descending = self.actor, self.filter, self.order, self.descending
+        started = time.perf_counter()
 
-    def _fetch(self, offset: int) -> list[tuple]:
-        return roster.page(
-            self.actor, self.filter, order=self.order, descending=self.descending, offset=offset, limit=PAGE
-        )
+        def read() -> tuple[int, list[tuple]]:
+            return roster.count(actor, flt), self._fetch(flt, order, descending, 0)
+
+        def show(result: tuple[int, list[tuple]]) -> None:
+            self.beginResetModel()
+            self.total, self.rows = result
+            self.busy = False
+            self.endResetModel()
+            self.loaded.emit(time.perf_counter() - started)
+
+        Op(self.widget, read, success=show, failure=self._failed, key=self._key, title="花名册",
+           label="正在读取……").run()  # fmt: skip
+
+    def _failed(self, message: str) -> None:
+        self.busy = False
+        self.failed.emit(message)
+
+    def _fetch(self, flt: ResidentFilter, order: str, descending: bool, offset: int) -> list[tuple]:
+        return roster.page(self.actor, flt, order=order, descending=descending, offset=offset, limit=PAGE)
 
     def canFetchMore(self, parent: _Index = QModelIndex()) -> bool:  # noqa: B008
-        return not parent.isValid() and len(self.rows) < self.total
+        return not parent.isValid() and not self.busy and not self._paging and len(self.rows) < self.total
 
     def fetchMore(self, parent: _Index = QModelIndex()) -> None:  # noqa: B008
-        if parent.isValid():
+        if not self.canFetchMore(parent):
             return
-        more = self._fetch(len(self.rows))
-        if not more:
-            self.total = len(self.rows)
-            return
-        self.beginInsertRows(QModelIndex(), len(self.rows), len(self.rows) + len(more) - 1)
-        self.rows.extend(more)
-        self.endInsertRows()
+        self._paging = True
+        generation, offset = self._generation, len(self.rows)
+        flt, order, descending = self.filter, self.order, self.descending
+
+        def append(more: list[tuple]) -> None:
+            if generation != self._generation:  # the query changed meanwhile: its own reload shows it
+                return
+            self._paging = False
+            if not more:
+                self.total = len(self.rows)
+                return
+            self.beginInsertRows(QModelIndex(), len(self.rows), len(self.rows) + len(more) - 1)
+            self.rows.extend(more)
+            self.endInsertRows()
+
+        def page_failed(message: str) -> None:
+            if generation == self._generation:
+                self._paging = False
+                self.failed.emit(message)
+
+        # No progress dialog: scrolling goes on while the next page comes
+        Op(self.widget, lambda: self._fetch(flt, order, descending, offset), success=append, failure=page_failed,
+           key=f"{self._key}-page", dialog=False).run()  # fmt: skip
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         self.order = COLUMNS[column][1] if 0 <= column < len(COLUMNS) else "id"  # -1: no sort column
         self.descending = order == Qt.SortOrder.DescendingOrder
-        self.reload()
+        if self._queried:
+            self.reload()
 
     # -- the model interface ------------------------------------------------------------------------------
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008

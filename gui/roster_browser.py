@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -13,6 +11,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QTableView,
     QVBoxLayout,
@@ -40,6 +39,9 @@ class RosterBrowser(QWidget):
         super().__init__(parent)
         self.actor = actor
         self.model = ResidentTableModel(actor, self)
+        self.model.loading.connect(lambda: self.count_label.setText("正在读取……"))
+        self.model.loaded.connect(self._loaded)
+        self.model.failed.connect(self._failed)
         self.export_op: Op | None = None
         self._build()
         self._load_townships()
@@ -141,12 +143,17 @@ class RosterBrowser(QWidget):
         )
 
     def search(self) -> None:
-        started = time.perf_counter()
+        """Run the filters' query in an operation; the count shows when its rows arrive."""
         self.model.set_filter(self.current_filter())
-        elapsed = time.perf_counter() - started
+
+    def _loaded(self, elapsed: float) -> None:
         self.count_label.setText(
             f"{self.shown_filter_text()}共 {self.model.total:,} 人（查询用时 {elapsed * 1000:.0f} 毫秒）"
         )
+
+    def _failed(self, message: str) -> None:
+        self.count_label.setText("读取失败")
+        QMessageBox.warning(self, "花名册", message)
 
     def shown_filter_text(self) -> str:
         """The filter the list shows (and 导出当前结果 writes), named above the count."""
@@ -231,4 +238,5 @@ class RosterBrowser(QWidget):
         QTimer.singleShot(4000, self, self._show_count)  # bound to self: no timer outlives the widget
 
     def _show_count(self) -> None:
-        self.count_label.setText(f"共 {self.model.total:,} 人")
+        if not self.model.busy:  # a query started meanwhile says 正在读取 until its rows come
+            self.count_label.setText(f"共 {self.model.total:,} 人")

@@ -232,29 +232,37 @@ def test_browser_pages_filters_and_sorts(qtbot, sqlite_db, admin):
     model = browser.model
     assert model.total == 480 and model.rowCount() == 200 and model.canFetchMore()
     model.fetchMore()
+    assert not model.canFetchMore()  # one page read at a time
+    settle()
     assert model.rowCount() == 400
     browser.table.scrollToBottom()
     qtbot.wait(50)
+    settle()
     assert model.rowCount() <= 480
 
     browser.township.setCurrentIndex(browser.township.findData(township_id("上冶镇")))
     browser.search()
+    settle()
     assert model.total == 30 and {model.rows[i][5] for i in range(model.rowCount())} == {"上冶镇"}
 
     target = Resident.select().where(Resident.township == township_id("上冶镇")).order_by(Resident.id).first()
     browser.id_search.setText(target.id_number)
     browser.search()
+    settle()
     assert model.total == 1 and model.rows[0][1] == target.id_number
     browser.id_search.setText(target.id_number[-6:])
     browser.search()
+    settle()
     assert model.total >= 1 and all(r[1].endswith(target.id_number[-6:]) for r in model.rows)
 
     browser.id_search.clear()
     browser.township.setCurrentIndex(0)
     browser.name_search.setText("居民00000")
     browser.search()
+    settle()
     assert model.total == 10
     model.sort(1, Qt.SortOrder.DescendingOrder)
+    settle()
     assert [r[2] for r in model.rows] == sorted((r[2] for r in model.rows), reverse=True)
     assert model.rows[0][2] == "居民000009"
 
@@ -282,6 +290,7 @@ def test_id_masking_per_role(qtbot, sqlite_db, admin):
     assert "********" in shown and len(shown) == 18
     roster.set_masked_roles(admin, set())
     tab.browser.search()
+    settle()
     assert "*" not in tab.browser.model.rows[0][1]
     roster.set_masked_roles(admin, {auth.CLERK})
     clerk_tab = RosterTab(clerk_of("费城街道"))
@@ -333,6 +342,7 @@ def test_browser_export_uses_the_current_filter(qtbot, sqlite_db, admin, tmp_pat
     browser = tab.browser
     browser.township.setCurrentIndex(browser.township.findData(township_id("上冶镇")))
     browser.search()
+    settle()
     out = tmp_path / "export.csv"
     monkeypatch.setattr(file_dialogs, "_exec", lambda dialog: str(out))
     browser.export()

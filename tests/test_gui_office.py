@@ -23,6 +23,7 @@ from dao.models import Township
 from gui import file_dialogs, local_settings, printing
 from gui.app import install_translations
 from gui.main_window import MainWindow
+from gui.operations import wait_all as settle
 from gui.tables import township_combo
 from tests.conftest import clerk_of, township_id
 
@@ -238,6 +239,7 @@ def test_default_township_preselects_the_filters(qtbot, sqlite_db, admin, clean_
     qtbot.addWidget(window)
     assert window.roster_tab.browser.township.currentText() == "上冶镇"
     assert window.stats_tab.town.currentData() == township_id("上冶镇")
+    settle()  # the settings page fills when its lists arrive
     assert window.admin_tab.default_town.currentText() == "上冶镇"  # the settings page shows what is saved
     window.close()
 

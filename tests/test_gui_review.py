@@ -159,8 +159,10 @@ def test_browser_township_change_reruns_and_export_is_the_list(
     assert everyone == Resident.select().count() > 0
     other = township_id("胡阳镇")
     browser.township.setCurrentIndex(browser.township.findData(other))  # no 查询 pressed
+    settle()
     assert browser.model.total == 0 and browser.model.filter.township_id == other
     browser.township.setCurrentIndex(0)
+    settle()
     assert browser.model.total == everyone
     out = tmp_path / "export.csv"
     monkeypatch.setattr(file_dialogs, "_exec", lambda dialog: str(out))
