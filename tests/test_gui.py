@@ -23,7 +23,7 @@ from gui.main_window import MainWindow
 from gui.operations import wait_all as settle
 from gui.roster_tab import RosterTab
 from gui.tables import ListTable
-from tests.conftest import clerk_of, township_id
+from tests.conftest import clerk_of, on_gui_thread, record_threads, township_id
 from tests.fixtures import HEADER, person, write_xlsx
 
 pytestmark = pytest.mark.usefixtures("message_boxes")
@@ -265,6 +265,50 @@ def test_browser_pages_filters_and_sorts(qtbot, sqlite_db, admin):
     settle()
     assert [r[2] for r in model.rows] == sorted((r[2] for r in model.rows), reverse=True)
     assert model.rows[0][2] == "居民000009"
+
+
+def test_browser_reads_off_the_gui_thread_and_drops_replaced_queries(qtbot, sqlite_db, admin, monkeypatch):
+    add_residents(450, "费城街道")
+    add_residents(30, "上冶镇", start=1000)
+    threads = record_threads(monkeypatch, (roster, "count"), (roster, "page"))
+    tab = RosterTab(admin)
+    qtbot.addWidget(tab)
+    browser, model = tab.browser, tab.browser.model
+    assert browser.count_label.text() == "正在读取……" and model.rowCount() == 0 and not model.canFetchMore()
+    settle()
+    assert (model.total, model.rowCount()) == (480, 200) and "共 480 人" in browser.count_label.text()
+
+    tab.inner.setCurrentWidget(browser)  # scrolling to the end reads the next pages, each in an operation
+    tab.resize(900, 600)
+    tab.show()
+    for _ in range(5):
+        browser.table.scrollToBottom()
+        qtbot.wait(20)
+        settle()
+    assert model.rowCount() == 480 and not model.canFetchMore()
+    assert len(threads["page"]) == 3 and set(threads) == {"count", "page"} and not on_gui_thread(threads)
+
+    slow_town = township_id("上冶镇")
+    real_count = roster.count
+
+    def slow_count(actor, flt):  # type: ignore[no-untyped-def]
+        if flt.township_id == slow_town:
+            time.sleep(0.3)
+        return real_count(actor, flt)
+
+    monkeypatch.setattr(roster, "count", slow_count)
+    browser.township.setCurrentIndex(browser.township.findData(slow_town))  # runs the query at once
+    browser.township.setCurrentIndex(browser.township.findData(township_id("费城街道")))
+    settle()  # the slower, older query's rows never show
+    assert model.total == 450 and model.filter.township_id == township_id("费城街道")
+    assert {model.rows[i][5] for i in range(model.rowCount())} == {"费城街道"}
+    assert browser.count_label.text().startswith("费城街道：共 450 人")
+
+    model.fetchMore()  # a page still being read when the query changes is not added to the new list
+    browser.township.setCurrentIndex(browser.township.findData(slow_town))
+    settle()
+    assert model.total == model.rowCount() == 30 and {r[5] for r in model.rows} == {"上冶镇"}
+    assert not on_gui_thread(threads)
 
 
 def test_township_clerk_sees_only_their_township(qtbot, sqlite_db):
