@@ -104,11 +104,11 @@ class ResidentActions(QObject):
     def dialog(self) -> QDialog:
         return self.parent()  # type: ignore[return-value]
 
-    def tabs(self, payments: QWidget) -> QTabWidget:
+    def tabs(self, payments: QWidget, lines: list[residents.HistoryLine]) -> QTabWidget:
+        """The payments and the history (``lines``, read by the dialog's operation)."""
         tabs = QTabWidget()
         tabs.addTab(payments, "缴费记录")
         self.history = ListTable()
-        lines = residents.history(self.actor, self.resident.id)
         self.history.set_rows(HISTORY_HEADERS, [
             [f"{h.at:%Y-%m-%d %H:%M}", h.day.isoformat() if h.day else "", h.kind, h.item, h.old, h.new, h.reason,
              h.user_name] for h in lines

@@ -1,6 +1,9 @@
-"""A resident's details, contribution history, and the fields a clerk may edit (audited in core)."""
+"""A resident's details, contribution history, and the fields a clerk may edit (audited in core). Reading
+and saving run as operations (gui.operations.call): the window stays responsive while the dialog waits."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -20,21 +23,34 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core import regions, roster
+from core import regions, residents, roster
 from core.auth import Actor
 from core.constants import RESIDENT_STATUSES
 from core.errors import UserError
 from core.money import format_yuan
 from gui import resident_actions
+from gui.operations import call
+
+
+def _read(
+    actor: Actor, resident_id: int
+) -> tuple[roster.ResidentDetail, list[Any], list[residents.HistoryLine]]:
+    """Everything the dialog shows, read in one worker: the detail, the township's villages, the history."""
+    detail = roster.detail(actor, resident_id)
+    return detail, regions.villages(detail.resident.township_id), residents.history(actor, resident_id)
 
 
 class ResidentDialog(QDialog):
+    """Raises UserError (in Chinese) when the resident cannot be read."""
+
     def __init__(self, actor: Actor, resident_id: int, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.actor = actor
         self.resident_id = resident_id
         self.saved = False
-        self.detail = roster.detail(actor, resident_id)
+        self.detail, villages, history_lines = call(
+            parent if parent is not None else self, "正在读取……", _read, actor, resident_id
+        )
         r = self.detail.resident
         self.setWindowTitle(f"居民信息 — {r.name}")
         self.resize(760, 560)
@@ -61,7 +77,7 @@ class ResidentDialog(QDialog):
         self.phone.setMaxLength(30)
         self.village = QComboBox()
         self.village.addItem("（未指定）", None)
-        for v in regions.villages(r.township_id):
+        for v in villages:
             self.village.addItem(v.name, v.id)
         self.village.setCurrentIndex(max(0, self.village.findData(r.village_id)))
         self.status = QComboBox()
@@ -103,7 +119,7 @@ class ResidentDialog(QDialog):
         history_layout.addWidget(table)
         self.actions = resident_actions.ResidentActions(self, actor, r)
         layout.addLayout(self.actions.bar)
-        layout.addWidget(self.actions.tabs(history), 1)
+        layout.addWidget(self.actions.tabs(history, history_lines), 1)
 
         flags = QGroupBox("特殊群体标识、政府代缴与退费")
         flags_layout = QVBoxLayout(flags)
@@ -134,8 +150,12 @@ class ResidentDialog(QDialog):
 
     def save(self) -> None:
         r = self.detail.resident
+        self.setEnabled(False)  # no second 保存 while the first is written
         try:
-            roster.update(
+            call(
+                self,
+                "正在保存……",
+                roster.update,
                 self.actor,
                 self.resident_id,
                 version=r.version,
@@ -145,5 +165,7 @@ class ResidentDialog(QDialog):
         except UserError as exc:
             QMessageBox.warning(self, "无法保存", str(exc))
             return
+        finally:
+            self.setEnabled(True)
         self.saved = True
         self.accept()

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from core import regions, roster
 from core.auth import Actor
 from core.constants import RESIDENT_STATUSES, ResidentFilter
+from core.errors import UserError
 from gui import file_dialogs
 from gui.operations import RESIDENTS, Op, broadcast
 from gui.resident_actions import MovesDialog
@@ -186,7 +187,11 @@ class RosterBrowser(QWidget):
         while (
             True
         ):  # an action in the detail (变更, 转移, 暂停 ...) closes it to reopen it with the new state
-            dialog = ResidentDialog(self.actor, resident_id, self)
+            try:
+                dialog = ResidentDialog(self.actor, resident_id, self)
+            except UserError as exc:  # deleted or moved away meanwhile, or the database failed
+                QMessageBox.warning(self, "花名册", str(exc))
+                return
             if not (dialog.exec() and dialog.saved):
                 return
             self.model.reload()

@@ -128,3 +128,32 @@ def test_detail_actions_change_move_stop_restore_and_history(
     kinds = [history.text(row, 2) for row in range(history.rowCount())]
     assert kinds == ["导入", "信息变更", "转移", "参保状态", "参保状态"]
     assert ResidentEvent.select().count() == 4
+
+
+def test_detail_reads_and_saves_off_the_gui_thread(
+    qtbot, sqlite_db, admin, tmp_path, monkeypatch, message_boxes
+):
+    from core import regions, residents, roster
+    from gui.roster_tab import RosterTab
+    from tests.conftest import on_gui_thread, record_threads
+
+    do_import(write_xlsx(tmp_path / "r.xlsx", [HEADER, person(1)]), admin)
+    r = Resident.get()
+    threads = record_threads(monkeypatch, (roster, "detail"), (regions, "villages"), (residents, "history"),
+                             (roster, "update"))  # fmt: skip
+    dialog = ResidentDialog(admin, r.id)
+    qtbot.addWidget(dialog)
+    assert dialog.windowTitle() == f"居民信息 — {r.name}" and dialog.phone.text() == r.phone
+    assert dialog.village.currentData() == r.village_id and dialog.village.count() > 1
+    assert [dialog.actions.history.text(row, 2) for row in range(dialog.actions.history.rowCount())] == [
+        "导入"
+    ]
+    dialog.phone.setText("13912345678")
+    dialog.save()
+    assert dialog.saved and Resident.get_by_id(r.id).phone == "13912345678" and dialog.isEnabled()
+    assert set(threads) == {"detail", "villages", "history", "update"} and not on_gui_thread(threads)
+
+    tab = RosterTab(admin)  # a resident gone meanwhile: said in Chinese, no dialog opens
+    qtbot.addWidget(tab)
+    tab.browser.show_resident(r.id + 1000)
+    assert message_boxes[-1] == ("花名册", "该居民不存在（可能已被其他用户删除）。")
