@@ -1,7 +1,10 @@
 """新参保登记: one person from the ID card. Sex and birth date come from the number as it is typed, and a
-number already registered is said at once (with a button to the existing record instead of a second one)."""
+number already registered is said at once (with a button to the existing record instead of a second one).
+The number is looked up in an operation, off the GUI thread: typing never waits for the database."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -19,9 +22,17 @@ from PySide6.QtWidgets import (
 from core import residents
 from core.auth import Actor
 from core.errors import UserError
-from gui.operations import call
+from gui.operations import Op, call
 from gui.resident_actions import date_edit, day_of, print_registration_form, village_combo
 from gui.tables import township_combo
+
+
+def _check(actor: Actor, digits: str, on: dt.date) -> tuple[residents.IdPreview, str]:
+    """The number's preview and, when registered, where: the names are queries of their own, made here."""
+    preview = residents.preview_id(actor, digits, on)
+    r = preview.existing
+    where = f"{r.township.name}{r.village.name if r.village_id else ''}" if r is not None else ""
+    return preview, where
 
 
 class RegisterDialog(QDialog):
@@ -32,6 +43,7 @@ class RegisterDialog(QDialog):
         self.actor = actor
         self.resident_id: int | None = None
         self.open_existing: int | None = None
+        self.checking = ""  # the number whose lookup may show (a result for an older text is dropped)
         self.setWindowTitle("新参保登记")
         self.setMinimumWidth(600)
         layout = QVBoxLayout(self)
@@ -103,13 +115,29 @@ class RegisterDialog(QDialog):
         self.error.setText("")
         self.show_existing.setVisible(False)
         digits = "".join(text.split())
+        self.checking = digits
         if len(digits) not in (15, 18):
             self.sex.setText("—")
             self.birth.setText("—")
             self.id_state.setText(f"已录入 {len(digits)} 位。" if digits else "请按身份证录入号码。")
             self.id_state.setStyleSheet("")
             return
-        preview = residents.preview_id(self.actor, digits, day_of(self.on))
+        self.sex.setText("—")  # nothing of an older number shows meanwhile
+        self.birth.setText("—")
+        self.id_state.setText("正在核对……")
+        self.id_state.setStyleSheet("")
+        actor, on = self.actor, day_of(self.on)
+        Op(self, lambda: _check(actor, digits, on), success=lambda out: self._show_preview(digits, *out),
+           failure=lambda message: self._check_failed(digits, message), key="preview", dialog=False).run()  # fmt: skip
+
+    def _check_failed(self, digits: str, message: str) -> None:
+        if digits == self.checking:
+            self.id_state.setText(message)
+            self.id_state.setStyleSheet("color: #b00020;")
+
+    def _show_preview(self, digits: str, preview: residents.IdPreview, where: str) -> None:
+        if digits != self.checking:  # the number was changed meanwhile
+            return
         self.sex.setText(preview.sex or "—")
         self.birth.setText(preview.birth_date.isoformat() if preview.birth_date else "—")
         if preview.problem:
@@ -117,7 +145,6 @@ class RegisterDialog(QDialog):
             self.id_state.setStyleSheet("color: #b00020;")
         elif preview.existing is not None:
             r = preview.existing
-            where = f"{r.township.name}{r.village.name if r.village_id else ''}"
             self.id_state.setText(f"已登记：{r.name}（{where}，{r.status}）")
             self.id_state.setStyleSheet("color: #b00020; font-weight: bold;")
             self.open_existing = preview.existing.id

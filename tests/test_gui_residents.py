@@ -8,13 +8,14 @@ import subprocess
 
 import pytest
 
-from core import idcard
+from core import idcard, residents
 from core.auth import REVIEWER, Actor
 from dao.models import Resident, ResidentEvent
+from gui.operations import wait_all as settle
 from gui.resident_actions import ChangeDialog, MoveDialog, MovesDialog, StatusDialog
 from gui.resident_dialog import ResidentDialog
 from gui.resident_register_dialog import RegisterDialog
-from tests.conftest import clerk_of
+from tests.conftest import clerk_of, on_gui_thread, record_threads
 from tests.fixtures import HEADER, person, write_xlsx
 from tests.test_roster_import import do_import
 
@@ -23,19 +24,28 @@ NEW = idcard.make("371325", dt.date(1975, 8, 9), 21)
 
 
 def test_register_fills_from_the_id_and_says_at_once_when_registered(
-    qtbot, sqlite_db, admin, tmp_path, previews
+    qtbot, sqlite_db, admin, tmp_path, previews, monkeypatch
 ):
     do_import(write_xlsx(tmp_path / "r.xlsx", [HEADER, person(1)]), admin)
     clerk = clerk_of("费城街道")
     dialog = RegisterDialog(clerk)
     qtbot.addWidget(dialog)
     assert not dialog.township.isEnabled() and dialog.township.currentText() == "费城街道"
+    threads = record_threads(monkeypatch, (residents, "preview_id"))
     dialog.id_number.setText(person(1)[1])
+    assert dialog.id_state.text() == "正在核对……"  # looked up in a worker: typing never waits
+    settle()
+    assert threads["preview_id"] and not on_gui_thread(threads)
     assert "已登记" in dialog.id_state.text() and person(1)[0] in dialog.id_state.text()
     assert dialog.show_existing.isVisibleTo(dialog) and dialog.open_existing == Resident.get().id
     dialog.id_number.setText(NEW[:10])
     assert dialog.sex.text() == "—" and not dialog.show_existing.isVisibleTo(dialog)
     dialog.id_number.setText(NEW)
+    dialog.id_number.setText(NEW[:17])  # the lookup of a number no longer there never shows
+    settle()
+    assert dialog.sex.text() == "—" and dialog.id_state.text() == "已录入 17 位。"
+    dialog.id_number.setText(NEW)
+    settle()
     assert (dialog.sex.text(), dialog.birth.text()) == (
         "男",
         "1975-08-09",
@@ -133,9 +143,8 @@ def test_detail_actions_change_move_stop_restore_and_history(
 def test_detail_reads_and_saves_off_the_gui_thread(
     qtbot, sqlite_db, admin, tmp_path, monkeypatch, message_boxes
 ):
-    from core import regions, residents, roster
+    from core import regions, roster
     from gui.roster_tab import RosterTab
-    from tests.conftest import on_gui_thread, record_threads
 
     do_import(write_xlsx(tmp_path / "r.xlsx", [HEADER, person(1)]), admin)
     r = Resident.get()
