@@ -1,4 +1,5 @@
-"""One import opened: who, when, the file's SHA-256, its counts and every change (old -> new), exportable."""
+"""One import opened: who, when, the file's SHA-256, its counts and every change (old -> new), exportable.
+They are read in an operation (gui.operations.call): the window stays responsive while the dialog waits."""
 
 from __future__ import annotations
 
@@ -18,7 +19,12 @@ from core import imports
 from core.auth import Actor
 from core.errors import UserError, os_error_message
 from gui import file_dialogs
+from gui.operations import call
 from gui.tables import ListTable
+
+
+def _read(actor: Actor, import_id: int) -> tuple[imports.ImportRow, list[imports.FieldChange]]:
+    return imports.get(actor, import_id), imports.changes(actor, import_id)
 
 
 class ImportChangesDialog(QDialog):
@@ -26,9 +32,14 @@ class ImportChangesDialog(QDialog):
         super().__init__(parent)
         self.actor = actor
         self.import_id = import_id
-        log = imports.get(actor, import_id)
-        self.changes = imports.changes(actor, import_id)
-        self.setWindowTitle(f"导入记录 {import_id}：{log.file_name}")
+        failure = ""
+        try:
+            log, self.changes = call(
+                parent if parent is not None else self, "正在读取……", _read, actor, import_id
+            )
+        except UserError as exc:  # said in the dialog itself: the tabs that open it need not know
+            log, self.changes, failure = None, [], str(exc)
+        self.setWindowTitle(f"导入记录 {import_id}" + (f"：{log.file_name}" if log else ""))
         self.resize(900, 560)
         layout = QVBoxLayout(self)
         head = QLabel(
@@ -36,6 +47,8 @@ class ImportChangesDialog(QDialog):
             f"时间 {log.at:%Y-%m-%d %H:%M:%S}，经办人 {log.user_name}；数据行 {log.rows:,}，新增 {log.imported:,}，"
             f"更新 {log.updated:,}，未变 {log.unchanged:,}，拒绝 {log.rejected:,}；变更 {len(self.changes):,} 项"
             f"<br>文件 SHA-256：{log.sha256}"
+            if log
+            else f"<b style='color:#b00'>无法读取这条导入记录：</b>{failure}"
         )
         head.setWordWrap(True)
         layout.addWidget(head)
@@ -49,6 +62,7 @@ class ImportChangesDialog(QDialog):
         buttons = QHBoxLayout()
         export = QPushButton("导出 Excel…")
         export.clicked.connect(self.export)
+        export.setEnabled(log is not None)
         close = QPushButton("关闭")
         close.clicked.connect(self.accept)
         buttons.addStretch(1)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from openpyxl import load_workbook
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialog, QMessageBox
+from PySide6.QtWidgets import QDialog, QLabel, QMessageBox
 
 from core import special_groups as sg
 from dao.models import Resident, SpecialList
@@ -91,6 +91,7 @@ def test_removals_previewed_confirmed_and_undone(qtbot, sqlite_db, admin, tmp_pa
 
     # 名单记录: the newest list opened, then undone.
     tab.refresh()
+    settle()  # the refreshed list is on screen before a row is chosen (opening the list waits in a local loop)
     assert tab.lists_table.text(0, 5) == "上冶镇" and tab.lists_table.text(0, 10) == "当前"
     tab.lists_table.selectRow(0)
     monkeypatch.setattr(ImportChangesDialog, "exec", lambda self: QDialog.DialogCode.Accepted)
@@ -141,3 +142,25 @@ def test_identity_changes_ticked_per_row(qtbot, sqlite_db, admin, tmp_path, monk
     panel.open_file(path)  # a new file: the last file's table and its ticks are gone
     wait_idle(qtbot, panel)
     assert panel.changes_box.isHidden() and panel.accepted_changes() == set()
+
+
+def test_an_import_opened_is_read_off_the_gui_thread(qtbot, sqlite_db, admin, tmp_path, monkeypatch):
+    from core import imports
+    from tests.conftest import on_gui_thread, record_threads
+
+    first = person(1)
+    do_import(write_xlsx(tmp_path / "a.xlsx", [HEADER, first]), admin)
+    do_import(write_xlsx(tmp_path / "b.xlsx", [HEADER, [*first[:6], "13900000001"]]), admin)
+    tab = RosterTab(admin)
+    qtbot.addWidget(tab)
+    settle()
+    threads = record_threads(monkeypatch, (imports, "get"), (imports, "changes"))
+    dialog = ImportChangesDialog(admin, tab.logs[0].import_id, tab)
+    qtbot.addWidget(dialog)
+    assert set(threads) == {"get", "changes"} and not on_gui_thread(threads)
+    assert dialog.windowTitle().endswith("b.xlsx") and "变更 1 项" in dialog.findChild(QLabel).text()
+    assert dialog.table.rowCount() == 1 and dialog.table.text(0, 4) == "13900000001"
+
+    gone = ImportChangesDialog(admin, 9999, tab)  # said in the dialog: the tabs that open it need not know
+    qtbot.addWidget(gone)
+    assert "没有这条导入记录：9999" in gone.findChild(QLabel).text() and gone.table.rowCount() == 0
