@@ -158,7 +158,8 @@ def print_registration_form(parent: QWidget, actor: Actor, resident_id: int, nam
 
 
 class _Form(QDialog):
-    """A small form that calls core on OK and stays open with the refusal shown when core says no."""
+    """A small form that calls core on OK (in an operation, through call) and stays open with the refusal
+    shown when core says no."""
 
     def __init__(self, title: str, parent: QWidget | None) -> None:
         super().__init__(parent)
@@ -253,8 +254,8 @@ class ChangeDialog(_Form):
 
     def submit(self) -> str:
         key = self.field.currentData()
-        after = residents.change(self.actor, self.resident.id_number, key, self.new_value(), self.reason.text(),
-                                 self.seen.isChecked(), version=self.resident.version)  # fmt: skip
+        after = call(self, "正在办理……", residents.change, self.actor, self.resident.id_number, key, self.new_value(),
+                     self.reason.text(), self.seen.isChecked(), version=self.resident.version)  # fmt: skip
         return f"已变更{residents.CHANGE_FIELDS[key]}：{self.current.text()} → {self.new_value() or '（空）'}（{after.name}）"
 
 
@@ -291,9 +292,10 @@ class MoveDialog(_Form):
             self.village.addItem(v.name)
 
     def submit(self) -> str:
-        r = residents.move(self.actor, self.resident.id_number, self.township.currentText(),
-                           self.village.currentText(), self.reason.text(), day_of(self.on))  # fmt: skip
-        return f"已转移：{residents.describe(r)}"
+        move = (self.actor, self.resident.id_number, self.township.currentText(), self.village.currentText(),
+                self.reason.text(), day_of(self.on))  # fmt: skip
+        # describe() reads the new township's and village's names: in the worker too
+        return "已转移：" + call(self, "正在办理……", lambda: residents.describe(residents.move(*move)))
 
 
 class StatusDialog(_Form):
@@ -330,8 +332,8 @@ class StatusDialog(_Form):
         self.finish("确认")
 
     def submit(self) -> str:
-        out = residents.set_status(self.actor, self.resident.id_number, self.to.currentData(),
-                                   self.reason.currentText(), day_of(self.on))  # fmt: skip
+        out = call(self, "正在办理……", residents.set_status, self.actor, self.resident.id_number,
+                   self.to.currentData(), self.reason.currentText(), day_of(self.on))  # fmt: skip
         lines = [f"参保状态已变更为：{out.status}"]
         if out.subsidy_removed:
             lines.append(

@@ -37,7 +37,12 @@ def _read(
 ) -> tuple[roster.ResidentDetail, list[Any], list[residents.HistoryLine]]:
     """Everything the dialog shows, read in one worker: the detail, the township's villages, the history."""
     detail = roster.detail(actor, resident_id)
-    return detail, regions.villages(detail.resident.township_id), residents.history(actor, resident_id)
+    r = detail.resident
+    # The action forms name the resident's township and village: peewee keeps the rows read here on r
+    r.township  # noqa: B018
+    if r.village_id is not None:
+        r.village  # noqa: B018
+    return detail, regions.villages(r.township_id), residents.history(actor, resident_id)
 
 
 class ResidentDialog(QDialog):

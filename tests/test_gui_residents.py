@@ -72,9 +72,10 @@ def test_register_fills_from_the_id_and_says_at_once_when_registered(
 
 
 def test_detail_actions_change_move_stop_restore_and_history(
-    qtbot, sqlite_db, admin, tmp_path, message_boxes
+    qtbot, sqlite_db, admin, tmp_path, message_boxes, monkeypatch
 ):
     do_import(write_xlsx(tmp_path / "r.xlsx", [HEADER, person(1)]), admin)
+    saves = record_threads(monkeypatch, (residents, "change"), (residents, "move"), (residents, "set_status"))
     r = Resident.get()
     clerk = clerk_of("费城街道")
     dialog = ResidentDialog(clerk, r.id)
@@ -107,7 +108,7 @@ def test_detail_actions_change_move_stop_restore_and_history(
     assert "原因" in move.error.text()
     move.reason.setText("婚嫁迁居")
     move.accept()
-    assert Resident.get_by_id(r.id).township.name == "上冶镇"
+    assert Resident.get_by_id(r.id).township.name == "上冶镇" and "上冶镇后村" in move.result_text
 
     r = Resident.get_by_id(r.id)
     stop = StatusDialog(reviewer, r, restore=False)
@@ -138,6 +139,7 @@ def test_detail_actions_change_move_stop_restore_and_history(
     kinds = [history.text(row, 2) for row in range(history.rowCount())]
     assert kinds == ["导入", "信息变更", "转移", "参保状态", "参保状态"]
     assert ResidentEvent.select().count() == 4
+    assert set(saves) == {"change", "move", "set_status"} and not on_gui_thread(saves)  # each form's OK
 
 
 def test_detail_reads_and_saves_off_the_gui_thread(
