@@ -358,12 +358,18 @@ class MovesDialog(QDialog):
         self.resize(900, 420)
         layout = QVBoxLayout(self)
         self.table = ListTable()
-        lines = residents.township_moves(actor)
+        said = ""
+        try:  # in an operation; a failure is said in the dialog (the browser just opens it)
+            lines = call(
+                parent if parent is not None else self, "正在读取……", residents.township_moves, actor
+            )
+        except UserError as exc:
+            lines, said = [], f"无法读取转移记录：{exc}"
         self.table.set_rows(["记录时间", "转移日期", "姓名", "身份证号码", "转出", "转入", "原因", "经办人"], [
             [f"{h.at:%Y-%m-%d %H:%M}", h.day.isoformat() if h.day else "", h.name, h.id_number, h.old, h.new,
              h.reason, h.user_name] for h in lines
         ])  # fmt: skip
-        layout.addWidget(QLabel(f"共 {len(lines)} 条转移记录。"))
+        layout.addWidget(QLabel(said or f"共 {len(lines)} 条转移记录。"))
         layout.addWidget(self.table, 1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.button(QDialogButtonBox.StandardButton.Close).setText("关闭")

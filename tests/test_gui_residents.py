@@ -75,7 +75,8 @@ def test_detail_actions_change_move_stop_restore_and_history(
     qtbot, sqlite_db, admin, tmp_path, message_boxes, monkeypatch
 ):
     do_import(write_xlsx(tmp_path / "r.xlsx", [HEADER, person(1)]), admin)
-    saves = record_threads(monkeypatch, (residents, "change"), (residents, "move"), (residents, "set_status"))
+    threads = record_threads(monkeypatch, (residents, "change"), (residents, "move"), (residents, "set_status"),
+                             (residents, "township_moves"))  # fmt: skip
     r = Resident.get()
     clerk = clerk_of("费城街道")
     dialog = ResidentDialog(clerk, r.id)
@@ -139,7 +140,8 @@ def test_detail_actions_change_move_stop_restore_and_history(
     kinds = [history.text(row, 2) for row in range(history.rowCount())]
     assert kinds == ["导入", "信息变更", "转移", "参保状态", "参保状态"]
     assert ResidentEvent.select().count() == 4
-    assert set(saves) == {"change", "move", "set_status"} and not on_gui_thread(saves)  # each form's OK
+    assert set(threads) == {"change", "move", "set_status", "township_moves"}  # each form's OK, 转移记录
+    assert not on_gui_thread(threads)
 
 
 def test_detail_reads_and_saves_off_the_gui_thread(
