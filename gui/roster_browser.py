@@ -123,15 +123,35 @@ class RosterBrowser(QWidget):
         self._township_changed()
 
     def _township_changed(self) -> None:
+        """A township chosen: its villages are read in an operation; until they come only （全部） is offered."""
         self.village.blockSignals(True)  # repopulating is not a choice of village
         self.village.clear()
         self.village.addItem(ALL, None)
+        self.village.setEnabled(False)
+        self.village.blockSignals(False)
+        self._load_villages()
+
+    def _load_villages(self) -> None:
         town_id = self.township.currentData()
         if town_id is not None:
-            for v in regions.villages(town_id):
-                self.village.addItem(v.name, v.id)
-        self.village.setEnabled(town_id is not None)
+            Op(self, lambda: regions.villages(town_id), success=lambda found: self._show_villages(town_id, found),
+               key="villages", dialog=False).run()  # fmt: skip
+
+    def _show_villages(self, town_id: int, villages: list) -> None:
+        if town_id != self.township.currentData():  # 全部 chosen meanwhile (a newer read drops this one)
+            return
+        chosen = self.village.currentData()  # a refresh keeps the village chosen
+        self.village.blockSignals(True)
+        self.village.clear()
+        self.village.addItem(ALL, None)
+        for v in villages:
+            self.village.addItem(v.name, v.id)
+        index = self.village.findData(chosen)
+        self.village.setCurrentIndex(max(0, index))
+        self.village.setEnabled(True)
         self.village.blockSignals(False)
+        if chosen is not None and index < 0:
+            self.search()  # the village chosen is gone: the list follows the filter shown
 
     def current_filter(self) -> ResidentFilter:
         status = self.status.currentText()
@@ -166,17 +186,8 @@ class RosterBrowser(QWidget):
         return f"{named}：" if named else ""
 
     def refresh(self) -> None:
-        self._township_changed_keep()
+        self._load_villages()
         self.search()
-
-    def _township_changed_keep(self) -> None:
-        village = self.village.currentData()
-        self._township_changed()
-        index = self.village.findData(village)
-        if index >= 0:
-            self.village.blockSignals(True)
-            self.village.setCurrentIndex(index)
-            self.village.blockSignals(False)
 
     def open_resident(self, row: int) -> None:
         if row < 0 or row >= len(self.model.rows):

@@ -13,14 +13,15 @@ from openpyxl import load_workbook
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel
 
-from core import auth, idcard, roster, roster_import
+from core import auth, idcard, regions, roster, roster_import
 from core.auth import FINANCE, Actor
 from dao import bulk
-from dao.models import Resident, Township
+from dao.models import Resident, Township, Village
 from gui import file_dialogs, operations
 from gui.login import FirstAdminDialog, LoginDialog
 from gui.main_window import MainWindow
 from gui.operations import wait_all as settle
+from gui.roster_browser import ALL
 from gui.roster_tab import RosterTab
 from gui.tables import ListTable
 from tests.conftest import clerk_of, on_gui_thread, record_threads, township_id
@@ -270,7 +271,9 @@ def test_browser_pages_filters_and_sorts(qtbot, sqlite_db, admin):
 def test_browser_reads_off_the_gui_thread_and_drops_replaced_queries(qtbot, sqlite_db, admin, monkeypatch):
     add_residents(450, "费城街道")
     add_residents(30, "上冶镇", start=1000)
-    threads = record_threads(monkeypatch, (roster, "count"), (roster, "page"))
+    for name in ("后村", "前村"):
+        Village.create(township=township_id("上冶镇"), name=name)
+    threads = record_threads(monkeypatch, (roster, "count"), (roster, "page"), (regions, "villages"))
     tab = RosterTab(admin)
     qtbot.addWidget(tab)
     browser, model = tab.browser, tab.browser.model
@@ -308,7 +311,21 @@ def test_browser_reads_off_the_gui_thread_and_drops_replaced_queries(qtbot, sqli
     browser.township.setCurrentIndex(browser.township.findData(slow_town))
     settle()
     assert model.total == model.rowCount() == 30 and {r[5] for r in model.rows} == {"上冶镇"}
-    assert not on_gui_thread(threads)
+
+    village = browser.village  # the township's villages come from a worker too; a refresh keeps the choice
+    assert village.isEnabled() and [village.itemText(n) for n in range(village.count())] == [
+        ALL,
+        "前村",
+        "后村",
+    ]
+    village.setCurrentIndex(2)
+    chosen = village.currentData()
+    assert chosen is not None
+    settle()
+    browser.refresh()
+    settle()
+    assert village.currentData() == chosen and model.filter.village_id == chosen
+    assert "villages" in threads and not on_gui_thread(threads)
 
 
 def test_township_clerk_sees_only_their_township(qtbot, sqlite_db):
