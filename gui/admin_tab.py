@@ -449,11 +449,22 @@ class AdminTab(QWidget):
         self.pdf_folder.setText(str(folder or ""))
         self.pdf_folder.setPlaceholderText("打印预览中“另存为 PDF”和各文件对话框默认打开的文件夹")
         form.addRow("本机默认乡镇：", self.default_town)
-        form.addRow("本机打印/PDF 文件夹：", self.pdf_folder)
+        browse = QPushButton("浏览…")
+        browse.clicked.connect(self._choose_pdf_folder)
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(self.pdf_folder, 1)
+        folder_row.addWidget(browse)
+        form.addRow("本机打印/PDF 文件夹：", folder_row)
         layout.addLayout(form)
         self._buttons(layout, [("保存设置", self.save_settings)])
         layout.addStretch(1)
         return page
+
+    def _choose_pdf_folder(self) -> None:
+        current = Path(self.pdf_folder.text().strip()) if self.pdf_folder.text().strip() else None
+        chosen = file_dialogs.folder(self, "选择打印/PDF 文件夹", file_dialogs.PDF, current)
+        if chosen is not None:
+            self.pdf_folder.setText(str(chosen))
 
     def save_settings(self) -> None:
         masked = {role for role, box in self.mask_boxes.items() if box.isChecked()}

@@ -31,7 +31,7 @@ from core.auth import ADMIN, REVIEWER, Actor
 from core.errors import UserError
 from gui import printing
 from gui.operations import call
-from gui.tables import ListTable
+from gui.tables import ListTable, permit
 
 HISTORY_HEADERS = ["记录时间", "生效日期", "类别", "项目", "原值", "新值", "原因 / 来源", "经办人"]
 
@@ -84,20 +84,25 @@ class ResidentActions(QObject):
         can_edit = actor.can("roster.edit")
         status = resident.status
         self.buttons: dict[str, QPushButton] = {}
-        for text, slot, enabled, shown in (
-            ("信息变更…", self.change, can_edit, True),
-            ("转移…", self.move, can_edit, actor.role in (REVIEWER, ADMIN) and actor.county_wide),
-            ("暂停/终止…", self.stop, can_edit and status in ("正常参保", "暂停"), True),
-            ("恢复参保…", self.restore, can_edit and status in ("暂停", "终止"), True),
-            ("打印参保登记表…", self.print_form, True, True),
+        for text, slot, state_allows, why, shown in (
+            ("信息变更…", self.change, True, "", True),
+            ("转移…", self.move, True, "", actor.role in (REVIEWER, ADMIN) and actor.county_wide),
+            ("暂停/终止…", self.stop, status in ("正常参保", "暂停"), f"该居民已{status}", True),
+            ("恢复参保…", self.restore, status in ("暂停", "终止"), f"该居民为{status}，无需恢复", True),
         ):
             if not shown:
                 continue
             button = QPushButton(text)
-            button.setEnabled(enabled)
+            if can_edit and not state_allows:
+                button.setToolTip(why)
+            permit(button, actor, "roster.edit", enabled=state_allows)
             button.clicked.connect(slot)
             self.bar.addWidget(button)
             self.buttons[text] = button
+        button = QPushButton("打印参保登记表…")
+        button.clicked.connect(self.print_form)
+        self.bar.addWidget(button)
+        self.buttons[button.text()] = button
         self.bar.addStretch(1)
 
     @property

@@ -6,19 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QMessageBox,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -27,9 +23,10 @@ from core import regions, residents, roster
 from core.auth import Actor
 from core.constants import RESIDENT_STATUSES
 from core.errors import UserError
-from core.money import format_yuan
+from core.money import fen_to_yuan, format_yuan
 from gui import resident_actions
 from gui.operations import call
+from gui.tables import ListTable, fit_to_screen, permit
 
 
 def _read(
@@ -58,7 +55,7 @@ class ResidentDialog(QDialog):
         )
         r = self.detail.resident
         self.setWindowTitle(f"居民信息 — {r.name}")
-        self.resize(760, 560)
+        fit_to_screen(self, 820, 600)
         layout = QVBoxLayout(self)
 
         top = QHBoxLayout()
@@ -76,7 +73,8 @@ class ResidentDialog(QDialog):
             form.addRow(label + "：", QLabel(str(value)))
         top.addWidget(info, 1)
 
-        edit = QGroupBox("可修改")
+        can_edit = actor.can("roster.edit")
+        edit = QGroupBox("可修改" if can_edit else "联系信息")
         edit_form = QFormLayout(edit)
         self.phone = QLineEdit(r.phone)
         self.phone.setMaxLength(30)
@@ -91,36 +89,23 @@ class ResidentDialog(QDialog):
         edit_form.addRow("联系电话：", self.phone)
         edit_form.addRow("村居：", self.village)
         edit_form.addRow("参保状态：", self.status)
-        can_edit = actor.can("roster.edit")
         for widget in (self.phone, self.village):
-            widget.setEnabled(can_edit)
+            permit(widget, actor, "roster.edit")
         self.status.setEnabled(False)  # 暂停/终止/恢复 below, each with its reason (gui/resident_actions.py)
         top.addWidget(edit, 1)
         layout.addLayout(top)
 
         history = QGroupBox("缴费记录（按年度）")
         history_layout = QVBoxLayout(history)
-        table = QTableWidget(len(self.detail.contributions), 7)
-        table.setHorizontalHeaderLabels(
-            ["年度", "金额（元）", "档次（元）", "缴费人", "类型", "渠道", "缴费日期"]
-        )
-        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        table.verticalHeader().setVisible(False)
-        table.horizontalHeader().setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
-        for row, c in enumerate(self.detail.contributions):
-            values = (
-                c.year,
-                format_yuan(c.amount_fen),
-                format_yuan(c.tier_fen) if c.tier_fen is not None else "",
-                c.payer,
-                c.kind,
-                c.channel,
-                c.paid_on.isoformat() if c.paid_on else "",
-            )
-            for col, value in enumerate(values):
-                table.setItem(row, col, QTableWidgetItem(str(value)))
-        if not self.detail.contributions:
-            history_layout.addWidget(QLabel("没有缴费记录。"))
+        table = ListTable()
+        table.empty_text = "没有缴费记录"
+        # Amounts as Decimal: right-aligned with thousands separators; the 税票号码 a clerk reads out on the phone.
+        table.set_rows(["年度", "金额（元）", "档次（元）", "缴费人", "类型", "渠道", "缴费日期", "税票号码"], [
+            [c.year, fen_to_yuan(c.amount_fen), fen_to_yuan(c.tier_fen) if c.tier_fen is not None else "",
+             c.payer, c.kind, c.channel, c.paid_on.isoformat() if c.paid_on else "", c.voucher]
+            for c in self.detail.contributions
+        ])  # fmt: skip
+        table.horizontalHeader().setStretchLastSection(True)
         history_layout.addWidget(table)
         self.actions = resident_actions.ResidentActions(self, actor, r)
         layout.addLayout(self.actions.bar)

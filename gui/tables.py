@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
-from PySide6.QtGui import QPainter, QPaintEvent, QPalette
+from PySide6.QtGui import QGuiApplication, QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -148,3 +148,11 @@ def permit(widget: QWidget, actor: Actor, permission: str, enabled: bool = True)
         tip = widget.toolTip()
         if who not in tip:
             widget.setToolTip(f"{tip}\n{who}" if tip else who)
+
+
+def fit_to_screen(window: QWidget, width: int, height: int, margin: int = 60) -> None:
+    """Resize a dialog to ``width`` x ``height``, or to the screen's work area less a margin for the title bar
+    and taskbar when that is smaller (1366x768 at 125 % leaves about 580 logical pixels)."""
+    screen = window.screen() or QGuiApplication.primaryScreen()
+    area = screen.availableGeometry()
+    window.resize(min(width, area.width() - margin // 2), min(height, area.height() - margin))

@@ -321,3 +321,39 @@ def test_an_empty_list_says_so_and_spreads_its_headers(qtbot):
     table.set_rows(["案件编号", "姓名", "金额（元）"], [["TF1", "张三", 1]])
     assert header.sectionResizeMode(0) == header.ResizeMode.Interactive
     assert table.verticalHeader().defaultSectionSize() == ROW_HEIGHT
+
+
+def test_resident_detail_for_a_role_that_may_not_edit(qtbot, sqlite_db, admin, tmp_path):
+    """财务 reads a resident: the dialog fits the screen, the payments show their 税票号码 with amounts
+    right-aligned, and what finance may not change is greyed with who may, under a title that does not say 可修改."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication, QGroupBox
+
+    from gui.resident_dialog import ResidentDialog
+
+    r, clerk, _refund = _case(admin, tmp_path)
+    finance = auth.actor_of(auth.create_user(admin, "cai", "password123", auth.FINANCE, None, "蔡财务"))
+    dialog = ResidentDialog(finance, r.id)
+    qtbot.addWidget(dialog)
+    area = QApplication.primaryScreen().availableGeometry()
+    assert dialog.width() <= area.width() and dialog.height() <= area.height() - 40
+    titles = [box.title() for box in dialog.findChildren(QGroupBox)]
+    assert "可修改" not in titles and "联系信息" in titles
+    assert not dialog.phone.isEnabled() and "须由" in dialog.phone.toolTip()
+    change = dialog.actions.buttons["信息变更…"]
+    assert not change.isEnabled() and "须由" in change.toolTip()
+    assert dialog.actions.buttons["打印参保登记表…"].isEnabled()
+    from gui.tables import ListTable
+
+    payments = next(t for t in dialog.findChildren(ListTable) if "税票号码" in t.list_model.headers)
+    column = payments.list_model.headers.index("税票号码")
+    assert {payments.text(row, column) for row in range(payments.rowCount())} == {"3713251234567890", "V2019"}
+    amount = payments.list_model.index(0, 1)
+    assert payments.list_model.data(amount, Qt.ItemDataRole.TextAlignmentRole) & int(
+        Qt.AlignmentFlag.AlignRight
+    )
+
+    clerk_dialog = ResidentDialog(clerk, r.id)
+    qtbot.addWidget(clerk_dialog)
+    restore = clerk_dialog.actions.buttons["恢复参保…"]
+    assert not restore.isEnabled() and "无需恢复" in restore.toolTip()  # allowed, but not for this state
