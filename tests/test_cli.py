@@ -155,7 +155,7 @@ def test_refund_handoff_and_stats_commands(tmp_path):
     waiting = json.loads(cli("--db", url, "--user", "boss", "refunds", "list", "--json").stdout)[0][
         "fund_month"
     ]
-    empty = cli("--db", url, "--user", "cai", "refunds", "fund-request", "--month", "2001-01", "--out",
+    empty = cli("--db", url, "--user", "cai", "refunds", "fund-request", "--month", "2001-01",
                 str(tmp_path / "fund.pdf"))  # fmt: skip
     assert empty.returncode == 2 and not (tmp_path / "fund.pdf").exists()  # no empty form reading 零元整
     assert "2001-01 没有复核通过的退费案件" in empty.stderr and f"{waiting}（1 件）" in empty.stderr
