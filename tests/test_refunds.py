@@ -361,3 +361,12 @@ def test_case_detail_lists_the_other_payments_of_the_year(setup):
         and lines[1].refund is None
         and lines[1].paid == Decimal("300.00")
     )
+
+
+def test_demo_gives_the_first_clerk_a_case_in_each_early_state(sqlite_db, admin):
+    from core.demo import create_demo
+
+    run(create_demo(admin, residents=300, seed=5))
+    clerk = auth.actor_of(auth.find_user("jingban01"))
+    states = {row.state for row in refunds.listing(clerk)}
+    assert {refunds.ACCEPTED, refunds.PASSED, refunds.RETURNED, refunds.APPROVED} <= states
