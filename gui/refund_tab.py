@@ -42,9 +42,7 @@ from gui.operations import PAYMENTS, REFUNDS, RESIDENTS, Op
 from gui.tables import ListTable, button_row, permit
 
 ALL = "（全部）"
-PAYMENT_ROWS_SHOWN = (
-    6  # the payment list shows at least this many rows, 税票号码 readable, at 1366×768 (100 %)
-)
+PAYMENT_ROWS_SHOWN = 6  # the payment list shows at least this many rows at 1366×768 and 100 %
 PAYMENT_ROWS_MIN = 3  # its minimum: at 125 % the form and the 退费候选 list fit below it
 
 
@@ -198,7 +196,7 @@ class CaseDialog(QDialog):
                                 for p in detail.payments])  # fmt: skip
         self.payments.resizeColumnsToContents()
         self.payments.horizontalHeader().setStretchLastSection(True)
-        self.payments.setMinimumHeight(110)
+        self.payments.setMinimumHeight(90)
         layout.addWidget(self.payments, 1)
 
         layout.addWidget(QLabel("办理记录"))
@@ -206,7 +204,7 @@ class CaseDialog(QDialog):
         self.events.set_rows(["时间", "步骤", "办理人", "说明（原因）"], [list(t) for t in f.trail])
         self.events.resizeColumnsToContents()
         self.events.horizontalHeader().setStretchLastSection(True)
-        self.events.setMinimumHeight(110)
+        self.events.setMinimumHeight(90)
         layout.addWidget(self.events, 1)
         outer.addWidget(scrolled(body), 1)
 
@@ -525,7 +523,7 @@ class EntryPage(QWidget):
         cand_layout = QHBoxLayout(cand_box)
         self.candidates = ListTable()
         self.candidates.setMinimumHeight(80)
-        self.candidates.setMaximumHeight(120)
+        self.candidates.setMaximumHeight(100)
         cand_layout.addWidget(self.candidates, 1)
         self.use_button = QPushButton("以选中的\n候选受理")
         self.use_button.clicked.connect(self.use_candidate)
