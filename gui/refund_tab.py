@@ -67,6 +67,16 @@ def scrolled(content: QWidget) -> QScrollArea:
     return area
 
 
+class FlatColumn(QVBoxLayout):
+    """A column for a scroll area's content that takes the area's height, not its preferred height: with
+    word-wrapped labels inside, the area asks the layout for a height-for-width, which adds up every child's
+    preferred size, and the lists would push the content taller than the dialog (a scroll bar where everything
+    fits). The column still wraps its labels when it lays them out."""
+
+    def hasHeightForWidth(self) -> bool:
+        return False
+
+
 def fit_to_screen(window: QWidget, width: int, height: int) -> None:
     """Size a dialog ``width``×``height`` at most, and never beyond the screen's work area (1366×768 at 125 % is
     1093×614), leaving room for the title bar; centred on that area."""
@@ -150,7 +160,7 @@ class CaseDialog(QDialog):
         self.setWindowTitle(f"退费案件 {detail.case_no}")
         outer = QVBoxLayout(self)
         body = QWidget()
-        layout = QVBoxLayout(body)
+        layout = FlatColumn(body)
         layout.setContentsMargins(0, 0, 0, 0)
         head = QLabel(f"<b>{detail.case_no}</b>　{f.insurance}　状态：<b>{detail.state}</b>"
                       + (f"　报送批次 {detail.batch_month}" if detail.batch_month else "")

@@ -321,6 +321,9 @@ def test_refund_pages_and_case_detail_fit_the_screen(qtbot, sqlite_db, admin, tm
         assert dialog.height() <= size[1] - 40 and dialog.width() <= size[0]
         close = next(b for b in dialog.findChildren(QPushButton) if b.text() == "关闭")
         assert close.isVisible() and close.mapTo(dialog, close.rect().bottomLeft()).y() < dialog.height()
+        assert (
+            dialog.findChild(QScrollArea).verticalScrollBar().maximum() == 0
+        )  # everything fits: no scrolling
         checked.append(True)
         return False
 
