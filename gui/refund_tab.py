@@ -224,6 +224,8 @@ class CaseDialog(QDialog):
             target = text.rstrip("…")
             if not refund_view.may(actor, target):
                 continue  # another role's step: the case list names who may, the dialog stays uncluttered
+            if target == "重新发放" and detail.state != refunds.FAILED:
+                continue  # core treats it as 复核通过: offered only for a failed payout, where it means that
             button = QPushButton(text)
             button.clicked.connect(lambda _=False, t=target: self._choose(t))
             if not refund_view.may_step(actor, target, detail.state):

@@ -86,9 +86,10 @@ def check_detail(dialog, r) -> None:
     who = [dialog.events.text(n, 2) for n in range(dialog.events.rowCount())]
     assert steps == ["受理", "初审"] and who == ["李经办", "李经办"]  # display names, not logins
     assert "☑ 退费申请" in dialog.documents.text() and "☐ 身份证复印件" in dialog.documents.text()
-    assert (
-        "撤销" not in dialog.step_buttons and "已退款" not in dialog.step_buttons
-    )  # not the reviewer's steps
+    assert list(dialog.step_buttons) == [
+        "复核通过",
+        "退回",
+    ]  # the reviewer's own (重新发放 after a failure only)
     assert dialog.payments.text(0, 3) == "300.00" and dialog.payments.text(0, 7) == "本案退费"
     align = dialog.payments.model().index(0, 3).data(Qt.ItemDataRole.TextAlignmentRole)
     assert align & Qt.AlignmentFlag.AlignRight.value  # amounts right-aligned, as in every list
