@@ -753,10 +753,12 @@ class RefundTab(QWidget):
         self.fund = FundPage(actor)
         self.inner.addTab(self.cases, "案件")
         self.inner.addTab(self.entry, "受理登记")
-        self.inner.addTab(self.fund, "资金申请")
+        if actor.can("refund.fund"):
+            self.inner.addTab(self.fund, "资金申请")
+        else:  # a page this role can do nothing on is not offered (the page stays, hidden, for refresh)
+            self.fund.setParent(self)
+            self.fund.hide()
         layout.addWidget(self.inner)
-        if not actor.can("refund.fund"):  # a page this role can do nothing on: not shown at all
-            self.inner.setTabVisible(self.inner.indexOf(self.fund), False)
         # Each role opens on its first useful page: 财务 on the fund request, 县局审核 on the cases to review.
         if actor.role == FINANCE:
             self.inner.setCurrentWidget(self.fund)
