@@ -220,7 +220,11 @@ def _demo_first_clerk_cases(users: dict[str, Actor], county: Actor, taken: set[i
     steps = ((), ("初审",), ("初审", "退回"), ("初审", "复核通过"))  # 已受理, 已初审, 已退回, 复核通过
     for c, path in zip(chosen, steps, strict=False):
         resident = Resident.get_by_id(c.resident_id)
-        case = refunds.create(clerk, refunds.NewCase(resident.id, [c.id], [c.amount_fen], "重复缴费", resident.name,
+        # A real 重复缴费: the same year paid twice, so the case detail shows the payment kept beside the one refunded.
+        again = Contribution.create(resident=resident.id, year=c.year, amount_fen=c.amount_fen, tier_fen=c.tier_fen,
+                                    channel="支付宝", paid_on=c.paid_on + dt.timedelta(days=9), voucher=f"4{c.voucher[1:]}",
+                                    created_at=c.created_at)  # fmt: skip
+        case = refunds.create(clerk, refunds.NewCase(resident.id, [again.id], [c.amount_fen], "重复缴费", resident.name,
                                                      f"62284800{c.id:010d}", "中国农业银行费县支行",
                                                      ("退费申请", "身份证复印件", "银行卡复印件")))  # fmt: skip
         for step in path:

@@ -368,5 +368,11 @@ def test_demo_gives_the_first_clerk_a_case_in_each_early_state(sqlite_db, admin)
 
     run(create_demo(admin, residents=300, seed=5))
     clerk = auth.actor_of(auth.find_user("jingban01"))
-    states = {row.state for row in refunds.listing(clerk)}
-    assert {refunds.ACCEPTED, refunds.PASSED, refunds.RETURNED, refunds.APPROVED} <= states
+    rows = refunds.listing(clerk)
+    assert {refunds.ACCEPTED, refunds.PASSED, refunds.RETURNED, refunds.APPROVED} <= {
+        row.state for row in rows
+    }
+    from core import refund_view
+
+    notes = [line.note for line in refund_view.case_detail(clerk, rows[-1].id).payments]
+    assert notes == [refund_view.IN_CASE, refund_view.NOT_IN_CASE]  # the duplicate refunded, the first kept
