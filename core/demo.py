@@ -196,7 +196,41 @@ def _demo_workflows(
         if n % 4 == 3:
             refunds.advance(users["caiwu"], case.id, "已退款", bank_ref=f"NB{stamp:%Y%m%d}{n:04d}")
         made["refunds"] += 1
+    made["refunds"] += _demo_first_clerk_cases(users, county, {c.id for c in paid})
     return made
+
+
+def _demo_first_clerk_cases(users: dict[str, Actor], county: Actor, taken: set[int]) -> int:
+    """The first clerk (jingban01, the first township) gets one case in each early state, so a reviewer trying
+    that account sees the clerk's case screens filled in (the random cases above may miss that township)."""
+    clerk = users.get("jingban01")
+    if clerk is None or clerk.township_id is None:
+        return 0
+    own = (
+        Contribution.select()
+        .join(Resident)
+        .where(
+            (Contribution.year == 2020)
+            & (Contribution.payer == "个人")
+            & (Resident.township == clerk.township_id)
+        )
+        .order_by(Contribution.id)
+    )
+    chosen = [c for c in own if c.id not in taken][:4]
+    steps = ((), ("初审",), ("初审", "退回"), ("初审", "复核通过"))  # 已受理, 已初审, 已退回, 复核通过
+    for c, path in zip(chosen, steps, strict=False):
+        resident = Resident.get_by_id(c.resident_id)
+        # A real 重复缴费: the same year paid twice, so the case detail shows the payment kept beside the one refunded.
+        again = Contribution.create(resident=resident.id, year=c.year, amount_fen=c.amount_fen, tier_fen=c.tier_fen,
+                                    channel="支付宝", paid_on=c.paid_on + dt.timedelta(days=9), voucher=f"4{c.voucher[1:]}",
+                                    created_at=c.created_at)  # fmt: skip
+        case = refunds.create(clerk, refunds.NewCase(resident.id, [again.id], [c.amount_fen], "重复缴费", resident.name,
+                                                     f"62284800{c.id:010d}", "中国农业银行费县支行",
+                                                     ("退费申请", "身份证复印件", "银行卡复印件")))  # fmt: skip
+        for step in path:
+            who = clerk if step == "初审" else county
+            refunds.advance(who, case.id, step, reason="银行卡复印件不清晰，请补正" if step == "退回" else "")
+    return len(chosen)
 
 
 def _demo_subsidy_collected(actor: Actor, county: Actor) -> int:

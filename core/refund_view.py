@@ -5,11 +5,30 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from decimal import Decimal
 
 from core import refunds, roster
 from core.auth import ADMIN, Actor, require
-from dao.models import RefundCase
+from core.money import fen_to_yuan
+from dao.models import Contribution, RefundCase, RefundItem
 from reports.refund_forms import CaseForm
+
+IN_CASE, NOT_IN_CASE = "本案退费", "不在本案"
+
+
+@dataclass(frozen=True)
+class PaymentLine:
+    """A payment of the resident in a year this case refunds: in the case, or beside it (the reviewer checks
+    重复缴费 or 多缴 against the others)."""
+
+    year: int
+    kind: str
+    voucher: str
+    paid: Decimal  # yuan, so the table right-aligns and formats it as 1,000.00
+    paid_on: str
+    channel: str
+    refund: Decimal | None  # None: not refunded by this case
+    note: str  # IN_CASE, or NOT_IN_CASE with the other case holding it
 
 
 @dataclass(frozen=True)
@@ -24,6 +43,7 @@ class CaseDetail:
     batch_month: str
     fund_month: str
     bank_ref: str
+    payments: tuple[PaymentLine, ...] = ()
 
 
 def case_detail(actor: Actor, case_ref: str | int) -> CaseDetail:
@@ -34,7 +54,41 @@ def case_detail(actor: Actor, case_ref: str | int) -> CaseDetail:
     form = refunds._form(case)
     form = dataclasses.replace(form, id_number=roster.id_display(actor)(form.id_number))
     return CaseDetail(case.id, case.version, case.case_no, case.state, case.resident_id, form, case.note,
-                      case.batch_month, case.fund_month, case.bank_ref)  # fmt: skip
+                      case.batch_month, case.fund_month, case.bank_ref, _payment_lines(case))  # fmt: skip
+
+
+def _payment_lines(case: RefundCase) -> tuple[PaymentLine, ...]:
+    """The payments this case refunds, then the resident's other payments of those years."""
+    refunded = {i.contribution_id: i.amount_fen for i in case.loaded_items}
+    years = {i.contribution.year for i in case.loaded_items}
+    if not years:
+        return ()
+    others = list(
+        Contribution.select()
+        .where((Contribution.resident == case.resident_id) & Contribution.year.in_(years))
+        .order_by(Contribution.year, Contribution.paid_on, Contribution.id)
+    )
+    # The live case (other than this one) holding each other payment, so the reviewer sees it is taken.
+    held = dict(
+        RefundItem.select(RefundItem.contribution, RefundCase.case_no)
+        .join(RefundCase)
+        .where(
+            RefundItem.contribution.in_([c.id for c in others])
+            & (RefundCase.id != case.id)
+            & RefundCase.state.in_(refunds.LIVE_STATES)
+        )
+        .tuples()
+    )
+    lines = []
+    for c in others:
+        if c.id in refunded:
+            note, refund = IN_CASE, fen_to_yuan(refunded[c.id])
+        else:
+            note, refund = NOT_IN_CASE + (f"（退费案件 {held[c.id]}）" if c.id in held else ""), None
+        lines.append(PaymentLine(c.year, c.kind, c.voucher, fen_to_yuan(c.amount_fen),
+                                 c.paid_on.isoformat() if c.paid_on else "", c.channel, refund, note))  # fmt: skip
+    lines.sort(key=lambda line: (line.note != IN_CASE, line.year))  # the case's own payments first
+    return tuple(lines)
 
 
 def who_may(target: str) -> str:
@@ -61,10 +115,5 @@ def waiting_fund_month(actor: Actor, default: str) -> str:
     ``default`` (this month)."""
     if not actor.can("refund.fund"):
         return default
-    row = (
-        RefundCase.select(RefundCase.fund_month)
-        .where((RefundCase.state == refunds.APPROVED) & (RefundCase.fund_month != ""))
-        .order_by(RefundCase.fund_month)
-        .first()
-    )
-    return row.fund_month if row is not None else default
+    waiting = refunds.waiting_months()
+    return waiting[0][0] if waiting else default

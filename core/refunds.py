@@ -433,11 +433,17 @@ def listing(actor: Actor, state: str | None = None, month: str | None = None,
     if township_id is not None:
         query = query.where(RefundCase.township == township_id)
     show = roster.id_display(actor)  # masked per the setting, as everywhere the role sees IDs
+    names = display_names()  # one lookup for the whole list, as the case detail names the clerk
     return [
         CaseRow(c.id, c.case_no, c.state, c.township.name, show(c.resident.id_number), c.resident.name, c.reason, c.amount_fen,
-                c.batch_month, c.fund_month, c.entered_by, c.entered_at, c.version)
+                c.batch_month, c.fund_month, names.get(c.entered_by) or c.entered_by, c.entered_at, c.version)
         for c in query
     ]  # fmt: skip
+
+
+def display_names() -> dict[str, str]:
+    """Login -> display name of every user (a user without one is shown by login)."""
+    return dict(User.select(User.username, User.display_name).tuples())
 
 
 @dataclass
@@ -487,10 +493,33 @@ def fund_request(actor: Actor, month: str) -> FundRequest:
     return FundRequest(month, cases, [(t, n, fen) for t, (n, fen) in sums.items()])
 
 
+def waiting_months() -> list[tuple[str, int]]:
+    """Fund months with approved cases not yet paid, and how many, earliest first."""
+    rows = (
+        RefundCase.select(RefundCase.fund_month, pw.fn.COUNT(RefundCase.id))
+        .where((RefundCase.state == APPROVED) & (RefundCase.fund_month != ""))
+        .group_by(RefundCase.fund_month)
+        .order_by(RefundCase.fund_month)
+        .tuples()
+    )
+    return [(month, count) for month, count in rows]
+
+
+def no_cases_message(month: str) -> str:
+    """Why there is no fund request for ``month``, and which month has approved cases waiting, if any."""
+    text = f"{month} 没有复核通过的退费案件，无须生成资金申请表。"
+    waiting = [f"{m}（{n} 件）" for m, n in waiting_months() if m != month]
+    if waiting:
+        text += f"有复核通过、待申请资金的月份：{'、'.join(waiting)}。"
+    return text
+
+
 def write_fund_request(actor: Actor, month: str, out: str | Path) -> FundRequest:
     from reports import refund_forms  # the PDF library loads only when a form is printed
 
     request = fund_request(actor, month)
+    if not request.cases:  # an empty form reading 零元整 would go to the finance bureau
+        raise UserError(no_cases_message(request.month))
     out = Path(out)
     county = regions.county()
     payees = [(c.case_no, c.township.name, c.resident.name, c.resident.id_number, c.account_name, c.account_no,
@@ -525,7 +554,7 @@ def _load(case_ids: Iterable[int]) -> list[RefundCase]:
             items[item.case_id].append(item)
         for event in RefundEvent.select().where(RefundEvent.case.in_(ids)).order_by(RefundEvent.id):
             events[event.case_id].append(event)
-    names = dict(User.select(User.username, User.display_name).tuples())
+    names = display_names()
     for c in cases.values():
         c.loaded_items = items[c.id]
         c.loaded_events = events[c.id]

@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Callable
 
 from PySide6.QtCore import QDate, Qt
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMessageBox,
     QPushButton,
+    QScrollArea,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -32,15 +34,16 @@ from PySide6.QtWidgets import (
 )
 
 from core import ledger, payments, refund_view, refunds
-from core.auth import FINANCE, REVIEWER, Actor
+from core.auth import FINANCE, REVIEWER, Actor, who_may
 from core.constants import REFUND_DOCUMENTS, REFUND_REASONS
 from core.money import fen_to_yuan, format_yuan, yuan_to_fen
 from gui import file_dialogs, operations, printing
 from gui.operations import PAYMENTS, REFUNDS, RESIDENTS, Op
-from gui.tables import ListTable, button_row
+from gui.tables import ListTable, button_row, permit
 
 ALL = "（全部）"
-PAYMENT_ROWS_SHOWN = 6  # the payment list shows at least this many rows, 税票号码 readable, at 1366×768
+PAYMENT_ROWS_SHOWN = 6  # the payment list shows at least this many rows at 1366×768 and 100 %
+PAYMENT_ROWS_MIN = 3  # its minimum: at 125 % the form and the 退费候选 list fit below it
 
 
 def step_date_field() -> QDateEdit:
@@ -52,6 +55,47 @@ def step_date_field() -> QDateEdit:
     field.setMaximumWidth(130)
     field.setToolTip("补录时改为实际办理的日期；25 日截止和资金月份按这一天计算")
     return field
+
+
+def scrolled(content: QWidget) -> QScrollArea:
+    """``content`` in a frameless scroll area: its minimum size stays inside (a tall page no longer makes its
+    dialog or its sibling pages taller than the screen); it scrolls when the space is short."""
+    area = QScrollArea()
+    area.setWidget(content)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.Shape.NoFrame)
+    return area
+
+
+class FlatColumn(QVBoxLayout):
+    """A column for a scroll area's content that takes the area's height, not its preferred height: with
+    word-wrapped labels inside, the area asks the layout for a height-for-width, which adds up every child's
+    preferred size, and the lists would push the content taller than the dialog (a scroll bar where everything
+    fits). The column still wraps its labels when it lays them out."""
+
+    def hasHeightForWidth(self) -> bool:
+        return False
+
+
+def fit_to_screen(window: QWidget, width: int, height: int) -> None:
+    """Size a dialog ``width``×``height`` at most, and never beyond the screen's work area (1366×768 at 125 % is
+    1093×614), leaving room for the title bar; centred on that area."""
+    screen = window.screen() or QGuiApplication.primaryScreen()
+    area = screen.availableGeometry()
+    frame = 40  # the title bar and borders the window manager adds around the dialog
+    window.setMaximumSize(area.width(), area.height() - frame)
+    w, h = min(width, area.width() - 16), min(height, area.height() - frame)
+    window.resize(w, h)
+    window.move(area.x() + (area.width() - w) // 2, area.y() + max(0, (area.height() - frame - h) // 2))
+
+
+def money_item(fen: int, editable: bool = False) -> QTableWidgetItem:
+    """An amount cell: 1,000.00, right-aligned like the amounts in every list."""
+    item = QTableWidgetItem(format_yuan(fen))
+    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    if not editable:
+        item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+    return item
 
 
 def _ask(parent: QWidget, title: str, label: str) -> str | None:
@@ -101,9 +145,11 @@ class AccountDialog(QDialog):
 class CaseDialog(QDialog):
     """A case in full for the reviewer: the resident, every payment with voucher, channel and date, the amount
     and 大写, the account, the documents received, the history with names and reasons; the steps this user
-    may take from here (``chosen`` is the step picked, the dialog then closes)."""
+    may take from here (``chosen`` is the step picked, the dialog then closes). The case's facts scroll; the
+    step buttons stay at the bottom, on screen."""
 
-    STEPS = ("初审", "复核通过", "退回…", "撤销…")
+    # Every step; the dialog shows those this role may take (财务 records 已退款/退款失败 from here too).
+    STEPS = ("初审", "复核通过", "退回…", "已退款…", "退款失败…", "重新发放", "撤销…")
 
     def __init__(self, actor: Actor, detail: refund_view.CaseDetail, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -112,7 +158,10 @@ class CaseDialog(QDialog):
         self.chosen: str | None = None
         f = detail.form
         self.setWindowTitle(f"退费案件 {detail.case_no}")
-        layout = QVBoxLayout(self)
+        outer = QVBoxLayout(self)
+        body = QWidget()
+        layout = FlatColumn(body)
+        layout.setContentsMargins(0, 0, 0, 0)
         head = QLabel(f"<b>{detail.case_no}</b>　{f.insurance}　状态：<b>{detail.state}</b>"
                       + (f"　报送批次 {detail.batch_month}" if detail.batch_month else "")
                       + (f"　资金月份 {detail.fund_month}" if detail.fund_month else ""))  # fmt: skip
@@ -149,13 +198,15 @@ class CaseDialog(QDialog):
             grid.addWidget(QLabel(detail.note), len(rows) + 1, 1, 1, 3)
         layout.addWidget(facts)
 
-        layout.addWidget(QLabel("退费的缴费记录"))
+        layout.addWidget(QLabel("缴费记录（本案退费的，及同年度的其他缴费，供核对重复缴费、多缴）"))
         self.payments = ListTable()
-        self.payments.set_rows(["年度", "类型", "税票号码", "实缴（元）", "缴费日期", "渠道", "退费（元）"],
-                               [list(p) for p in f.payments])  # fmt: skip
+        # Amounts as Decimal yuan: the table right-aligns them and writes 1,000.00, as in every list.
+        self.payments.set_rows(["年度", "类型", "税票号码", "实缴（元）", "缴费日期", "渠道", "退费（元）", "本案"],
+                               [[p.year, p.kind, p.voucher, p.paid, p.paid_on, p.channel, p.refund, p.note]
+                                for p in detail.payments])  # fmt: skip
         self.payments.resizeColumnsToContents()
         self.payments.horizontalHeader().setStretchLastSection(True)
-        self.payments.setMinimumHeight(110)
+        self.payments.setMinimumHeight(90)
         layout.addWidget(self.payments, 1)
 
         layout.addWidget(QLabel("办理记录"))
@@ -163,18 +214,21 @@ class CaseDialog(QDialog):
         self.events.set_rows(["时间", "步骤", "办理人", "说明（原因）"], [list(t) for t in f.trail])
         self.events.resizeColumnsToContents()
         self.events.horizontalHeader().setStretchLastSection(True)
-        self.events.setMinimumHeight(110)
+        self.events.setMinimumHeight(90)
         layout.addWidget(self.events, 1)
+        outer.addWidget(scrolled(body), 1)
 
         row = QHBoxLayout()
         self.step_buttons: dict[str, QPushButton] = {}
         for text in self.STEPS:
-            button = QPushButton(text)
             target = text.rstrip("…")
-            button.clicked.connect(lambda _=False, t=target: self._choose(t))
             if not refund_view.may(actor, target):
-                role_gate(button, actor, target)
-            elif not refund_view.may_step(actor, target, detail.state):
+                continue  # another role's step: the case list names who may, the dialog stays uncluttered
+            if target == "重新发放" and detail.state != refunds.FAILED:
+                continue  # core treats it as 复核通过: offered only for a failed payout, where it means that
+            button = QPushButton(text)
+            button.clicked.connect(lambda _=False, t=target: self._choose(t))
+            if not refund_view.may_step(actor, target, detail.state):
                 button.setEnabled(False)
                 button.setToolTip(f"案件当前为“{detail.state}”，不能“{target}”")
             self.step_buttons[target] = button
@@ -186,8 +240,8 @@ class CaseDialog(QDialog):
         close = QPushButton("关闭")
         close.clicked.connect(self.reject)
         row.addWidget(close)
-        layout.addLayout(row)
-        self.resize(900, 620)
+        outer.addLayout(row)
+        fit_to_screen(self, 900, 620)
 
     def _choose(self, step: str) -> None:
         self.chosen = step
@@ -207,6 +261,10 @@ class CasesPage(QWidget):
         self.state.currentIndexChanged.connect(self.refresh)
         self.month = QLineEdit()
         self.month.setPlaceholderText("YYYY-MM（报送批次或资金月份）")
+        # wide enough for the whole hint, at any scale
+        self.month.setMinimumWidth(
+            self.month.fontMetrics().horizontalAdvance(self.month.placeholderText()) + 16
+        )
         self.month.returnPressed.connect(self.refresh)
         top.addWidget(QLabel("状态："))
         top.addWidget(self.state)
@@ -382,19 +440,31 @@ class CasesPage(QWidget):
 
 
 class EntryPage(QWidget):
-    """受理: the resident, the payments refunded, reason, account, documents; or a refund candidate."""
+    """受理: the resident, the payments refunded, reason, account, documents; or a refund candidate. Read-only
+    (lookup only) for roles without ``refund.enter``."""
 
     PAY_HEADERS = ("退", "年度", "税票号码", "实缴（元）", "缴费日期", "渠道", "退费中", "退费金额（元）")
 
     def __init__(self, actor: Actor, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.actor = actor
+        self.may_enter = actor.can("refund.enter")
         self.resident: payments.ResidentCard | None = None
         self.payments: list[payments.PaymentRow] = []
         self.candidate_rows: list = []
         self.candidate_id: int | None = None
         self._pending_candidate = None
-        layout = QVBoxLayout(self)
+        # The page scrolls inside itself: its minimum height (six payments, the form, the candidates) no longer
+        # becomes the minimum of the 案件 and 资金申请 pages, whose buttons then stay on a 1366×768 screen.
+        body = QWidget()
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scrolled(body))
+        layout = QVBoxLayout(body)
+        if not self.may_enter:
+            note = QLabel(f"只读：可查询缴费记录；受理登记须由{who_may('refund.enter')}办理。")
+            note.setStyleSheet("color:#555")
+            layout.addWidget(note)
         search = QHBoxLayout()
         self.id_edit = QLineEdit()
         self.id_edit.setPlaceholderText("缴费人身份证号码，回车查询")
@@ -404,9 +474,9 @@ class EntryPage(QWidget):
         find = QPushButton("查询")
         find.clicked.connect(self.find)
         search.addWidget(find)
+        self.who = QLabel("")  # beside the search: one row less above the payments
+        search.addWidget(self.who, 1)
         layout.addLayout(search)
-        self.who = QLabel("")
-        layout.addWidget(self.who)
         self.pay_table = QTableWidget(0, len(self.PAY_HEADERS))
         self.pay_table.setHorizontalHeaderLabels(list(self.PAY_HEADERS))
         self.pay_table.verticalHeader().setVisible(False)
@@ -416,8 +486,9 @@ class EntryPage(QWidget):
         for col, width in ((0, 30), (1, 50), (2, 200), (3, 90), (4, 95), (6, 130), (7, 110)):
             self.pay_table.setColumnWidth(col, width)
         header.setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
-        # At least six payments visible without scrolling (a person refunding several years).
-        self.pay_table.setMinimumHeight(header.sizeHint().height() + 24 * PAYMENT_ROWS_SHOWN + 4)
+        # The list takes the page's spare height (six payments or more at 100 %); its minimum is lower so the
+        # form and the candidates still fit at 125 %.
+        self.pay_table.setMinimumHeight(header.sizeHint().height() + 24 * PAYMENT_ROWS_MIN + 4)
         layout.addWidget(self.pay_table, 1)
 
         form_box = QGroupBox("退费信息")
@@ -453,25 +524,30 @@ class EntryPage(QWidget):
         date_row.addWidget(self.accepted_on)
         date_row.addStretch(1)
         self.create_button = QPushButton("受理登记")
-        self.create_button.setEnabled(False)
         self.create_button.clicked.connect(self.create)
         date_row.addWidget(self.create_button)
         form.addLayout(date_row, 4, 1, 1, 3)
         form.setColumnStretch(1, 1)
         form.setColumnStretch(3, 1)
         layout.addWidget(form_box)
-        if not actor.can("refund.enter"):
-            self.create_button.setToolTip("受理登记须由乡镇经办办理")
 
         cand_box = QGroupBox("退费候选（缴费明细导入发现的多缴、重复缴费等，可一键带入）")
         cand_layout = QHBoxLayout(cand_box)
         self.candidates = ListTable()
-        self.candidates.setMaximumHeight(120)
+        self.candidates.setMinimumHeight(80)
+        self.candidates.setMaximumHeight(100)
         cand_layout.addWidget(self.candidates, 1)
-        use = QPushButton("以选中的\n候选受理")
-        use.clicked.connect(self.use_candidate)
-        cand_layout.addWidget(use)
+        self.use_button = QPushButton("以选中的\n候选受理")
+        self.use_button.clicked.connect(self.use_candidate)
+        cand_layout.addWidget(self.use_button, 0, Qt.AlignmentFlag.AlignTop)
         layout.addWidget(cand_box)
+        # A role that may not enter a case sees the fields greyed, each saying who may.
+        self.entry_fields: list[QWidget] = [self.insurance, self.reason, self.reason_text, self.account_name,
+                                            self.account_no, self.bank, *self.documents.values(), self.accepted_on,
+                                            self.use_button]  # fmt: skip
+        for widget in self.entry_fields:
+            permit(widget, actor, "refund.enter")
+        permit(self.create_button, actor, "refund.enter", enabled=False)
         self.refresh_candidates()
 
     def refresh_candidates(self) -> None:
@@ -501,7 +577,7 @@ class EntryPage(QWidget):
         self.resident = None
         self.who.setText(f"<span style='color:#b00'>{message}</span>")
         self.pay_table.setRowCount(0)
-        self.create_button.setEnabled(False)
+        permit(self.create_button, self.actor, "refund.enter", enabled=False)
 
     def _show(self, r: payments.ResidentCard, rows: list[payments.PaymentRow]) -> None:
         self.resident, self.payments = r, rows
@@ -512,12 +588,20 @@ class EntryPage(QWidget):
         self.pay_table.setRowCount(len(rows))
         for n, c in enumerate(rows):
             check = QCheckBox()
+            permit(check, self.actor, "refund.enter")
             self.pay_table.setCellWidget(n, 0, check)
-            values = (c.year, c.voucher, format_yuan(c.amount_fen), c.paid_on.isoformat() if c.paid_on else "",
-                      c.channel, c.live_case)  # fmt: skip
+            values = (
+                c.year,
+                c.voucher,
+                "",
+                c.paid_on.isoformat() if c.paid_on else "",
+                c.channel,
+                c.live_case,
+            )
             for col, value in enumerate(values, start=1):
                 self.pay_table.setItem(n, col, QTableWidgetItem(str(value)))
-            self.pay_table.setItem(n, 7, QTableWidgetItem(str(fen_to_yuan(c.amount_fen))))
+            self.pay_table.setItem(n, 3, money_item(c.amount_fen))
+            self.pay_table.setItem(n, 7, money_item(c.amount_fen, editable=self.may_enter))
             if c.live_case:  # already in a live case: marked here, not discovered on submit
                 check.setEnabled(False)
                 tip = f"该笔缴费已在退费案件 {c.live_case} 中，不能重复退费"
@@ -525,7 +609,7 @@ class EntryPage(QWidget):
                     self.pay_table.item(n, col).setForeground(Qt.GlobalColor.darkGray)
                     self.pay_table.item(n, col).setToolTip(tip)
                 check.setToolTip(tip)
-        self.create_button.setEnabled(self.actor.can("refund.enter"))
+        permit(self.create_button, self.actor, "refund.enter")
 
     def use_candidate(self) -> None:
         rows = sorted({i.row() for i in self.candidates.selectedIndexes()})
@@ -542,7 +626,7 @@ class EntryPage(QWidget):
             for n, c in enumerate(self.payments):
                 if c.id == candidate.contribution_id:
                     self.pay_table.cellWidget(n, 0).setChecked(True)
-                    self.pay_table.item(n, 7).setText(str(fen_to_yuan(candidate.amount_fen)))
+                    self.pay_table.item(n, 7).setText(format_yuan(candidate.amount_fen))
             reason = refunds.candidate_reason(candidate.code)
             self.reason.setCurrentText(reason)
             if reason == "其他":  # as refunds.from_candidate does: the finding is the explanation
@@ -615,20 +699,23 @@ class FundPage(QWidget):
         typed, first = self.month.text(), not self.chose_month
         self.chose_month = True
 
-        def load() -> refunds.FundRequest:
+        def load() -> tuple[refunds.FundRequest, str]:
             month = refund_view.waiting_fund_month(self.actor, typed) if first else typed
-            return refunds.fund_request(self.actor, month)
+            request = refunds.fund_request(self.actor, month)
+            return request, "" if request.cases else refunds.no_cases_message(request.month)
 
-        Op(self, load, success=self._show, key="refresh", title="资金申请", label="正在读取……").run()
+        Op(self, load, success=lambda got: self._show(*got), key="refresh", title="资金申请",
+           label="正在读取……").run()  # fmt: skip
 
-    def _show(self, request: refunds.FundRequest) -> None:
+    def _show(self, request: refunds.FundRequest, empty_note: str = "") -> None:
         self.month.setText(request.month)
         self.table.set_rows(["案件编号", "乡镇", "姓名", "收款人户名", "银行账号", "开户行", "金额（元）", "状态"],
                             [[c.case_no, c.township.name, c.resident.name, c.account_name, c.account_no, c.bank_name,
                               fen_to_yuan(c.amount_fen), c.state] for c in request.cases])  # fmt: skip
         towns = "；".join(f"{t} {n} 件 {format_yuan(fen)} 元" for t, n, fen in request.by_township)
         self.summary.setText(
-            f"{request.month}：{len(request.cases)} 件，合计 {format_yuan(request.total_fen)} 元。{towns}"
+            empty_note
+            or f"{request.month}：{len(request.cases)} 件，合计 {format_yuan(request.total_fen)} 元。{towns}"
         )
 
     def write(self, suffix: str) -> None:
@@ -666,7 +753,11 @@ class RefundTab(QWidget):
         self.fund = FundPage(actor)
         self.inner.addTab(self.cases, "案件")
         self.inner.addTab(self.entry, "受理登记")
-        self.inner.addTab(self.fund, "资金申请")
+        if actor.can("refund.fund"):
+            self.inner.addTab(self.fund, "资金申请")
+        else:  # a page this role can do nothing on is not offered (the page stays, hidden, for refresh)
+            self.fund.setParent(self)
+            self.fund.hide()
         layout.addWidget(self.inner)
         # Each role opens on its first useful page: 财务 on the fund request, 县局审核 on the cases to review.
         if actor.role == FINANCE:

@@ -152,6 +152,13 @@ def test_refund_handoff_and_stats_commands(tmp_path):
     same = cli("--db", url, "--user", "li", "refunds", "advance", case, "--to", "复核通过")
     assert same.returncode == 2 and "县局审核" in same.stderr
     assert cli("--db", url, "--user", "shen", "refunds", "advance", case, "--to", "复核通过").returncode == 0
+    waiting = json.loads(cli("--db", url, "--user", "boss", "refunds", "list", "--json").stdout)[0][
+        "fund_month"
+    ]
+    empty = cli("--db", url, "--user", "cai", "refunds", "fund-request", "--month", "2001-01",
+                str(tmp_path / "fund.pdf"))  # fmt: skip
+    assert empty.returncode == 2 and not (tmp_path / "fund.pdf").exists()  # no empty form reading 零元整
+    assert "2001-01 没有复核通过的退费案件" in empty.stderr and f"{waiting}（1 件）" in empty.stderr
     paid = cli(
         "--db", url, "--user", "cai", "refunds", "advance", case, "--to", "已退款", "--bank-ref", "NB1"
     )

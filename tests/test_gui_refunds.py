@@ -178,3 +178,123 @@ def test_step_dates_in_the_tab(qtbot, sqlite_db, admin, tmp_path, message_boxes)
     settle()
     moved = RefundCase.get_by_id(cases[0].id)
     assert moved.state == "已初审" and moved.batch_month == f"{last_year}-04"  # passed on the 26th
+
+
+def _approved_case(admin, tmp_path, amount_fen=100000):
+    """A case approved by the county, with its clerk, reviewer and finance officer."""
+    from core import refunds
+
+    do_import(write_xlsx(tmp_path / "r.xlsx", [HEADER, person(1)]), admin)
+    r = Resident.get()
+    c = Contribution.create(
+        resident=r.id, year=2020, amount_fen=amount_fen, tier_fen=amount_fen, voucher="V1"
+    )
+    clerk = auth.actor_of(
+        auth.create_user(admin, "li", "password123", auth.CLERK, township_id("费城街道"), "李经办")
+    )
+    reviewer = auth.actor_of(auth.create_user(admin, "shen", "password123", auth.REVIEWER, None, "沈审核"))
+    finance = auth.actor_of(auth.create_user(admin, "cai", "password123", auth.FINANCE, None, "蔡财务"))
+    case = refunds.create(
+        clerk, refunds.NewCase(r.id, [c.id], [amount_fen], "重复缴费", r.name, "6228", "农行", ["退费申请"])
+    )
+    refunds.advance(clerk, case.id, "初审")
+    refunds.advance(reviewer, case.id, "复核通过")
+    return r, clerk, reviewer, finance, refunds.get(admin, case.id)
+
+
+def test_finance_records_the_payout_from_the_case_detail(qtbot, sqlite_db, admin, tmp_path, monkeypatch):
+    from gui import refund_tab
+
+    _r, _clerk, _reviewer, finance, case = _approved_case(admin, tmp_path)
+    tab = RefundTab(finance)
+    qtbot.addWidget(tab)
+    settle()
+    tab.inner.setCurrentWidget(tab.cases)
+    seen: list[list[str]] = []
+
+    def pay(dialog) -> bool:
+        seen.append(list(dialog.step_buttons))
+        assert dialog.step_buttons["退款失败"].isEnabled()
+        dialog.step_buttons["已退款"].click()
+        return True
+
+    monkeypatch.setattr(refund_tab, "run_dialog", pay)
+    monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: ("NB0001", True)))
+    tab.cases.table.selectRow(0)
+    assert tab.cases.table.text(0, 9) == "李经办"  # the clerk's display name, as in the detail
+    tab.cases.open_case()
+    settle()
+    assert seen == [["已退款", "退款失败"]]  # only finance's own steps, none greyed out
+    paid = RefundCase.get_by_id(case.id)
+    assert paid.state == "已退款" and paid.bank_ref == "NB0001"
+
+
+def test_entry_is_read_only_and_fund_page_hidden_without_permission(qtbot, sqlite_db, admin, tmp_path):
+    r, clerk, reviewer, _finance, _case = _approved_case(admin, tmp_path)
+    county = RefundTab(reviewer)
+    qtbot.addWidget(county)
+    settle()
+    entry = county.entry
+    for widget in (entry.account_no, entry.reason, entry.use_button, entry.create_button, entry.accepted_on):
+        assert not widget.isEnabled() and "须由乡镇经办办理" in widget.toolTip()
+    entry.id_edit.setText(r.id_number)
+    entry.find()  # looking up the payments is still allowed
+    settle()
+    assert entry.pay_table.rowCount() == 1 and not entry.pay_table.cellWidget(0, 0).isEnabled()
+    assert not entry.create_button.isEnabled()
+    assert county.inner.indexOf(county.fund) == 2  # 县局审核 may build the fund request
+
+    town = RefundTab(clerk)
+    qtbot.addWidget(town)
+    settle()
+    assert town.inner.indexOf(town.fund) == -1 and town.inner.count() == 2  # nothing a clerk can do there
+    assert town.entry.account_no.isEnabled() and town.entry.use_button.isEnabled()
+
+
+def test_entry_amounts_and_month_filter(qtbot, sqlite_db, admin, tmp_path, message_boxes):
+    from PySide6.QtCore import Qt
+
+    do_import(write_xlsx(tmp_path / "r.xlsx", [HEADER, person(1)]), admin)
+    r = Resident.get()
+    Contribution.create(resident=r.id, year=2020, amount_fen=100000, tier_fen=100000, voucher="V1")
+    clerk = auth.actor_of(auth.create_user(admin, "li", "password123", auth.CLERK, township_id("费城街道")))
+    tab = RefundTab(clerk)
+    qtbot.addWidget(tab)
+    settle()
+    month = tab.cases.month
+    assert month.minimumWidth() >= month.fontMetrics().horizontalAdvance(month.placeholderText())
+    entry = tab.entry
+    entry.id_edit.setText(r.id_number)
+    entry.find()
+    settle()
+    right = Qt.AlignmentFlag.AlignRight
+    for col in (3, 7):  # 实缴 and 退费金额: 1,000.00, right-aligned
+        item = entry.pay_table.item(0, col)
+        assert item.text() == "1,000.00" and Qt.AlignmentFlag(item.textAlignment()) & right
+    entry.pay_table.cellWidget(0, 0).setChecked(True)
+    entry.account_no.setText("6228")
+    entry.bank.setText("农行")
+    entry.create()  # the separator is read back
+    settle()
+    assert RefundCase.get().amount_fen == 100000, message_boxes
+
+
+def test_fund_request_for_a_month_without_cases(
+    qtbot, sqlite_db, admin, tmp_path, monkeypatch, message_boxes
+):
+    _r, _clerk, _reviewer, finance, case = _approved_case(admin, tmp_path)
+    tab = RefundTab(finance)
+    qtbot.addWidget(tab)
+    settle()
+    fund = tab.fund
+    assert fund.month.text() == case.fund_month and fund.table.rowCount() == 1  # opens on the waiting month
+    fund.month.setText("2001-01")
+    fund.refresh()
+    settle()
+    assert fund.table.rowCount() == 0 and "2001-01 没有复核通过的退费案件" in fund.summary.text()
+    assert f"{case.fund_month}（1 件）" in fund.summary.text()
+    out = tmp_path / "fund.pdf"
+    monkeypatch.setattr(file_dialogs, "_exec", lambda dialog: str(out))
+    fund.write(".pdf")
+    settle()
+    assert not out.exists() and "没有复核通过的退费案件" in message_boxes[-1][1]  # no form reading 零元整

@@ -4,6 +4,7 @@ list and export being the same query, masking in the refund list and detail."""
 from __future__ import annotations
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog
 
 from core import auth, refunds, roster
@@ -49,6 +50,7 @@ def _case(admin, tmp_path):
 
 def test_case_detail_view_and_approve_from_it(qtbot, sqlite_db, admin, tmp_path, monkeypatch, message_boxes):
     r, _clerk, case = _case(admin, tmp_path)
+    Contribution.create(resident=r.id, year=2020, amount_fen=100000, tier_fen=100000, voucher="V2020B")
     reviewer = auth.actor_of(auth.create_user(admin, "shen", "password123", auth.REVIEWER, None, "沈审核"))
     tab = RefundTab(reviewer)
     qtbot.addWidget(tab)
@@ -84,7 +86,15 @@ def check_detail(dialog, r) -> None:
     who = [dialog.events.text(n, 2) for n in range(dialog.events.rowCount())]
     assert steps == ["受理", "初审"] and who == ["李经办", "李经办"]  # display names, not logins
     assert "☑ 退费申请" in dialog.documents.text() and "☐ 身份证复印件" in dialog.documents.text()
-    assert not dialog.step_buttons["撤销"].isEnabled()
+    assert list(dialog.step_buttons) == [
+        "复核通过",
+        "退回",
+    ]  # the reviewer's own (重新发放 after a failure only)
+    assert dialog.payments.text(0, 3) == "300.00" and dialog.payments.text(0, 7) == "本案退费"
+    align = dialog.payments.model().index(0, 3).data(Qt.ItemDataRole.TextAlignmentRole)
+    assert align & Qt.AlignmentFlag.AlignRight.value  # amounts right-aligned, as in every list
+    other = [dialog.payments.text(1, c) for c in (0, 2, 3, 6, 7)]  # the year's other payment, to compare
+    assert dialog.payments.rowCount() == 2 and other == ["2020", "V2020B", "1,000.00", "", "不在本案"]
 
 
 def test_entry_marks_payments_in_a_live_case_and_starts_unticked(qtbot, sqlite_db, admin, tmp_path):
@@ -104,7 +114,6 @@ def test_entry_marks_payments_in_a_live_case_and_starts_unticked(qtbot, sqlite_d
     )
     assert entry.pay_table.cellWidget(free, 0).isEnabled() and not entry.pay_table.item(free, 6).text()
     assert not any(box.isChecked() for box in entry.documents.values())
-    assert entry.pay_table.minimumHeight() >= 24 * refund_tab.PAYMENT_ROWS_SHOWN
 
 
 def test_account_dialog_cancel_changes_nothing(qtbot, sqlite_db, admin, tmp_path, monkeypatch, message_boxes):
@@ -357,3 +366,73 @@ def test_resident_detail_for_a_role_that_may_not_edit(qtbot, sqlite_db, admin, t
     qtbot.addWidget(clerk_dialog)
     restore = clerk_dialog.actions.buttons["恢复参保…"]
     assert not restore.isEnabled() and "无需恢复" in restore.toolTip()  # allowed, but not for this state
+
+
+@pytest.mark.parametrize("size", [(1366, 768), (1093, 614)])  # 1366×768 at 100 % and at 125 % (logical size)
+def test_refund_pages_and_case_detail_fit_the_screen(qtbot, sqlite_db, admin, tmp_path, monkeypatch, size):
+    """Each 退费审核 page fits the window without scrolling the whole tab: the tall 受理登记 page scrolls inside
+    itself, so the 案件 page's buttons stay on screen; 受理登记 still shows six payments at 100 %, and its
+    退费候选 list and button at 125 %. The case detail keeps to the screen with its buttons visible."""
+    from PySide6.QtCore import QRect
+    from PySide6.QtGui import QScreen
+    from PySide6.QtWidgets import QPushButton, QScrollArea
+
+    from core.database import describe
+    from gui.main_window import MainWindow
+
+    r, _clerk, _case_row = _case(admin, tmp_path)
+    for year in range(2012, 2019):
+        Contribution.create(resident=r.id, year=year, amount_fen=30000, tier_fen=30000, voucher=f"Y{year}")
+    window = MainWindow(admin, describe(None))
+    qtbot.addWidget(window)
+    window.show()
+    window.show_tab(window.refund_tab)
+    window.setWindowState(Qt.WindowState.WindowNoState)  # opened maximised on the small offscreen screen
+    window.resize(*size)
+    tab = window.refund_tab
+    settle()
+    outer = window.tabs.currentWidget()
+    for page in (tab.cases, tab.entry):
+        tab.inner.setCurrentWidget(page)
+        qtbot.wait(20)
+        assert outer.verticalScrollBar().maximum() == 0, (
+            page,
+            tab.minimumSizeHint(),
+        )  # no tab-wide scrolling
+    bottom = tab.cases.buttons["查看…"].mapTo(window, tab.cases.buttons["查看…"].rect().bottomLeft()).y()
+    assert bottom < window.height() - window.statusBar().height()
+    tab.inner.setCurrentWidget(tab.entry)
+    tab.entry.id_edit.setText(r.id_number)
+    tab.entry.find()
+    settle()
+    qtbot.wait(20)
+    entry_scroll = tab.entry.findChild(QScrollArea)
+    if size == (1366, 768):
+        assert tab.entry.pay_table.viewport().height() >= 24 * refund_tab.PAYMENT_ROWS_SHOWN
+    else:  # at 125 % everything still fits, the candidates and their button included
+        assert entry_scroll.verticalScrollBar().maximum() == 0, tab.entry.minimumSizeHint()
+    use = tab.entry.use_button
+    assert use.mapTo(window, use.rect().bottomLeft()).y() < window.height() - window.statusBar().height()
+
+    area = QRect(0, 0, *size)
+    monkeypatch.setattr(QScreen, "availableGeometry", lambda self: area)
+    checked: list[bool] = []
+
+    def look(dialog) -> bool:  # checked while the dialog is open
+        dialog.show()
+        qtbot.wait(20)
+        assert dialog.height() <= size[1] - 40 and dialog.width() <= size[0]
+        close = next(b for b in dialog.findChildren(QPushButton) if b.text() == "关闭")
+        assert close.isVisible() and close.mapTo(dialog, close.rect().bottomLeft()).y() < dialog.height()
+        assert (
+            dialog.findChild(QScrollArea).verticalScrollBar().maximum() == 0
+        )  # everything fits: no scrolling
+        checked.append(True)
+        return False
+
+    monkeypatch.setattr(refund_tab, "run_dialog", look)
+    tab.inner.setCurrentWidget(tab.cases)
+    select_first(tab.cases.table)
+    tab.cases.open_case()
+    settle()
+    assert checked == [True]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import threading
+from decimal import Decimal
 
 import peewee as pw
 import pytest
@@ -322,3 +323,56 @@ def test_concurrent_cases_for_one_payment_on_postgres(pg_schema, admin, tmp_path
         t.join()
     assert sorted(o == "won" for o in outcomes) == [False, True]
     assert RefundCase.select().count() == 1
+
+
+def test_listing_names_the_clerk_by_display_name(setup):
+    a, r1, _, pays = setup
+    refunds.create(a["li"], new_case(r1, [pays["a"]]), on=dt.date(2020, 4, 1))
+    assert [row.entered_by for row in refunds.listing(a["shen"])] == ["李经办"]  # not the login "li"
+
+
+def test_no_fund_request_for_a_month_without_approved_cases(setup, tmp_path):
+    a, r1, _, pays = setup
+    out = tmp_path / "fund.pdf"
+    with pytest.raises(UserError, match="2020-05 没有复核通过的退费案件") as empty:
+        refunds.write_fund_request(a["cai"], "2020-05", out)
+    assert "待申请" not in str(empty.value) and not out.exists()
+    case = refunds.create(a["li"], new_case(r1, [pays["a"]]), on=dt.date(2020, 4, 1))
+    refunds.advance(a["li"], case.id, "初审", on=dt.date(2020, 4, 10))
+    refunds.advance(a["shen"], case.id, "复核通过", on=dt.date(2020, 4, 20))
+    with pytest.raises(UserError, match=r"待申请资金的月份：2020-05（1 件）"):
+        refunds.write_fund_request(a["cai"], "2020-04", out)  # says where the approved case is waiting
+    assert not out.exists()
+
+
+def test_case_detail_lists_the_other_payments_of_the_year(setup):
+    from core import refund_view
+
+    a, r1, _, pays = setup
+    Contribution.create(resident=r1.id, year=2019, amount_fen=20000, tier_fen=20000, voucher="OLD")
+    case = refunds.create(a["li"], new_case(r1, [pays["b"]], [100000 // 4]), on=dt.date(2020, 4, 1))
+    lines = refund_view.case_detail(a["shen"], case.id).payments
+    assert [(line.voucher, line.note) for line in lines] == [
+        ("B", refund_view.IN_CASE),
+        ("A", refund_view.NOT_IN_CASE),
+    ]
+    assert (
+        lines[0].refund == Decimal("250.00")
+        and lines[1].refund is None
+        and lines[1].paid == Decimal("300.00")
+    )
+
+
+def test_demo_gives_the_first_clerk_a_case_in_each_early_state(sqlite_db, admin):
+    from core.demo import create_demo
+
+    run(create_demo(admin, residents=300, seed=5))
+    clerk = auth.actor_of(auth.find_user("jingban01"))
+    rows = refunds.listing(clerk)
+    assert {refunds.ACCEPTED, refunds.PASSED, refunds.RETURNED, refunds.APPROVED} <= {
+        row.state for row in rows
+    }
+    from core import refund_view
+
+    notes = [line.note for line in refund_view.case_detail(clerk, rows[-1].id).payments]
+    assert notes == [refund_view.IN_CASE, refund_view.NOT_IN_CASE]  # the duplicate refunded, the first kept
