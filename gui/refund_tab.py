@@ -7,7 +7,6 @@ import datetime as dt
 from collections.abc import Callable
 
 from PySide6.QtCore import QDate, Qt
-from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -39,7 +38,7 @@ from core.constants import REFUND_DOCUMENTS, REFUND_REASONS
 from core.money import fen_to_yuan, format_yuan, yuan_to_fen
 from gui import file_dialogs, operations, printing
 from gui.operations import PAYMENTS, REFUNDS, RESIDENTS, Op
-from gui.tables import ListTable, button_row, permit
+from gui.tables import ListTable, button_row, fit_to_screen, permit
 
 ALL = "（全部）"
 PAYMENT_ROWS_SHOWN = 6  # the payment list shows at least this many rows at 1366×768 and 100 %
@@ -75,18 +74,6 @@ class FlatColumn(QVBoxLayout):
 
     def hasHeightForWidth(self) -> bool:
         return False
-
-
-def fit_to_screen(window: QWidget, width: int, height: int) -> None:
-    """Size a dialog ``width``×``height`` at most, and never beyond the screen's work area (1366×768 at 125 % is
-    1093×614), leaving room for the title bar; centred on that area."""
-    screen = window.screen() or QGuiApplication.primaryScreen()
-    area = screen.availableGeometry()
-    frame = 40  # the title bar and borders the window manager adds around the dialog
-    window.setMaximumSize(area.width(), area.height() - frame)
-    w, h = min(width, area.width() - 16), min(height, area.height() - frame)
-    window.resize(w, h)
-    window.move(area.x() + (area.width() - w) // 2, area.y() + max(0, (area.height() - frame - h) // 2))
 
 
 def money_item(fen: int, editable: bool = False) -> QTableWidgetItem:

@@ -150,9 +150,13 @@ def permit(widget: QWidget, actor: Actor, permission: str, enabled: bool = True)
             widget.setToolTip(f"{tip}\n{who}" if tip else who)
 
 
-def fit_to_screen(window: QWidget, width: int, height: int, margin: int = 60) -> None:
-    """Resize a dialog to ``width`` x ``height``, or to the screen's work area less a margin for the title bar
-    and taskbar when that is smaller (1366x768 at 125 % leaves about 580 logical pixels)."""
+def fit_to_screen(window: QWidget, width: int, height: int) -> None:
+    """Size a dialog ``width``×``height`` at most, and never beyond the screen's work area (1366×768 at 125 % is
+    1093×614), leaving room for the title bar; centred on that area."""
     screen = window.screen() or QGuiApplication.primaryScreen()
     area = screen.availableGeometry()
-    window.resize(min(width, area.width() - margin // 2), min(height, area.height() - margin))
+    frame = 40  # the title bar and borders the window manager adds around the dialog
+    window.setMaximumSize(area.width(), area.height() - frame)
+    w, h = min(width, area.width() - 16), min(height, area.height() - frame)
+    window.resize(w, h)
+    window.move(area.x() + (area.width() - w) // 2, area.y() + max(0, (area.height() - frame - h) // 2))
