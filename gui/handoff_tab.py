@@ -114,7 +114,9 @@ class HandoffTab(QWidget):
                               [[r.batch_no, r.kind, r.month, r.state, "是" if r.correction else "", r.records, fen_to_yuan(r.total_fen),
                                 r.accepted, r.rejected, r.created_by, f"{r.created_at:%Y-%m-%d %H:%M}", r.sent_by, r.note]
                                for r in self.rows])  # fmt: skip
+        self.batches.horizontalHeader().setSectionResizeMode(12, QHeaderView.ResizeMode.Stretch)  # 说明
         self.periods.set_rows(["月份", "类型", "状态"], [list(p) for p in periods])
+        self.periods.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         self.rejected.set_rows(["批次", "序号", "人员", "原因"], [list(x) for x in rejected])
         self.rejected.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         if isinstance(counts, str):
