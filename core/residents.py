@@ -580,7 +580,7 @@ def _as_date(value: object) -> dt.date:
 
 def print_form(actor: Actor, resident_id: int, out: str | Path) -> None:
     """The one-page 参保登记表 of a registered person (the tiers of the enrolment year, or the latest policy
-    year when that one has none yet)."""
+    year when that one has none yet, with a notice on the form saying so)."""
     from core.arrears import PAYMENT_CHANNELS
     from core.money import yuan_text
     from reports import registration_form
@@ -595,6 +595,12 @@ def print_form(actor: Actor, resident_id: int, out: str | Path) -> None:
     if not years:
         raise UserError("没有缴费政策年度，无法列出缴费档次（系统管理→缴费政策）。")
     year = years[-1]
+    # The office prints the form on the day: a year whose tiers are not out yet is said so on the paper.
+    notice = (
+        ""
+        if year.year == day.year
+        else f"{day.year} 年度缴费档次尚未公布，以下为 {year.year} 年度档次，以公布的档次为准。"
+    )
     county = regions.county()
     town = r.township.name
     form = registration_form.Form(
@@ -605,6 +611,7 @@ def print_form(actor: Actor, resident_id: int, out: str | Path) -> None:
                  ("参保日期", f"{r.enrolled_on:%Y-%m-%d}" if r.enrolled_on else "不详"), ("参保状态", r.status)],
         eligibility=[("是否在校学生", "否"), ("是否参加其他养老保险", "否")],
         tier_year=year.year,
+        tier_notice=notice,
         tiers=[yuan_text(t) for t in year.tiers],
         tier_notes={yuan_text(year.hardship_min_fen): "仅限缴费困难群体"},
         channels=PAYMENT_CHANNELS,

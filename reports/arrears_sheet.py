@@ -42,11 +42,9 @@ def _page(doc: Document, sheet: Sheet) -> None:
         row = pairs[i : i + 2]
         # The last pair alone (联系电话): its value spans the row, no empty label cell beside it.
         wide = value_w if len(row) == 2 else width - label_w
-        for label, value in row:
-            doc.set_fill_color(240, 240, 240)
-            doc.cell(label_w, ROW, label, border=1, align="C", fill=True)
-            doc.cell(wide, ROW, doc.fit_text(value, wide), border=1, align="L")
-        doc.ln(ROW)
+        doc.set_fill_color(240, 240, 240)
+        doc.row([text for pair in row for text in pair], [label_w, wide] * len(row), ROW, ["C", "L"] * len(row),
+                fills=[True, False] * len(row))  # fmt: skip
 
     doc.ln(3)
     widths = [16.0, 34.0, 0.0, 0.0, 0.0]
@@ -78,7 +76,7 @@ def _page(doc: Document, sheet: Sheet) -> None:
     )
     doc.set_font(FAMILY, size=9)
     for line in sheet.channels:
-        doc.multi_cell(width, 5, line, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        doc.text_block(line, 5)  # each channel whole on its line
     doc.set_font(FAMILY, size=10)
 
     doc.ln(4)

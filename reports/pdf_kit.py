@@ -17,6 +17,21 @@ from fpdf.enums import XPos, YPos
 
 FONT = Path(__file__).resolve().parent.parent / "resources" / "fonts" / "wqy-microhei.ttc"
 FAMILY = "cjk"
+# A line may break after these (a list's separators, a label's colon, a space) when outside parentheses.
+_BREAK_AFTER = "、，；,;：: "
+_OPEN, _CLOSE = "（(《“", "）)》”"
+
+
+def _tokens(text: str) -> list[str]:
+    """``text`` cut after each separator outside parentheses and quotes: the items a line keeps whole."""
+    tokens, start, depth = [], 0, 0
+    for n, char in enumerate(text):
+        depth += (char in _OPEN) - (char in _CLOSE)
+        if char in _BREAK_AFTER and depth <= 0:
+            tokens.append(text[start : n + 1])
+            start = n + 1
+    tokens.append(text[start:])
+    return [t for t in tokens if t]
 
 
 class Document(FPDF):
@@ -58,20 +73,72 @@ class Document(FPDF):
             self.cell(half, 7, subtitle_left, align="L")
             self.cell(half, 7, subtitle_right, align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
-    def fit_text(self, text: str, width: float) -> str:
-        """Shorten text that would overflow its cell (a ruled form must never overlap)."""
-        if self.get_string_width(text) <= width - 2:
-            return text
-        while text and self.get_string_width(text + "…") > width - 2:
-            text = text[:-1]
-        return text + "…"
+    def wrap(self, text: str, width: float) -> list[str]:
+        """``text`` as the lines that fit a ``width`` mm cell (at least one line). Lines break after a list
+        separator or a space, never inside a parenthesis or a word (税务大厅POS机, 农村商业银行（含农金通）)
+        unless that item alone is wider than the cell: a printed form wraps, it never drops what is written."""
+        room = width - 2 * self.c_margin - 0.01
+        if self.get_string_width(text) <= room:  # nearly every cell: one measurement, as a long roster needs
+            return [text]
+        lines: list[str] = []
+        line = ""
+        for token in _tokens(text):
+            if self.get_string_width(line + token.rstrip()) <= room:
+                line += token
+            elif self.get_string_width(token.rstrip()) <= room:
+                lines.append(line.rstrip())
+                line = token
+            else:  # one item wider than the cell: fill the line, then go on character by character
+                for char in token:
+                    if self.get_string_width(line + char) > room and line:
+                        lines.append(line.rstrip())
+                        line = ""
+                    line += char
+        lines.append(line.rstrip())
+        return [x for x in lines if x] or [""]
+
+    @property
+    def line_height(self) -> float:
+        """The pitch of wrapped lines in a cell, from the current font size."""
+        return self.font_size * 1.3
+
+    def row_height(self, values: Sequence[str], widths: Sequence[float], height: float = 7) -> float:
+        """How tall :meth:`row` draws these values: ``height``, or more for a cell that wraps."""
+        return self._height([self.wrap(str(v), w) for v, w in zip(values, widths, strict=True)], height)
+
+    def _height(self, wrapped: Sequence[list[str]], height: float) -> float:
+        most = max((len(lines) for lines in wrapped), default=1)
+        return height if most <= 1 else max(height, most * self.line_height + 2)
 
     def row(self, values: Sequence[str], widths: Sequence[float], height: float = 7,
-            aligns: Sequence[str] | None = None, fill: bool = False) -> None:  # fmt: skip
-        for i, (value, width) in enumerate(zip(values, widths, strict=True)):
+            aligns: Sequence[str] | None = None, fill: bool = False,
+            fills: Sequence[bool] | None = None) -> float:  # fmt: skip
+        """A ruled row; a value too long for its cell wraps and the whole row grows taller. ``fills`` shades
+        single cells (a label beside its value). Returns the row's height."""
+        wrapped = [self.wrap(str(v), w) for v, w in zip(values, widths, strict=True)]
+        tall = self._height(wrapped, height)
+        x, y = self.get_x(), self.get_y()
+        for i, (lines, width) in enumerate(zip(wrapped, widths, strict=True)):
             align = aligns[i] if aligns else "C"
-            self.cell(width, height, self.fit_text(str(value), width), border=1, align=align, fill=fill)
-        self.ln(height)
+            shade = fills[i] if fills else fill
+            if len(lines) == 1:
+                self.set_xy(x, y)
+                self.cell(width, tall, lines[0], border=1, align=align, fill=shade)
+            else:
+                self.rect(x, y, width, tall, style="DF" if shade else "D")
+                top = y + (tall - len(lines) * self.line_height) / 2
+                for n, line in enumerate(lines):
+                    self.set_xy(x, top + n * self.line_height)
+                    self.cell(width, self.line_height, line, align=align)
+            x += width
+        self.set_xy(self.l_margin, y + tall)
+        return tall
+
+    def text_block(self, text: str, height: float, width: float | None = None) -> None:
+        """A paragraph from the left margin, wrapped like :meth:`row` (items kept whole), no rules."""
+        width = self.content_width if width is None else width
+        for line in self.wrap(text, width + 2 * self.c_margin):
+            self.cell(width, height, line, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     def signature_block(self, labels: Sequence[str], height: float = 16) -> None:
         """A ruled row of signature/stamp boxes: label on top, room to sign below."""
@@ -137,7 +204,10 @@ def draw_roster(doc: Document, spec: Roster) -> None:
         doc.row([c.title for c in spec.columns], widths, spec.row_height, None, fill=True)
         bottom = doc.h - doc.b_margin - reserve
         page_count, page_fen = 0, 0
-        while index < len(rows) and doc.get_y() + spec.row_height <= bottom:
+        # At least one row a page, however tall it wraps, so the loop always ends.
+        while index < len(rows) and (
+            page_count == 0 or doc.get_y() + doc.row_height(rows[index], widths, spec.row_height) <= bottom
+        ):
             doc.row(rows[index], widths, spec.row_height, aligns)
             if spec.amount_column is not None:
                 page_fen += spec.amounts[index]

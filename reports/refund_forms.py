@@ -51,11 +51,9 @@ def _grid(doc: Document, rows: Sequence[Sequence[tuple[str, str]]], label_w: flo
     width = doc.content_width
     for pairs in rows:
         value_w = (width - label_w * len(pairs)) / len(pairs)
-        for label, value in pairs:
-            doc.set_fill_color(240, 240, 240)
-            doc.cell(label_w, ROW, label, border=1, align="C", fill=True)
-            doc.cell(value_w, ROW, doc.fit_text(value, value_w), border=1, align="L")
-        doc.ln(ROW)
+        doc.set_fill_color(240, 240, 240)
+        doc.row([text for pair in pairs for text in pair], [label_w, value_w] * len(pairs), ROW,
+                ["C", "L"] * len(pairs), fills=[True, False] * len(pairs))  # fmt: skip
 
 
 def _payments(doc: Document, form: CaseForm, rows_min: int = 3) -> None:
@@ -103,7 +101,8 @@ def _signatures(
             if kind == NOTE:
                 continue
             doc.set_xy(x + 2, y + height - 14)
-            doc.cell(half - 4, 6, f"签字：{who}")
+            # A person's box says 签字 in its label already: once is enough (who, if known, stands alone).
+            doc.cell(half - 4, 6, f"签字：{who}" if kind == OPINION else who)
             doc.set_xy(x + 2, y + height - 8)
             stamp = "（盖章）　　　　　　" if kind == OPINION else ""
             doc.cell(half - 4, 6, f"{stamp}年　　月　　日", align="R")

@@ -12,6 +12,8 @@ from fpdf.enums import XPos, YPos
 from reports.pdf_kit import FAMILY, Document
 
 ROW = 8.5
+LABEL_W = 40.0  # one label column for every row, so the rules line up (是否参加其他养老保险 fits)
+TICK = 4.0  # mm: a box to tick with a pen
 
 
 @dataclass
@@ -27,23 +29,26 @@ class Form:
     clerk: str
     registered_on: str
     office: str
+    tier_notice: str = ""  # e.g. the registration year has no tiers yet, and which year's are shown instead
 
 
-def _pairs(doc: Document, pairs: Sequence[tuple[str, str]], label_w: float = 30.0) -> None:
+def _pairs(doc: Document, pairs: Sequence[tuple[str, str]]) -> None:
+    """Label/value boxes two pairs a row (a last lone pair spans the row), every row on the same rules."""
     width = doc.content_width
-    value_w = width / 2 - label_w
+    doc.set_fill_color(240, 240, 240)
     for i in range(0, len(pairs), 2):
         two = list(pairs[i : i + 2])
-        if len(two) == 1:
-            doc.set_fill_color(240, 240, 240)
-            doc.cell(label_w, ROW, two[0][0], border=1, align="C", fill=True)
-            doc.cell(width - label_w, ROW, doc.fit_text(two[0][1], width - label_w), border=1)
-        else:
-            for label, value in two:
-                doc.set_fill_color(240, 240, 240)
-                doc.cell(label_w, ROW, label, border=1, align="C", fill=True)
-                doc.cell(value_w, ROW, doc.fit_text(value, value_w), border=1)
-        doc.ln(ROW)
+        value_w = (width - LABEL_W * len(two)) / len(two)
+        doc.row([text for pair in two for text in pair], [LABEL_W, value_w] * len(two), ROW, ["C", "L"] * len(two),
+                fills=[True, False] * len(two))  # fmt: skip
+
+
+def _tick_box(doc: Document, x: float, y: float, width: float, height: float, text: str) -> None:
+    """A ruled cell with a box big enough to tick with a pen, and its text beside it."""
+    doc.rect(x, y, width, height)
+    doc.rect(x + 3, y + (height - TICK) / 2, TICK, TICK)
+    doc.set_xy(x + 3 + TICK + 1, y)
+    doc.cell(width - TICK - 5, height, text)
 
 
 def _page(doc: Document, form: Form) -> None:
@@ -52,24 +57,31 @@ def _page(doc: Document, form: Form) -> None:
     doc.title_block(form.title, f"经办机构：{form.office}", f"登记编号：{form.number}")
     doc.ln(2)
     _pairs(doc, form.details)
-    _pairs(doc, form.eligibility, label_w=50.0)
+    _pairs(doc, form.eligibility)
 
     doc.ln(4)
     doc.set_font(FAMILY, size=11)
     doc.cell(width, 7, f"{form.tier_year} 年度缴费档次（元/年，请在选定的档次前打“√”）", new_x=XPos.LMARGIN,
              new_y=YPos.NEXT)  # fmt: skip
+    if form.tier_notice:  # another year's tiers: the resident and the clerk must both see it
+        doc.set_font(FAMILY, size=10)
+        doc.set_text_color(160, 0, 0)
+        doc.text_block(f"注意：{form.tier_notice}", 6)
+        doc.set_text_color(0, 0, 0)
     doc.set_font(FAMILY, size=10)
     per_row = 6
     box_w = width / per_row
     tiers = list(form.tiers)
     for i in range(0, len(tiers), per_row):
-        part = tiers[i : i + per_row]
-        for tier in part:
-            note = form.tier_notes.get(tier, "")
-            doc.cell(box_w, ROW + 2, f"  □ {tier} 元{' *' if note else ''}", border=1)
-        for _ in range(per_row - len(part)):
-            doc.cell(box_w, ROW + 2, "", border=1)
-        doc.ln(ROW + 2)
+        y = doc.get_y()
+        for n in range(per_row):
+            x = doc.l_margin + n * box_w
+            if i + n < len(tiers):
+                tier = tiers[i + n]
+                _tick_box(doc, x, y, box_w, ROW + 2, f"{tier} 元{' *' if form.tier_notes.get(tier) else ''}")
+            else:
+                doc.rect(x, y, box_w, ROW + 2)
+        doc.set_xy(doc.l_margin, y + ROW + 2)
     notes = "；".join(f"* {tier} 元档次{note}" for tier, note in form.tier_notes.items())
     doc.set_font(FAMILY, size=8.5)
     doc.multi_cell(width, 5, f"{notes}；个人缴费每年不超过最高档次。" if notes else "个人缴费每年不超过最高档次。",
@@ -81,7 +93,7 @@ def _page(doc: Document, form: Form) -> None:
              new_x=XPos.LMARGIN, new_y=YPos.NEXT)  # fmt: skip
     doc.set_font(FAMILY, size=9.5)
     for line in form.channels:
-        doc.multi_cell(width, 5.5, line, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        doc.text_block(line, 5.5)  # each channel whole on its line (税务大厅POS机, 农村商业银行（含农金通）)
 
     doc.ln(4)
     doc.set_font(FAMILY, size=10)

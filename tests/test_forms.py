@@ -10,7 +10,15 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from reports import arrears_sheet, handoff_files, refund_forms, stats_report, subsidy_list
+from reports import (
+    arrears_sheet,
+    handoff_files,
+    pdf_kit,
+    refund_forms,
+    registration_form,
+    stats_report,
+    subsidy_list,
+)
 
 LONG_REASON = "重复缴费（本人于三月在支付宝缴纳后，村里又在农商行柜台代为缴纳了一次，现申请退还重复缴纳的一笔款项到本人银行卡）"
 
@@ -47,6 +55,7 @@ def test_application_and_payment_certificate(tmp_path):
     assert flat(LONG_REASON) in application  # the reason wraps, nothing cut
     assert "申请日期" in application and "2026年11月30日" in application
     assert "申请人（签字）" in application
+    assert application.count("签字") == 2  # 申请人（签字） once, and the tax branch's 签字：
     assert application.count("盖章") == 1  # only the tax branch stamps; the applicant signs
     assert "缴费合计" in certificate and "¥800.00" in certificate and "捌佰元整" in certificate
     assert "备注：" in certificate and "（备注）意见" not in certificate
@@ -172,3 +181,93 @@ def test_core_forms_name_the_people_not_the_logins(db, admin, tmp_path):
     sheet = tmp_path / "sheet.pdf"
     arrears.print_sheets(clerk, [a.id], sheet)
     assert "核定人：李经办" in flat(text_of(sheet)) and year <= owed[0].year
+
+
+GROUPS = "低保对象、建档立卡贫困人员、特困人员、重度残疾人、其他困难人员、计划生育特殊家庭"
+
+
+def test_subsidy_roster_wraps_long_categories_instead_of_cutting(tmp_path):
+    from core.money import format_yuan
+
+    pdf = tmp_path / "subsidy.pdf"
+    rows = [("费城街道", "东村", "371325199001010011", "张平", "男", GROUPS, 10000, "有效")] * 40
+    subsidy_list.write_pdf(
+        pdf, "政府代缴花名册", rows, unit="费县人社局", printed="打印日期", money=format_yuan
+    )
+    text = text_of(pdf)
+    assert "…" not in text
+    assert flat(text).count(flat(GROUPS)) == 40  # every row names every category
+    assert (
+        flat(text).count("代缴金额") == len(text.split("\f")) - 1
+    )  # taller rows: more pages, a header on each
+    assert "合计：人数40" in flat(text)
+
+
+def test_printed_cells_wrap_whole_items_never_an_ellipsis(tmp_path):
+    doc = pdf_kit.Document()
+    doc.add_page()
+    lines = doc.wrap(
+        "银行渠道：中国建设银行（含裕农通、智慧柜员机）、农村商业银行（含农金通）、税务大厅POS机", 60
+    )
+    assert len(lines) > 1 and all(doc.get_string_width(line) <= 58 for line in lines)
+    assert any(
+        line.endswith("农村商业银行（含农金通）、") or line == "农村商业银行（含农金通）、" for line in lines
+    )
+    assert not any("（含农金" in line and "通）" not in line for line in lines)  # the parenthesis kept whole
+    assert doc.wrap("一个很长的没有分隔符的名字" * 4, 30)[0]  # a single long item still breaks, by character
+    assert "".join(doc.wrap("一个很长的没有分隔符的名字" * 4, 30)) == "一个很长的没有分隔符的名字" * 4
+    assert not hasattr(doc, "fit_text")  # nothing left that cuts a value with "…"
+    pdf = tmp_path / "approval.pdf"
+    long_bank = "中国农业银行股份有限公司费县支行营业部（费城街道人民路分理处）"
+    trail = [("2026-11-30 09:00", "受理", "李经办", "材料齐全，" * 20)]
+    refund_forms.write_approval_sheets(
+        pdf, "退费审批表", [form(account=("张平", "6228", long_bank), trail=trail)]
+    )
+    text = text_of(pdf)
+    assert "…" not in text and flat(long_bank) in flat(text) and flat("材料齐全，" * 20) in flat(text)
+
+
+def registration(**changes: object) -> registration_form.Form:
+    from core.arrears import PAYMENT_CHANNELS
+
+    values = dict(
+        title="费县城乡居民基本养老保险参保登记表", number="00002001",
+        details=[("姓名", "欧阳明华"), ("性别", "男"), ("公民身份号码", "371325197005065170"), ("出生日期", "1970-05-06"),
+                 ("乡镇（街道）", "费城街道"), ("村（居）", "东村"), ("联系电话", "13905391234"),
+                 ("参保日期", "2026-12-01"), ("参保状态", "正常参保")],
+        eligibility=[("是否在校学生", "否"), ("是否参加其他养老保险", "否")], tier_year=2020,
+        tiers=["100", "300", "500", "600", "800", "1000", "1500", "2000"], tier_notes={"100": "仅限缴费困难群体"},
+        channels=PAYMENT_CHANNELS, clerk="李经办", registered_on="2026年12月01日", office="费城街道人力资源和社会保障所",
+    )  # fmt: skip
+    values.update(changes)
+    return registration_form.Form(**values)  # type: ignore[arg-type]
+
+
+def test_registration_form_rules_boxes_and_channels(tmp_path, monkeypatch):
+    edges: set[float] = set()
+    boxes: list[tuple[float, float]] = []
+    cell, rect = pdf_kit.Document.cell, pdf_kit.Document.rect
+
+    def ruled_cell(self, w=None, h=None, text="", border=0, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if border and self.get_y() < 120:  # the details grid at the top of the page
+            edges.update({round(self.get_x(), 1), round(self.get_x() + w, 1)})
+        return cell(self, w, h, text, border, *args, **kwargs)
+
+    def any_rect(self, x, y, w, h, *args, **kwargs):  # type: ignore[no-untyped-def]
+        boxes.append((w, h))
+        return rect(self, x, y, w, h, *args, **kwargs)
+
+    monkeypatch.setattr(pdf_kit.Document, "cell", ruled_cell)
+    monkeypatch.setattr(pdf_kit.Document, "rect", any_rect)
+    pdf = tmp_path / "registration.pdf"
+    registration_form.write(
+        pdf, [registration(tier_notice="2026 年度缴费档次尚未公布，以下为 2020 年度档次。")]
+    )
+    assert edges == {15.0, 55.0, 105.0, 145.0, 195.0}  # one label column: every row's rules line up
+    assert sum(1 for w, h in boxes if w == h and w >= 4) == 8  # a pen-sized tick box per tier
+    text = text_of(pdf)
+    assert "注意：2026 年度缴费档次尚未公布，以下为 2020 年度档次" in text
+    lines = text.splitlines()
+    for item in ("税务大厅POS机", "农村商业银行（含农金通）", "中国建设银行（含裕农通、智慧柜员机）"):
+        assert any(item in line for line in lines), item  # each channel whole on one line
+    assert "…" not in text

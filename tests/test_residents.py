@@ -399,3 +399,25 @@ def test_upgrade_from_11_adds_the_history_table(db_url):
     assert reg(admin, 1).ok
     with pytest.raises(Exception, match="append-only"):
         database.execute_sql("DELETE FROM resident_event")
+
+
+# --- the printed 参保登记表 ---------------------------------------------------------------------------------
+
+
+def test_registration_form_says_when_the_year_has_no_tiers_yet(db, admin, tmp_path):
+    import subprocess
+
+    from core import policy
+
+    def printed(on: dt.date, n: int) -> str:
+        out = reg(admin, n, on=on)
+        pdf = tmp_path / f"{n}.pdf"
+        residents.print_form(admin, out.resident_id, pdf)
+        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+        return "".join(text.split())
+
+    latest = max(p.year for p in policy.years())
+    same = printed(dt.date(latest, 3, 2), 1)
+    assert f"{latest}年度缴费档次" in same and "尚未公布" not in same
+    later = printed(dt.date(latest + 1, 3, 2), 2)  # the new year's tiers are not out yet
+    assert f"注意：{latest + 1}年度缴费档次尚未公布，以下为{latest}年度档次" in later
