@@ -7,6 +7,7 @@ long rosters) and paginated here, so each page can carry its own subtotal row.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -83,17 +84,22 @@ class Document(FPDF):
         lines: list[str] = []
         line = ""
         for token in _tokens(text):
-            if self.get_string_width(line + token.rstrip()) <= room:
-                line += token
-            elif self.get_string_width(token.rstrip()) <= room:
-                lines.append(line.rstrip())
-                line = token
-            else:  # one item wider than the cell: fill the line, then go on character by character
-                for char in token:
-                    if self.get_string_width(line + char) > room and line:
-                        lines.append(line.rstrip())
-                        line = ""
-                    line += char
+            # An item wider than the cell breaks first before its parenthesis (金额 / （元）), then anywhere.
+            whole = self.get_string_width(token.rstrip()) <= room
+            for piece in [token] if whole else re.split(r"(?=[（(])", token):
+                if not piece:
+                    continue
+                if self.get_string_width(line + piece.rstrip()) <= room:
+                    line += piece
+                elif self.get_string_width(piece.rstrip()) <= room:
+                    lines.append(line.rstrip())
+                    line = piece
+                else:  # fill the line, then go on character by character
+                    for char in piece:
+                        if self.get_string_width(line + char) > room and line:
+                            lines.append(line.rstrip())
+                            line = ""
+                        line += char
         lines.append(line.rstrip())
         return [x for x in lines if x] or [""]
 

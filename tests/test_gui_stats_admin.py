@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QDialog, QInputDialog, QMessageBox
 
@@ -13,7 +14,8 @@ from dao.models import AuditLog, PolicyYear, User
 from gui import file_dialogs
 from gui.admin_tab import AdminTab, UserDialog
 from gui.operations import wait_all as settle
-from gui.stats_tab import StatsTab
+from gui.stats_tab import StatsTab, week_step
+from reports import stats_report
 from tests.conftest import on_gui_thread, record_threads
 from tests.test_stats_admin import make_county
 
@@ -30,8 +32,10 @@ def test_stats_tab_charts_render_and_export(qtbot, sqlite_db, admin, tmp_path, m
     tab.show()
     tab.refresh()
     settle()
-    assert tab.table.text(tab.table.rowCount() - 1, 0) == "合计"
-    assert tab.table.text(tab.table.rowCount() - 1, 3) == "5"
+    assert tab.total.rowCount() == 1 and tab.total.text(0, 0) == "合计" and tab.total.text(0, 3) == "5"
+    assert "合计" not in [
+        tab.table.text(r, 0) for r in range(tab.table.rowCount())
+    ]  # pinned below, not scrolled
     assert len(tab.progress_chart.series()) == 1 and tab.progress_chart.series()[0].count() > 0
     assert tab.tier_chart.series()[0].barSets()[0].count() == 3
     compare = tab.compare_chart.series()[0]  # this year against last, one bar pair per township
@@ -40,9 +44,14 @@ def test_stats_tab_charts_render_and_export(qtbot, sqlite_db, admin, tmp_path, m
     assert "各乡镇" in tab.compare_chart.title()
     images = tab.chart_images(tmp_path)
     assert len(images) == 3
-    for image in images:
+    for image, (width, height) in zip(images, stats_report.CHART_BOXES, strict=True):
         picture = QImage(str(image))
         assert not picture.isNull() and picture.width() > 100
+        assert abs(picture.width() / picture.height() - width / height) < 0.01  # the proportions of its box
+        corners = [
+            picture.pixelColor(x, y) for x in (1, picture.width() - 2) for y in (1, picture.height() - 2)
+        ]
+        assert all(c.name() == "#ffffff" for c in corners)  # white paper, no grey screen frame
     tab.export_pdf()
     settle()
     title, pdf, printed, pages = previews[-1]
@@ -50,12 +59,48 @@ def test_stats_tab_charts_render_and_export(qtbot, sqlite_db, admin, tmp_path, m
     text = subprocess.run(
         ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
     ).stdout
-    assert "征缴统计" in text and "费城街道" in text and "去年缴费人数" in text
+    assert "征缴统计" in text and "费城街道" in text and "去年缴费人数" in text and "统计图表" in text
+    listing = subprocess.run(
+        ["pdfimages", "-list", str(pdf)], capture_output=True, text=True, check=True
+    ).stdout
+    sizes = [line.split() for line in listing.splitlines()[2:] if line.split()[2] == "image"]
+    assert len(sizes) == 3 and {row[0] for row in sizes} == {str(pages)}  # the three charts on the last page
+    for row in sizes:  # each drawn in its box on the page, at least 125 mm wide (the page is 267 mm)
+        assert int(row[3]) / int(row[12]) * 25.4 > 125
     xlsx = tmp_path / "stats.xlsx"
     monkeypatch.setattr(file_dialogs, "_exec", lambda dialog: str(xlsx))
     tab.export_table()
     settle()
     assert xlsx.exists()
+
+
+def test_weekly_axis_ticks_whole_weeks_and_the_page_fits(qtbot, sqlite_db, admin, tmp_path):
+    from PySide6.QtCharts import QBarCategoryAxis, QValueAxis
+    from PySide6.QtGui import QFontMetrics
+
+    make_county(admin, tmp_path)
+    tab = StatsTab(admin)
+    qtbot.addWidget(tab)
+    tab.year.setValue(2020)
+    tab.resize(1093, 520)  # the page's room on a 1366 x 768 screen at 125 %
+    tab.show()
+    tab.refresh()
+    settle()
+    [x] = [a for a in tab.progress_chart.axes() if a.alignment() == Qt.AlignmentFlag.AlignBottom]
+    assert isinstance(x, QValueAxis) and x.tickType() == QValueAxis.TickType.TicksDynamic
+    assert (x.tickAnchor(), x.tickInterval(), x.min()) == (1, 1, 1)  # ticks on week 1, 2, 3 … never 2.6
+    assert [week_step(n) for n in (2, 14, 15, 28, 29, 53)] == [1, 1, 2, 2, 4, 4]
+    # The 合计 row is in view under the areas, however short the page.
+    table_page = tab.views.widget(0)
+    assert tab.total.isVisibleTo(tab) and tab.total.height() >= tab.total.rowHeight(0)
+    assert tab.total.geometry().bottom() <= table_page.height()
+    # Every area named on the comparison: Qt skips a category label with less room than its text's height.
+    tab.views.setCurrentIndex(1)
+    settle()
+    [y] = [a for a in tab.compare_chart.axes() if isinstance(a, QBarCategoryAxis)]
+    room = tab.compare_chart.plotArea().height() / y.count()
+    assert room >= QFontMetrics(y.labelsFont()).height()
+    assert y.categories() == [r.name for r in tab.stats.rows[::-1]]
 
 
 def test_admin_tab_users_policy_and_backup(qtbot, sqlite_db, admin, tmp_path, monkeypatch, message_boxes):
