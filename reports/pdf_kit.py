@@ -141,10 +141,17 @@ class Document(FPDF):
         return tall
 
     def text_block(self, text: str, height: float, width: float | None = None) -> None:
-        """A paragraph from the left margin, wrapped like :meth:`row` (items kept whole), no rules."""
+        """A paragraph from the left margin, wrapped like :meth:`row` (items kept whole), no rules. A lead-in
+        label ("银行渠道：") hangs: the lines after it start under its first item."""
         width = self.content_width if width is None else width
-        for line in self.wrap(text, width + 2 * self.c_margin):
-            self.cell(width, height, line, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        label, colon, rest = text.partition("：")
+        indent = self.get_string_width(label + colon) if colon and len(label) <= 8 else 0.0
+        body = rest if indent else text
+        for n, line in enumerate(self.wrap(body, width - indent + 2 * self.c_margin)):
+            self.set_x(self.l_margin)
+            if indent:
+                self.cell(indent, height, label + colon if n == 0 else "")
+            self.cell(width - indent, height, line, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     def signature_block(self, labels: Sequence[str], height: float = 16) -> None:
         """A ruled row of signature/stamp boxes: label on top, room to sign below."""
