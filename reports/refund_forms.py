@@ -51,22 +51,22 @@ def _grid(doc: Document, rows: Sequence[Sequence[tuple[str, str]]], label_w: flo
     width = doc.content_width
     for pairs in rows:
         value_w = (width - label_w * len(pairs)) / len(pairs)
+        values, widths = [text for pair in pairs for text in pair], [label_w, value_w] * len(pairs)
+        _room(doc, doc.row_height(values, widths, ROW))
         doc.set_fill_color(240, 240, 240)
-        doc.row([text for pair in pairs for text in pair], [label_w, value_w] * len(pairs), ROW,
-                ["C", "L"] * len(pairs), fills=[True, False] * len(pairs))  # fmt: skip
+        doc.row(values, widths, ROW, ["C", "L"] * len(pairs), fills=[True, False] * len(pairs))
 
 
 def _payments(doc: Document, form: CaseForm, rows_min: int = 3) -> None:
     widths = [14, 18, 50, 22, 22, 0, 22]  # a 20-digit voucher number whole
     widths[5] = doc.content_width - sum(widths)
+    headers = ["年度", "类型", "税票号码", "实缴（元）", "缴费日期", "缴费渠道", "退费（元）"]
     doc.set_fill_color(230, 236, 245)
-    doc.row(
-        ["年度", "类型", "税票号码", "实缴（元）", "缴费日期", "缴费渠道", "退费（元）"],
-        widths,
-        ROW,
-        fill=True,
-    )
+    doc.row(headers, widths, ROW, fill=True)
     for p in form.payments:
+        if _room(doc, doc.row_height(list(p), widths, ROW)):  # a long list goes on overleaf, under its header
+            doc.set_fill_color(230, 236, 245)
+            doc.row(headers, widths, ROW, fill=True)
         doc.row(list(p), widths, ROW, ["C", "C", "C", "R", "C", "L", "R"])
     for _ in range(max(0, rows_min - len(form.payments))):
         doc.row([""] * 7, widths, ROW)
@@ -80,14 +80,30 @@ def _title(doc: Document, title: str, right: str) -> None:
 
 
 OPINION, SIGN, NOTE = "opinion", "sign", "note"
+SIGN_HEIGHT = 30.0  # mm, a signature box on the approval sheet
+
+
+def _bottom(doc: Document) -> float:
+    """The lowest a form may draw: 15 mm from the page's edge, clear of the page-number footer."""
+    return doc.h - 15
+
+
+def _room(doc: Document, height: float) -> bool:
+    """A new page when ``height`` mm would run past the page's foot (a form grown tall by wrapped cells or a
+    long payment list); whether it took one."""
+    if doc.get_y() + height <= _bottom(doc):
+        return False
+    doc.add_page()
+    return True
 
 
 def _signatures(
-    doc: Document, boxes: Sequence[tuple[str, str] | tuple[str, str, str]], height: float = 30
+    doc: Document, boxes: Sequence[tuple[str, str] | tuple[str, str, str]], height: float = SIGN_HEIGHT
 ) -> None:
     """Boxes two per row: a label, who (if known), and room to sign, date and stamp. A box is an office's
     opinion (signed and stamped), a person's signature (签字 and date, no stamp), or a note."""
     half = doc.content_width / 2
+    _room(doc, height * ((len(boxes) + 1) // 2))  # the signatures whole, never cut at the page's foot
     for i in range(0, len(boxes), 2):
         y = doc.get_y()
         for n, box in enumerate(boxes[i : i + 2]):
@@ -144,12 +160,20 @@ def _approval_page(doc: Document, title: str, form: CaseForm) -> None:
     doc.set_fill_color(230, 236, 245)
     doc.row(["时间", "环节", "经办人", "说明"], widths, 6.5, fill=True)
     doc.set_font(FAMILY, size=9)
-    for t in form.trail[-8:]:  # the page holds the latest eight steps
+    # The latest steps (up to eight) that leave room for the signatures: a wrapped note takes more than a line.
+    room = _bottom(doc) - doc.get_y() - 3 - 2 * SIGN_HEIGHT
+    steps: list[Sequence[str]] = []
+    for t in reversed(form.trail[-8:]):
+        room -= doc.row_height(list(t), widths, 6.5)
+        if room < 0:
+            break
+        steps.insert(0, t)
+    for t in steps or form.trail[-1:]:
         doc.row(list(t), widths, 6.5, ["C", "C", "C", "L"])
     doc.set_font(FAMILY, size=10)
     doc.ln(3)
     _signatures(doc, [("经办人", form.entered_by), ("乡镇人社所", form.passed_by),
-                      ("县人社局审核", form.reviewed_by), ("分管领导", "")])  # fmt: skip
+                      ("县人社局审核", form.reviewed_by), ("分管领导", "")], SIGN_HEIGHT)  # fmt: skip
 
 
 def write_approval_sheets(path: str | os.PathLike, title: str, forms: Sequence[CaseForm]) -> None:
@@ -179,6 +203,7 @@ def write_application(path: str | os.PathLike, county: str, form: CaseForm) -> N
             [("附送材料", form.documents or "无")],
         ])  # fmt: skip
         doc.ln(4)
+        _room(doc, 14)
         doc.multi_cell(doc.content_width, 6, "本人承诺以上信息真实有效，所缴费款确属应退，退费款项请转入上述银行账户。",
                        new_x=XPos.LMARGIN, new_y=YPos.NEXT)  # fmt: skip
         doc.ln(2)
@@ -196,6 +221,7 @@ def write_application(path: str | os.PathLike, county: str, form: CaseForm) -> N
         _payments(doc, form)
         _grid(doc, [[("缴费合计", f"¥{form.paid_total}"), ("大写", form.paid_total_capital)]])
         doc.ln(4)
+        _room(doc, 14)
         doc.multi_cell(doc.content_width, 6, "兹证明上述人员已按所列税票缴纳社会保险费，特此证明。", new_x=XPos.LMARGIN,
                        new_y=YPos.NEXT)  # fmt: skip
         doc.ln(2)

@@ -271,3 +271,31 @@ def test_registration_form_rules_boxes_and_channels(tmp_path, monkeypatch):
     for item in ("税务大厅POS机", "农村商业银行（含农金通）", "中国建设银行（含裕农通、智慧柜员机）"):
         assert any(item in line for line in lines), item  # each channel whole on one line
     assert "…" not in text
+
+
+def test_wrapped_cells_never_push_a_form_off_its_page(tmp_path, monkeypatch):
+    lowest: list[float] = []
+    rect = pdf_kit.Document.rect
+
+    def any_rect(self, x, y, w, h, *args, **kwargs):  # type: ignore[no-untyped-def]
+        lowest.append(y + h)
+        return rect(self, x, y, w, h, *args, **kwargs)
+
+    monkeypatch.setattr(pdf_kit.Document, "rect", any_rect)
+    note = "材料不全，请补充身份证复印件和银行卡复印件，并由本人签字确认后重新提交乡镇人社所审核。"
+    trail = [(f"2026-11-{n:02d} 09:00", "退回", "李经办", f"{note}{n}") for n in range(1, 13)]
+    channel = "中国建设银行（含裕农通、智慧柜员机）"
+    payments = [("2025", "正常应缴", "3713251234567890", "300.00", "2025-03-01", channel, "300.00")] * 5
+    pdf = tmp_path / "approval.pdf"
+    refund_forms.write_approval_sheets(pdf, "退费审批表", [form(trail=trail, payments=payments)])
+    text = flat(text_of(pdf))
+    assert "\f" not in text_of(pdf).rstrip("\f")  # one page: the oldest steps give way, not the signatures
+    assert flat(f"{note}12") in text and "分管领导意见" in text
+    assert (
+        "中国建设银行" in text and "智慧柜员机" in text
+    )  # wrapped in its cell (pdftotext reads it in pieces)
+    assert max(lowest) <= 297 - 15
+    lowest.clear()
+    pdf = tmp_path / "application.pdf"
+    refund_forms.write_application(pdf, "费县", form(payments=payments * 3))
+    assert max(lowest) <= 297 - 15 and "申请人（签字）" in flat(text_of(pdf))
