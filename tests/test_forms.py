@@ -82,7 +82,15 @@ def test_fund_request_signs_on_the_first_page(tmp_path):
     assert indent > 20  # the summary table sits in the middle of the landscape page, not at the margin
 
 
-def test_stats_report_separators_and_maker(tmp_path):
+def test_stats_report_separators_and_maker(tmp_path, monkeypatch):
+    sizes: dict[str, float] = {}
+    row = pdf_kit.Document.row
+
+    def sized_row(self, values, *args, **kwargs):  # type: ignore[no-untyped-def]
+        sizes[str(values[0])] = self.font_size_pt
+        return row(self, values, *args, **kwargs)
+
+    monkeypatch.setattr(pdf_kit.Document, "row", sized_row)
     pdf = tmp_path / "stats.pdf"
     rows = [
         [
@@ -118,6 +126,8 @@ def test_stats_report_separators_and_maker(tmp_path):
     text = flat(text_of(pdf))
     assert "12,345" in text and "3,456,789.00" in text
     assert "制表人：李经办" in text and "制表日期：2026年11月30日" in text
+    assert sizes["乡镇"] >= 9 and sizes["乡镇"] >= sizes["费城街道"]  # the header as readable as the figures
+    assert "…" not in text
 
 
 def test_subsidy_roster_total_in_capitals(tmp_path):
