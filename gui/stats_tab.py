@@ -20,7 +20,7 @@ from PySide6.QtCharts import (
     QLineSeries,
     QValueAxis,
 )
-from PySide6.QtCore import QMargins, QRectF, Qt
+from PySide6.QtCore import QMargins, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import (
     QFrame,
@@ -54,6 +54,15 @@ PRINT_PIXEL_RATIO = 2.5  # device pixels per logical pixel: sharp on a 250 dpi p
 CATEGORY_PX = 22  # vertical room per area on the comparison chart, so Qt never skips an area's name
 
 
+class _Pages(QTabWidget):
+    """Tabs that ask for no more than their minimum: the main window's scroll area sizes a page with a
+    word-wrapped label by its preferred height, which (the tables' and charts' hints) was taller than a 768-line
+    screen at 125 % and hid the 合计 row below the fold. Stretched, they still fill the page."""
+
+    def sizeHint(self) -> QSize:
+        return self.minimumSizeHint()
+
+
 def _chart(title: str) -> tuple[QChart, QChartView]:
     chart = QChart()
     chart.setTitle(title)
@@ -61,7 +70,7 @@ def _chart(title: str) -> tuple[QChart, QChartView]:
     chart.setMargins(QMargins(4, 4, 4, 4))  # a short chart at 125 % needs every line for its axis labels
     view = QChartView(chart)
     view.setRenderHint(QPainter.RenderHint.Antialiasing)
-    view.setMinimumHeight(200)
+    view.setMinimumHeight(150)
     return chart, view
 
 
@@ -179,7 +188,7 @@ class StatsTab(QWidget):
         # Sub-tabs: the year's figures, and the 征缴进度 work lists (names behind the figures)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
-        self.pages = QTabWidget()
+        self.pages = _Pages()
         overview = QWidget()
         self.worklists = WorklistPanel(actor)
         self.pages.addTab(overview, "年度统计")
@@ -211,7 +220,7 @@ class StatsTab(QWidget):
         layout.addWidget(self.summary)
         # The table and the charts each get the whole page (a 768-line screen at 125 % cannot show both):
         # the table keeps every column and, pinned under it, the 合计 row; the charts are as on the report.
-        self.views = QTabWidget()
+        self.views = _Pages()
         table_page = QWidget()
         table_layout = QVBoxLayout(table_page)
         table_layout.setContentsMargins(0, 0, 0, 0)

@@ -90,7 +90,10 @@ def test_weekly_axis_ticks_whole_weeks_and_the_page_fits(qtbot, sqlite_db, admin
     assert isinstance(x, QValueAxis) and x.tickType() == QValueAxis.TickType.TicksDynamic
     assert (x.tickAnchor(), x.tickInterval(), x.min()) == (1, 1, 1)  # ticks on week 1, 2, 3 … never 2.6
     assert [week_step(n) for n in (2, 14, 15, 28, 29, 53)] == [1, 1, 2, 2, 4, 4]
-    # The 合计 row is in view under the areas, however short the page.
+    # The 合计 row is in view under the areas, however short the page; the page asks for no more height than
+    # it needs, so the main window's scroll area does not push the row below the screen.
+    assert tab.pages.sizeHint() == tab.pages.minimumSizeHint()
+    assert tab.views.sizeHint() == tab.views.minimumSizeHint()
     table_page = tab.views.widget(0)
     assert tab.total.isVisibleTo(tab) and tab.total.height() >= tab.total.rowHeight(0)
     assert tab.total.geometry().bottom() <= table_page.height()
