@@ -273,8 +273,9 @@ class StatsTab(QWidget):
     def _show(self, stats: statistics.YearStats) -> None:
         self.stats = s = stats
         rows = statistics.area_table(s)  # the areas, then the 合计 row
-        self.table.set_rows(list(statistics.AREA_HEADERS), rows[:-1])
-        self.total.set_rows(list(statistics.AREA_HEADERS), rows[-1:])
+        counts = range(1, 9)  # people and their change: 12,345 as in the printed report
+        self.table.set_rows(list(statistics.AREA_HEADERS), rows[:-1], counts)
+        self.total.set_rows(list(statistics.AREA_HEADERS), rows[-1:], counts)
         header = self.table.horizontalHeader()
         for n in range(header.count()):  # the 合计 figures can be the widest: both tables take the wider
             width = max(header.sectionSize(n), self.total.sizeHintForColumn(n))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
@@ -33,10 +33,13 @@ class ListModel(QAbstractTableModel):
         super().__init__(parent)
         self.headers: list[str] = []
         self.rows: list[Sequence[object]] = []
+        self.grouped: frozenset[int] = frozenset()  # columns of counts shown as 12,345 (not years or numbers)
 
-    def set_rows(self, headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    def set_rows(
+        self, headers: Sequence[str], rows: Sequence[Sequence[object]], grouped: Iterable[int] = ()
+    ) -> None:
         self.beginResetModel()
-        self.headers, self.rows = list(headers), list(rows)
+        self.headers, self.rows, self.grouped = list(headers), list(rows), frozenset(grouped)
         self.endResetModel()
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
@@ -51,6 +54,8 @@ class ListModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             if isinstance(value, Decimal):  # amounts in yuan (core.money.fen_to_yuan)
                 return f"{value:,.2f}"
+            if isinstance(value, int) and index.column() in self.grouped:
+                return f"{value:,}"
             return "" if value is None else str(value)
         if role == Qt.ItemDataRole.ToolTipRole and isinstance(value, str) and len(value) > 12:
             # a long text cut off by its column (a reason, a file name, an audit entry): the whole of it on hover
@@ -90,8 +95,10 @@ class ListTable(QTableView):
             painter.drawText(self.viewport().rect(), Qt.AlignmentFlag.AlignCenter, self.empty_text)
             painter.end()
 
-    def set_rows(self, headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
-        self.list_model.set_rows(headers, rows)
+    def set_rows(
+        self, headers: Sequence[str], rows: Sequence[Sequence[object]], grouped: Iterable[int] = ()
+    ) -> None:
+        self.list_model.set_rows(headers, rows, grouped)
         self.resizeColumnsToContents()  # looks at the first 1,000 rows only (Qt's default precision)
         if not rows and headers:  # no rows to size by: the headers share the width instead of huddling left
             self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)

@@ -436,3 +436,5 @@ def test_refund_pages_and_case_detail_fit_the_screen(qtbot, sqlite_db, admin, tm
     tab.cases.open_case()
     settle()
     assert checked == [True]
+    table.set_rows(["年度", "人数"], [[2020, 12345]], grouped=[1])  # counts grouped, years not
+    assert (table.text(0, 0), table.text(0, 1)) == ("2020", "12,345")
