@@ -330,6 +330,8 @@ def test_an_empty_list_says_so_and_spreads_its_headers(qtbot):
     table.set_rows(["案件编号", "姓名", "金额（元）"], [["TF1", "张三", 1]])
     assert header.sectionResizeMode(0) == header.ResizeMode.Interactive
     assert table.verticalHeader().defaultSectionSize() == ROW_HEIGHT
+    table.set_rows(["年度", "人数"], [[2020, 12345]], grouped=[1])  # counts grouped, years not
+    assert (table.text(0, 0), table.text(0, 1)) == ("2020", "12,345")
 
 
 def test_resident_detail_for_a_role_that_may_not_edit(qtbot, sqlite_db, admin, tmp_path):
@@ -436,5 +438,3 @@ def test_refund_pages_and_case_detail_fit_the_screen(qtbot, sqlite_db, admin, tm
     tab.cases.open_case()
     settle()
     assert checked == [True]
-    table.set_rows(["年度", "人数"], [[2020, 12345]], grouped=[1])  # counts grouped, years not
-    assert (table.text(0, 0), table.text(0, 1)) == ("2020", "12,345")
