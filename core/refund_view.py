@@ -105,6 +105,8 @@ def may(actor: Actor, target: str) -> bool:
 
 def may_step(actor: Actor, target: str, state: str) -> bool:
     """Whether this user may move a case in ``state`` to ``target`` now."""
+    if target == "重新发放" and state != refunds.FAILED:
+        return False  # core's other name for 复核通过, meant only for a failed payout
     to = refunds.TARGET_NAMES.get(target, target)
     sources, roles, _ = refunds.TRANSITIONS[to]
     return actor.role in roles and state in sources

@@ -212,7 +212,7 @@ class CaseDialog(QDialog):
             if not refund_view.may(actor, target):
                 continue  # another role's step: the case list names who may, the dialog stays uncluttered
             if target == "重新发放" and detail.state != refunds.FAILED:
-                continue  # core treats it as 复核通过: offered only for a failed payout, where it means that
+                continue  # offered only for a failed payout (refund_view.may_step)
             button = QPushButton(text)
             button.clicked.connect(lambda _=False, t=target: self._choose(t))
             if not refund_view.may_step(actor, target, detail.state):
@@ -285,6 +285,7 @@ class CasesPage(QWidget):
             target = text.rstrip("…")
             if target in refunds.TARGET_NAMES:
                 role_gate(button, actor, target)
+        self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         if not actor.can("refund.enter"):
             self.buttons["修改账户…"].setEnabled(False)
             self.buttons["修改账户…"].setToolTip("修改收款账户须由乡镇经办办理")
@@ -307,6 +308,7 @@ class CasesPage(QWidget):
         self.summary.setText(
             f"共 {len(self.rows)} 件，金额合计 {format_yuan(sum(r.amount_fen for r in self.rows))} 元"
         )
+        self._selection_changed()  # a new list starts with nothing selected
 
     def selected(self) -> list[refunds.CaseRow]:
         return [self.rows[r] for r in sorted({i.row() for i in self.table.selectedIndexes()})]
@@ -338,6 +340,17 @@ class CasesPage(QWidget):
             self.move(step, [row])
 
     # -- steps --------------------------------------------------------------------------------------------
+    def _selection_changed(self) -> None:
+        """A step this role may take, greyed while no selected case can take it (their state says why)."""
+        states = {r.state for r in self.selected()}
+        for text, button in self.buttons.items():
+            target = text.rstrip("…")
+            if target not in refunds.TARGET_NAMES or not refund_view.may(self.actor, target):
+                continue
+            blocked = sorted(s for s in states if not refund_view.may_step(self.actor, target, s))
+            button.setEnabled(not blocked)
+            button.setToolTip(f"所选案件为“{'、'.join(blocked)}”，不能“{target}”" if blocked else "")
+
     def move(self, target: str, chosen: list[refunds.CaseRow] | None = None) -> None:
         chosen = chosen if chosen is not None else self.selected()
         if not chosen:

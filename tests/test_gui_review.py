@@ -438,3 +438,19 @@ def test_refund_pages_and_case_detail_fit_the_screen(qtbot, sqlite_db, admin, tm
     tab.cases.open_case()
     settle()
     assert checked == [True]
+
+
+def test_case_list_steps_follow_the_selected_cases_state(qtbot, sqlite_db, admin, tmp_path):
+    _case(admin, tmp_path)  # one case, 已初审
+    reviewer = auth.actor_of(auth.create_user(admin, "shen", "password123", auth.REVIEWER, None, "沈审核"))
+    tab = RefundTab(reviewer)
+    qtbot.addWidget(tab)
+    settle()
+    buttons = tab.cases.buttons
+    assert buttons["复核通过"].isEnabled() and buttons["重新发放"].isEnabled()  # nothing selected yet
+    select_first(tab.cases.table)
+    assert buttons["复核通过"].isEnabled()
+    assert (
+        not buttons["重新发放"].isEnabled() and "已初审" in buttons["重新发放"].toolTip()
+    )  # only after 退款失败
+    assert not buttons["初审"].isEnabled() and "须由" in buttons["初审"].toolTip()  # another role's step
