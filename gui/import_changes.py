@@ -17,9 +17,9 @@ from PySide6.QtWidgets import (
 
 from core import imports
 from core.auth import Actor
-from core.errors import UserError, os_error_message
+from core.errors import UserError
 from gui import file_dialogs
-from gui.operations import call
+from gui.operations import Op, call
 from gui.tables import ListTable
 
 
@@ -75,12 +75,6 @@ class ImportChangesDialog(QDialog):
                                       [file_dialogs.EXCEL_FILTER])  # fmt: skip
         if not name:
             return
-        try:
-            count = imports.export_changes(self.actor, self.import_id, Path(name))
-        except UserError as exc:
-            QMessageBox.warning(self, "导出失败", str(exc))
-            return
-        except OSError as exc:
-            QMessageBox.warning(self, "导出失败", os_error_message(exc))
-            return
-        QMessageBox.information(self, "已导出", f"已导出 {count} 项变更到：\n{name}")
+        Op(self, lambda: imports.export_changes(self.actor, self.import_id, Path(name)), title="导出失败",
+           label="正在导出……", success=lambda count: QMessageBox.information(
+               self, "已导出", f"已导出 {count} 项变更到：\n{name}")).run()  # fmt: skip

@@ -138,6 +138,7 @@ def test_identity_changes_ticked_per_row(qtbot, sqlite_db, admin, tmp_path, monk
     out = tmp_path / "变更.xlsx"
     monkeypatch.setattr(file_dialogs, "_exec", lambda dialog: str(out))
     dialog.export()
+    settle()  # written in an operation, off the GUI thread
     assert [c.value for c in load_workbook(out).active[3]] == [2, a[1], "姓名", "居民1", "新名字"]
     panel.open_file(path)  # a new file: the last file's table and its ticks are gone
     wait_idle(qtbot, panel)
