@@ -30,7 +30,7 @@ from core import regions, residents
 from core.auth import ADMIN, REVIEWER, Actor
 from core.errors import UserError
 from gui import printing
-from gui.operations import call
+from gui.operations import Op, call
 from gui.tables import ListTable, permit
 
 HISTORY_HEADERS = ["记录时间", "生效日期", "类别", "项目", "原值", "新值", "原因 / 来源", "经办人"]
@@ -59,14 +59,30 @@ def ok_cancel(dialog: QDialog, ok_text: str) -> QDialogButtonBox:
     return buttons
 
 
-def village_combo(township_id: int, current: str = "") -> QComboBox:
+def village_combo(township_id: int | None, current: str = "") -> QComboBox:
     combo = QComboBox()
     combo.setEditable(True)  # a village not in the list yet is typed (refused where a register is kept)
-    combo.addItem("")
-    for v in regions.villages(township_id):
-        combo.addItem(v.name)
-    combo.setCurrentText(current)
+    fill_villages(combo, township_id, current)
     return combo
+
+
+def fill_villages(combo: QComboBox, township_id: int | None, current: str = "") -> None:
+    """A township's villages, read in an operation: the form opens at once and the list follows. A name the
+    clerk typed meanwhile stays; a later township replaces an earlier one's list (the operation's key)."""
+    combo.clear()
+    combo.addItem("")
+    combo.setEditText(current)
+    if not township_id:
+        return
+
+    def show(villages: list) -> None:
+        typed = combo.currentText()
+        combo.clear()
+        combo.addItem("")
+        combo.addItems([v.name for v in villages])
+        combo.setEditText(typed)
+
+    Op(combo, lambda: regions.villages(township_id), success=show, key="villages", dialog=False).run()
 
 
 class ResidentActions(QObject):
@@ -291,10 +307,7 @@ class MoveDialog(_Form):
         self.finish("确认转移")
 
     def _township_changed(self) -> None:
-        self.village.clear()
-        self.village.addItem("")
-        for v in regions.villages(self.township.currentData()):
-            self.village.addItem(v.name)
+        fill_villages(self.village, self.township.currentData())
 
     def submit(self) -> str:
         move = (self.actor, self.resident.id_number, self.township.currentText(), self.village.currentText(),

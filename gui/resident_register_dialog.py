@@ -23,7 +23,7 @@ from core import residents
 from core.auth import Actor
 from core.errors import UserError
 from gui.operations import Op, call
-from gui.resident_actions import date_edit, day_of, print_registration_form, village_combo
+from gui.resident_actions import date_edit, day_of, fill_villages, print_registration_form, village_combo
 from gui.tables import township_combo
 
 
@@ -66,7 +66,7 @@ class RegisterDialog(QDialog):
         self.confirmed = QCheckBox("已核对身份证：姓名、性别、出生日期与证件一致")
         self.township = township_combo(actor, "（请选择乡镇）")
         self.township.currentIndexChanged.connect(self._township_changed)
-        self.village = village_combo(self.township.currentData() or 0)
+        self.village = village_combo(self.township.currentData())
         self.phone = QLineEdit()
         self.phone.setPlaceholderText("11 位手机号码，或带区号的固定电话（如 0539-5021234）")
         self.student = QCheckBox("是在校学生")
@@ -101,14 +101,7 @@ class RegisterDialog(QDialog):
             button.setEnabled(actor.can("roster.edit"))
 
     def _township_changed(self) -> None:
-        from core import regions
-
-        self.village.clear()
-        self.village.addItem("")
-        town = self.township.currentData()
-        if town is not None:
-            for v in regions.villages(town):
-                self.village.addItem(v.name)
+        fill_villages(self.village, self.township.currentData())
 
     def _id_changed(self, text: str) -> None:
         self.open_existing = None

@@ -170,3 +170,21 @@ def test_detail_reads_and_saves_off_the_gui_thread(
     qtbot.addWidget(tab)
     tab.browser.show_resident(r.id + 1000)
     assert message_boxes[-1] == ("花名册", "该居民不存在（可能已被其他用户删除）。")
+
+
+def test_village_lists_of_the_counter_forms_are_read_off_the_gui_thread(qtbot, sqlite_db, admin, monkeypatch):
+    from core import regions
+    from dao.models import Village
+    from gui.operations import wait_all
+    from gui.resident_register_dialog import RegisterDialog
+    from tests.conftest import on_gui_thread, record_threads, township_id
+
+    Village.create(township=township_id("胡阳镇"), name="胡阳新村")
+    threads = record_threads(monkeypatch, (regions, "villages"))
+    dialog = RegisterDialog(admin)
+    qtbot.addWidget(dialog)
+    dialog.township.setCurrentIndex(dialog.township.findData(township_id("胡阳镇")))
+    dialog.village.setEditText("先打的字")  # typed before the list arrived: kept
+    wait_all()
+    assert dialog.village.findText("胡阳新村") > 0 and dialog.village.currentText() == "先打的字"
+    assert threads["villages"] and on_gui_thread(threads) == set()
