@@ -384,21 +384,23 @@ class AdminTab(QWidget):
         )
         if not name:
             return
-        try:
-            admin.backup(self.actor, name)
-        except admin.OverwriteRefused as exc:
-            sure = QMessageBox.question(self, "备份数据库", f"{exc}\n\n仍要覆盖这个文件吗？")
-            if sure != QMessageBox.StandardButton.Yes:
+
+        def attempt() -> object:
+            try:
+                return admin.backup(self.actor, name)
+            except admin.OverwriteRefused as exc:  # asked about on the GUI thread, then written with force
+                return exc
+
+        def done(result: object) -> None:
+            if isinstance(result, admin.OverwriteRefused):
+                sure = QMessageBox.question(self, "备份数据库", f"{result}\n\n仍要覆盖这个文件吗？")
+                if sure == QMessageBox.StandardButton.Yes:
+                    self._do(lambda: admin.backup(self.actor, name, force=True), f"已备份到：{name}")
                 return
-            self._do(lambda: admin.backup(self.actor, name, force=True), f"已备份到：{name}")
-            return
-        except (UserError, OSError) as exc:
-            QMessageBox.warning(
-                self, "系统管理", os_error_message(exc) if isinstance(exc, OSError) else str(exc)
-            )
-            return
-        self.refresh()
-        QMessageBox.information(self, "系统管理", f"已备份到：{name}")
+            self.refresh()
+            QMessageBox.information(self, "系统管理", f"已备份到：{name}")
+
+        Op(self, attempt, success=done, title="系统管理", label="正在备份……").run()
 
     def restore(self) -> None:
         name = file_dialogs.open_file(

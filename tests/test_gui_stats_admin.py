@@ -168,10 +168,11 @@ def test_backup_over_a_file_that_is_not_ours_asks_first(
         QMessageBox, "question", staticmethod(lambda parent, title, text, *a: asked.append(text) or answer)
     )
     tab.backup()
+    settle()  # the attempt runs as an operation; the question comes when it refuses
     assert "不是本系统的数据库备份" in asked[-1] and precious.read_bytes() == b"not a database of ours"
     answer = QMessageBox.StandardButton.Yes
     tab.backup()
-    settle()  # the confirmed backup runs as an operation
+    settle()  # the attempt, then the confirmed backup, run as operations
     assert (
         len(asked) == 2
         and precious.read_bytes().startswith(b"SQLite format 3")
