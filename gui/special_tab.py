@@ -308,7 +308,8 @@ class SpecialTab(QWidget):
         self.pending_table.set_rows(["状态", "部门", "人员类别", "姓名（名单）", "身份证号码", "花名册姓名", "乡镇（名单）", "村居（名单）"],
                                     [[p.status, p.department, p.group, p.name, p.id_number, p.roster_name, p.township_text, p.village_text]
                                      for p in self.pending])  # fmt: skip
-        self.pending_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        if self.pending:  # an empty list keeps ListTable's spread headers
+            self.pending_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.inner.setTabText(1, f"待处理人员（{len(self.pending)}）")
         self._show_subsidies(subsidies)
         self._show_stats(year, stats)
