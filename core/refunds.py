@@ -111,11 +111,16 @@ def _next_case_no(township: Township, year: int) -> str:
 
 def _event(
     actor: Actor, case: RefundCase, action: str, from_state: str, to_state: str, note: str = "",
-    day: dt.date | None = None,
+    day: dt.date | None = None, bank_ref: str = "",
 ) -> None:  # fmt: skip
+    """The step in the case's history (a payout's note is its bank reference) and in the audit log."""
     RefundEvent.create(case=case.id, username=actor.username, action=action, from_state=from_state,
-                       to_state=to_state, note=note[:200], day=day)  # fmt: skip
-    after: dict[str, object] = {"state": to_state, "note": note} if note else {"state": to_state}
+                       to_state=to_state, note=(note or bank_ref)[:200], day=day)  # fmt: skip
+    after: dict[str, object] = {"state": to_state}
+    if note:
+        after["note"] = note
+    if bank_ref:
+        after["bank_ref"] = bank_ref
     if day is not None:
         after["day"] = day.isoformat()
     audit.record(actor.username, action, "refund_case", case.id, before={"state": from_state}, after=after)
@@ -306,7 +311,7 @@ def advance(
             raise UserError(f"案件 {case.case_no} 刚被其他用户处理，本次操作未生效。请刷新后再看。")
         if target == WITHDRAWN:
             RefundItem.update(lock=None).where(RefundItem.case == case.id).execute()
-        _event(actor, case, action, case.state, target, note or bank_ref, day)
+        _event(actor, case, action, case.state, target, note, day, bank_ref.strip())
     return RefundCase.get_by_id(case.id)
 
 

@@ -85,3 +85,23 @@ def test_lists_name_users_by_their_display_names(db, admin, tmp_path):
     residents_core.change(clerk, r.id_number, "phone", "13900000001", reason="本人来电")
     assert [h.user_name for h in residents_core.history(admin, r.id) if h.username == "li"][-1] == "李经办"
     assert auth.display_names(["li", "gone", ""]) == {"li": "李经办", "gone": "gone"}
+
+
+def test_a_payout_is_audited_with_its_bank_reference(db, admin, tmp_path):
+    do_import(write_xlsx(tmp_path / "r.xlsx", [HEADER, person(1)]), admin)
+    r = Resident.get()
+    c = Contribution.create(resident=r.id, year=2020, amount_fen=30000, tier_fen=30000, voucher="V1")
+    clerk = auth.actor_of(auth.create_user(admin, "li", "password123", auth.CLERK, township_id("费城街道")))
+    reviewer = auth.actor_of(auth.create_user(admin, "shen", "password123", auth.REVIEWER))
+    case = refunds.create(
+        clerk, refunds.NewCase(r.id, [c.id], [30000], "重复缴费", r.name, "6228", "农行", ["退费申请"])
+    )
+    refunds.advance(clerk, case.id, "初审")
+    refunds.advance(reviewer, case.id, "复核通过")
+    refunds.advance(admin, case.id, "已退款", bank_ref=" NB0001 ")
+    paid = next(line for line in audit_view.entries(admin) if line.action == "已退款")
+    assert "银行流水号：NB0001" in paid.details.splitlines() and "说明" not in paid.details
+    from dao.models import RefundEvent
+
+    last = RefundEvent.select().where(RefundEvent.case == case.id).order_by(RefundEvent.id.desc()).get()
+    assert last.note == "NB0001"  # the case's history shows the reference as the step's note
