@@ -309,7 +309,9 @@ class SpecialTab(QWidget):
                                     [[p.status, p.department, p.group, p.name, p.id_number, p.roster_name, p.township_text, p.village_text]
                                      for p in self.pending])  # fmt: skip
         if self.pending:  # an empty list keeps ListTable's spread headers
-            self.pending_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+            self.pending_table.horizontalHeader().setSectionResizeMode(
+                QHeaderView.ResizeMode.ResizeToContents
+            )
         self.inner.setTabText(1, f"待处理人员（{len(self.pending)}）")
         self._show_subsidies(subsidies)
         self._show_stats(year, stats)
