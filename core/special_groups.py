@@ -480,6 +480,29 @@ def _rematch_pending(year: int) -> int:
     return sum(1 for e in pending if e.id_number in found)
 
 
+def match_registered(actor: Actor, resident: Resident) -> list[int]:
+    """A person just registered at the counter whom a current list names and waits for: matched now, and on
+    the year's 代缴 list when the names agree (a different name waits for review) — not at the next sync.
+    Returns the years whose 代缴 list now holds the person."""
+    entries = list(
+        SpecialListEntry.select(SpecialListEntry, SpecialList)
+        .join(SpecialList)
+        .where(SpecialList.current & (SpecialListEntry.status == ENTRY_NOT_IN_ROSTER)
+               & (SpecialListEntry.id_number == resident.id_number))
+    )  # fmt: skip
+    years = set()
+    for e in entries:
+        status = ENTRY_MATCHED if e.name == resident.name else ENTRY_NAME_MISMATCH
+        SpecialListEntry.update(resident=resident.id, status=status).where(
+            SpecialListEntry.id == e.id
+        ).execute()
+        if status == ENTRY_MATCHED and policy.get(e.special_list.year) is not None:
+            years.add(e.special_list.year)
+    for year in sorted(years):
+        sync_payments(actor, year, [resident.id])
+    return sorted(years)
+
+
 def sync_payments(actor: Actor, year: int, resident_ids: Sequence[int] | None = None) -> dict[str, int]:
     """Bring the year's 代缴 list in line with the flags (of ``resident_ids`` only, when given: a status
     change at the counter). Before handoff a person who no longer qualifies is cancelled; after handoff the

@@ -433,3 +433,31 @@ def test_the_gui_login_connects_as_the_role(county, qtbot):
         assert Resident.select().count() == 2  # the GUI's queries run as 费城街道's clerk
     finally:
         close_database()
+
+
+def test_a_clerk_registering_a_listed_person_puts_them_on_the_list_under_row_security(
+    county, admin, tmp_path
+):
+    """The counter's match runs as the clerk's own login role: the server lets it update the list entry of
+    its township and add the 代缴 payment."""
+    from core import residents
+    from core import special_groups as sg
+    from core.progress import run
+    from dao.models import GovernmentPayment, SpecialListEntry
+
+    schema, _ = county
+    newcomer = person(41)
+    open_database(schema.url)
+    rows = [["姓名", "身份证号码", "乡镇"], [newcomer[0], newcomer[1], "费城街道"]]
+    run(sg.import_special_list(write_xlsx(tmp_path / "p.xlsx", rows), admin, year=2020, department="民政",
+                               group="特困人员"))  # fmt: skip
+    close_database()
+    li, _info = session.login(schema.url, "li", TEST_PASSWORD)
+    try:
+        done = residents.register(li, newcomer[1], newcomer[0], "费城街道", on=dt.date(2020, 3, 1))
+        assert done.ok, done.codes
+        entry = SpecialListEntry.get(SpecialListEntry.id_number == newcomer[1])
+        assert entry.status == "已匹配" and entry.resident_id == done.resident_id
+        assert GovernmentPayment.get(GovernmentPayment.resident == done.resident_id).amount_fen == 10000
+    finally:
+        close_database()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 from decimal import Decimal
 
@@ -221,3 +222,29 @@ def test_exports_totals_equal_rows(roster, admin, tmp_path):
     assert sg.export_subsidy_list(clerk_of("上冶镇"), 2020, mine) == 3
     with pytest.raises(PermissionDenied):
         sg.export_subsidy_list(clerk_of("上冶镇"), 2020, mine, township_id=payment(p[1]).resident.township_id)
+
+
+def test_a_listed_person_registered_at_the_counter_is_flagged_at_once(roster, admin, tmp_path):
+    from core import residents
+
+    newcomer, other = person(41), person(43)
+    rows = [
+        ["姓名", "身份证号码", "乡镇"],
+        [newcomer[0], newcomer[1], "费城街道"],
+        ["别名", other[1], "费城街道"],
+    ]
+    imp(write_xlsx(tmp_path / "p.xlsx", rows), admin, department="民政", group="特困人员")
+    clerk = clerk_of("费城街道")
+    done = residents.register(clerk, newcomer[1], newcomer[0], "费城街道", on=dt.date(2020, 3, 1))
+    assert done.ok and done.resident_id is not None, done.codes
+    assert payment(newcomer).amount_fen == 10000 and payment(newcomer).state == "待传递"  # no sync needed
+    residents.register(
+        clerk, other[1], other[0], "费城街道", on=dt.date(2020, 3, 1)
+    )  # another name on the list
+    (entry,) = sg.pending(admin, 2020)
+    assert entry.status == "姓名待核" and entry.roster_name == other[0]  # waits for review, not flagged
+    assert (
+        not GovernmentPayment.select()
+        .where(GovernmentPayment.resident == Resident.get(Resident.id_number == other[1]).id)
+        .exists()
+    )
