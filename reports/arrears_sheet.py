@@ -36,15 +36,9 @@ def _page(doc: Document, sheet: Sheet) -> None:
     doc.set_font(FAMILY, size=10)
     doc.cell(width, 7, f"核定单号：{sheet.number}", align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
-    label_w, value_w = 28.0, width / 2 - 28.0
     pairs = list(sheet.resident)
-    for i in range(0, len(pairs), 2):
-        row = pairs[i : i + 2]
-        # The last pair alone (联系电话): its value spans the row, no empty label cell beside it.
-        wide = value_w if len(row) == 2 else width - label_w
-        doc.set_fill_color(240, 240, 240)
-        doc.row([text for pair in row for text in pair], [label_w, wide] * len(row), ROW, ["C", "L"] * len(row),
-                fills=[True, False] * len(row))  # fmt: skip
+    for i in range(0, len(pairs), 2):  # the last pair alone (联系电话) spans the row
+        doc.label_row(pairs[i : i + 2], 28.0, ROW)
 
     doc.ln(3)
     widths = [16.0, 34.0, 0.0, 0.0, 0.0]

@@ -112,6 +112,20 @@ class Document(FPDF):
         """How tall :meth:`row` draws these values: ``height``, or more for a cell that wraps."""
         return self._height([self.wrap(str(v), w) for v, w in zip(values, widths, strict=True)], height)
 
+    def _label_cells(self, pairs: Sequence[tuple[str, str]], label_w: float) -> tuple[list[str], list[float]]:
+        value_w = (self.content_width - label_w * len(pairs)) / len(pairs)
+        return [text for pair in pairs for text in pair], [label_w, value_w] * len(pairs)
+
+    def label_row_height(self, pairs: Sequence[tuple[str, str]], label_w: float, height: float = 7) -> float:
+        return self.row_height(*self._label_cells(pairs, label_w), height)
+
+    def label_row(self, pairs: Sequence[tuple[str, str]], label_w: float, height: float = 7) -> float:
+        """Label/value pairs sharing the row's width, labels shaded; a lone pair's value spans the rest of the
+        row (no empty label cell beside it). Returns the row's height."""
+        values, widths = self._label_cells(pairs, label_w)
+        self.set_fill_color(240, 240, 240)
+        return self.row(values, widths, height, ["C", "L"] * len(pairs), fills=[True, False] * len(pairs))
+
     def _height(self, wrapped: Sequence[list[str]], height: float) -> float:
         most = max((len(lines) for lines in wrapped), default=1)
         return height if most <= 1 else max(height, most * self.line_height + 2)

@@ -48,13 +48,9 @@ class CaseForm:
 
 def _grid(doc: Document, rows: Sequence[Sequence[tuple[str, str]]], label_w: float = 26) -> None:
     """Label/value rows; a row with one pair spans the full width."""
-    width = doc.content_width
     for pairs in rows:
-        value_w = (width - label_w * len(pairs)) / len(pairs)
-        values, widths = [text for pair in pairs for text in pair], [label_w, value_w] * len(pairs)
-        _room(doc, doc.row_height(values, widths, ROW))
-        doc.set_fill_color(240, 240, 240)
-        doc.row(values, widths, ROW, ["C", "L"] * len(pairs), fills=[True, False] * len(pairs))
+        _room(doc, doc.label_row_height(pairs, label_w, ROW))
+        doc.label_row(pairs, label_w, ROW)
 
 
 def _payments(doc: Document, form: CaseForm, rows_min: int = 3) -> None:

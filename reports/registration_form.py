@@ -34,13 +34,8 @@ class Form:
 
 def _pairs(doc: Document, pairs: Sequence[tuple[str, str]]) -> None:
     """Label/value boxes two pairs a row (a last lone pair spans the row), every row on the same rules."""
-    width = doc.content_width
-    doc.set_fill_color(240, 240, 240)
     for i in range(0, len(pairs), 2):
-        two = list(pairs[i : i + 2])
-        value_w = (width - LABEL_W * len(two)) / len(two)
-        doc.row([text for pair in two for text in pair], [LABEL_W, value_w] * len(two), ROW, ["C", "L"] * len(two),
-                fills=[True, False] * len(two))  # fmt: skip
+        doc.label_row(pairs[i : i + 2], LABEL_W, ROW)
 
 
 def _tick_box(doc: Document, x: float, y: float, width: float, height: float, text: str) -> None:
