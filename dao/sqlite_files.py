@@ -129,13 +129,8 @@ def fsync_file(path: Path) -> None:
 
 def fsync_dir(folder: Path) -> None:
     """Make a rename durable (POSIX; Windows has no directory handles to flush)."""
-    if os.name != "posix":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    if os.name == "posix":
+        fsync_file(folder)
 
 
 def staging_path(live: Path) -> Path:
