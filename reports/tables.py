@@ -101,15 +101,20 @@ def append_row(
     return row
 
 
-def save_workbook(wb: Workbook, path: str | os.PathLike) -> None:
+def save_atomically(wb: Workbook, path: str | os.PathLike) -> None:
     """Save under a temporary name, then rename: a crash never leaves a half-written workbook."""
     tmp = _atomic_target(Path(path))
     try:
-        strip_formulas(wb)
         wb.save(tmp)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def save_workbook(wb: Workbook, path: str | os.PathLike) -> None:
+    """A normal-mode workbook, its formulas stripped, saved atomically."""
+    strip_formulas(wb)
+    save_atomically(wb, path)
 
 
 class _AtomicFile:

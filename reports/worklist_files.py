@@ -14,7 +14,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font
 
 from reports.pdf_kit import FAMILY, Column, Document, Roster, draw_roster
-from reports.tables import _atomic_target, header_style, neutralise
+from reports.tables import header_style, neutralise, save_atomically
 
 SIGN_COLUMN = "联系情况/签字"
 ROW_HEIGHT = 9  # mm: room to write by hand in the 联系情况/签字 column
@@ -33,7 +33,6 @@ class Sheet:
 
 def write_xlsx(path: str | os.PathLike, sheets: Sequence[Sheet]) -> None:
     """A streamed workbook (a county's names are tens of thousands of rows), renamed into place when whole."""
-    from pathlib import Path
 
     wb = Workbook(write_only=True)
     for sheet in sheets:
@@ -64,12 +63,7 @@ def write_xlsx(path: str | os.PathLike, sheets: Sequence[Sheet]) -> None:
                 else:
                     out.append(neutralise(value))
             ws.append(out)
-    tmp = _atomic_target(Path(path))
-    try:
-        wb.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    save_atomically(wb, path)
 
 
 @dataclass
