@@ -57,6 +57,11 @@ def of_resident(actor: Actor, resident_id: int, *, oldest_first: bool = False) -
     if resident is None:
         return []
     check_township(actor, resident.township_id)
+    return _rows(resident_id, oldest_first)
+
+
+def _rows(resident_id: int, oldest_first: bool) -> list[PaymentRow]:
+    """A resident's payments, the caller having checked that the actor may see the resident."""
     order = Contribution.year if oldest_first else Contribution.year.desc()
     rows = list(
         Contribution.select().where(Contribution.resident == resident_id).order_by(order, Contribution.id)
@@ -78,8 +83,9 @@ def lookup(
     actor: Actor, id_number: str, *, oldest_first: bool = False
 ) -> tuple[ResidentCard, list[PaymentRow]]:
     """A resident by ID number (refused outside the clerk's township) and their payments."""
-    resident = arrears.find_resident(actor, id_number)
-    return card(actor, resident), of_resident(actor, resident.id, oldest_first=oldest_first)
+    resident = arrears.find_resident(actor, id_number)  # checks the township
+    require(actor, "roster.view")
+    return card(actor, resident), _rows(resident.id, oldest_first)
 
 
 def lookup_by_id(
@@ -91,4 +97,4 @@ def lookup_by_id(
     if resident is None:
         raise UserError("该参保人已不存在。")
     check_township(actor, resident.township_id)
-    return card(actor, resident), of_resident(actor, resident.id, oldest_first=oldest_first)
+    return card(actor, resident), _rows(resident.id, oldest_first)

@@ -355,24 +355,21 @@ def run_under(ops: Iterable[Op], widget: QWidget | None) -> None:
     ops = list(ops)
     last = {(id(op.widget), op.key): op for op in ops if op.key}
     for op in ops:
-        mine = widget is not None and shiboken6.isValid(op.widget)
-        if op.key and last[(id(op.widget), op.key)] is not op:
-            mine = False
-        if mine and (op.widget is widget or widget.isAncestorOf(op.widget)):
+        latest = not op.key or last[(id(op.widget), op.key)] is op
+        if latest and widget is not None and _under(op, widget):
             op.run()
         else:
             op.deleteLater()
 
 
+def _under(op: Op, widget: QWidget) -> bool:
+    """Whether ``op`` was started for ``widget`` or a widget inside it (and that widget still exists)."""
+    return shiboken6.isValid(op.widget) and (op.widget is widget or widget.isAncestorOf(op.widget))
+
+
 def running_under(widget: QWidget) -> list[Op]:
     """The operations started for ``widget`` or any widget inside it."""
-    return [
-        op
-        for op in list(_RUNNING)
-        if op.running
-        and shiboken6.isValid(op.widget)
-        and (op.widget is widget or widget.isAncestorOf(op.widget))
-    ]
+    return [op for op in list(_RUNNING) if op.running and _under(op, widget)]
 
 
 def shutdown(widget: QWidget) -> None:
