@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import peewee as pw
 
 from core import audit, regions, roster, rules
-from core.auth import ADMIN, CLERK, FINANCE, REVIEWER, Actor, check_township, require
+from core.auth import ADMIN, CLERK, FINANCE, REVIEWER, Actor, check_township, display_names, require
 from core.errors import PermissionDenied, UserError
 from core.money import format_yuan, to_capital
 from dao import bulk
@@ -44,7 +44,6 @@ from dao.models import (
     RefundItem,
     Resident,
     Township,
-    User,
 )
 
 if TYPE_CHECKING:
@@ -438,17 +437,13 @@ def listing(actor: Actor, state: str | None = None, month: str | None = None,
     if township_id is not None:
         query = query.where(RefundCase.township == township_id)
     show = roster.id_display(actor)  # masked per the setting, as everywhere the role sees IDs
-    names = display_names()  # one lookup for the whole list, as the case detail names the clerk
+    found = list(query)
+    names = display_names(c.entered_by for c in found)  # the clerk by name, as the case detail names them
     return [
         CaseRow(c.id, c.case_no, c.state, c.township.name, show(c.resident.id_number), c.resident.name, c.reason, c.amount_fen,
-                c.batch_month, c.fund_month, names.get(c.entered_by) or c.entered_by, c.entered_at, c.version)
-        for c in query
+                c.batch_month, c.fund_month, names.get(c.entered_by, c.entered_by), c.entered_at, c.version)
+        for c in found
     ]  # fmt: skip
-
-
-def display_names() -> dict[str, str]:
-    """Login -> display name of every user (a user without one is shown by login)."""
-    return dict(User.select(User.username, User.display_name).tuples())
 
 
 @dataclass
@@ -559,7 +554,8 @@ def _load(case_ids: Iterable[int]) -> list[RefundCase]:
             items[item.case_id].append(item)
         for event in RefundEvent.select().where(RefundEvent.case.in_(ids)).order_by(RefundEvent.id):
             events[event.case_id].append(event)
-    names = display_names()
+    names = display_names([e.username for steps in events.values() for e in steps]
+                          + [u for c in cases.values() for u in (c.entered_by, c.passed_by, c.reviewed_by)])  # fmt: skip
     for c in cases.values():
         c.loaded_items = items[c.id]
         c.loaded_events = events[c.id]

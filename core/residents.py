@@ -220,9 +220,8 @@ def register(
             audit.record(actor.username, "register", "resident", resident.id,
                          after={"id_number": resident.id_number, "name": resident.name, "township_id": resident.township_id,
                                 "village_id": village_id, "phone": valid.phone, "enrolled_on": on})  # fmt: skip
-            sg.match_registered(
-                actor, resident
-            )  # a hardship list waiting for this person: on the 代缴 list now
+            # A hardship list waiting for this person: on the 代缴 list now, not at the next sync.
+            sg.match_registered(actor, resident)
     except pw.IntegrityError:  # another PC registered the same number a moment ago
         found = _already(actor, valid.info.number)
         if found is None:
