@@ -138,9 +138,8 @@ class ImportPanel(QWidget):
         self.changes_table.verticalHeader().setVisible(False)
         box.addWidget(self.changes_table)
         self.changes_box.setVisible(False)
-        layout.addWidget(
-            self.changes_box
-        )  # as tall as its rows (up to CHANGE_ROWS_SHOWN): the issues get the rest
+        # As tall as its rows (up to CHANGE_ROWS_SHOWN): the issues get the rest.
+        layout.addWidget(self.changes_box)
 
         self.issues = QTableWidget(0, 5)
         self.issues.setHorizontalHeaderLabels(["行号", "列", "问题", "原因", "结果"])
@@ -340,9 +339,8 @@ class ImportPanel(QWidget):
         self.issues.setUpdatesEnabled(False)
         self.issues.setRowCount(len(shown))
         for r, (item, kind) in enumerate(shown):
-            problem = (
-                code_label(item.code) or item.code
-            )  # the code itself is in the tooltip and the error workbook
+            # In Chinese; the code itself is in the tooltip and the error workbook.
+            problem = code_label(item.code) or item.code
             for c, value in enumerate((item.row, item.column, problem, item.message, kind)):
                 cell = QTableWidgetItem(str(value))
                 if c == 2:

@@ -38,7 +38,7 @@ from core.constants import REFUND_DOCUMENTS, REFUND_REASONS
 from core.money import fen_to_yuan, format_yuan, yuan_to_fen
 from gui import file_dialogs, operations, printing
 from gui.operations import PAYMENTS, REFUNDS, RESIDENTS, Op
-from gui.tables import ListTable, button_row, fit_to_screen, permit
+from gui.tables import ROW_HEIGHT, ListTable, button_row, fit_to_screen, permit
 
 ALL = "（全部）"
 PAYMENT_ROWS_SHOWN = 6  # the payment list shows at least this many rows at 1366×768 and 100 %
@@ -478,7 +478,7 @@ class EntryPage(QWidget):
         self.pay_table = QTableWidget(0, len(self.PAY_HEADERS))
         self.pay_table.setHorizontalHeaderLabels(list(self.PAY_HEADERS))
         self.pay_table.verticalHeader().setVisible(False)
-        self.pay_table.verticalHeader().setDefaultSectionSize(24)
+        self.pay_table.verticalHeader().setDefaultSectionSize(ROW_HEIGHT)
         self.pay_table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         header = self.pay_table.horizontalHeader()
         for col, width in ((0, 30), (1, 50), (2, 200), (3, 90), (4, 95), (6, 130), (7, 110)):
@@ -486,7 +486,7 @@ class EntryPage(QWidget):
         header.setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
         # The list takes the page's spare height (six payments or more at 100 %); its minimum is lower so the
         # form and the candidates still fit at 125 %.
-        self.pay_table.setMinimumHeight(header.sizeHint().height() + 24 * PAYMENT_ROWS_MIN + 4)
+        self.pay_table.setMinimumHeight(header.sizeHint().height() + ROW_HEIGHT * PAYMENT_ROWS_MIN + 4)
         layout.addWidget(self.pay_table, 1)
 
         form_box = QGroupBox("退费信息")

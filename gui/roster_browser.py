@@ -28,7 +28,7 @@ from gui.resident_actions import MovesDialog
 from gui.resident_dialog import ResidentDialog
 from gui.resident_model import ResidentTableModel
 from gui.resident_register_dialog import RegisterDialog
-from gui.tables import township_combo
+from gui.tables import ROW_HEIGHT, township_combo
 
 ALL = "（全部）"
 
@@ -99,7 +99,7 @@ class RosterBrowser(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setAlternatingRowColors(True)
-        self.table.verticalHeader().setDefaultSectionSize(24)
+        self.table.verticalHeader().setDefaultSectionSize(ROW_HEIGHT)
         header = self.table.horizontalHeader()
         for col, width in enumerate((180, 90, 50, 100, 100, 120, 120, 80)):
             self.table.setColumnWidth(col, width)

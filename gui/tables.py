@@ -22,7 +22,7 @@ from core.auth import Actor, who_may
 from gui import local_settings
 
 _Index = QModelIndex | QPersistentModelIndex
-ROW_HEIGHT = 24  # every list's rows, the roster browser's too
+ROW_HEIGHT = 24  # every list's rows (ListTable, the roster browser, 受理登记's payments)
 
 
 class ListModel(QAbstractTableModel):
